@@ -1,0 +1,85 @@
+"""Scheme years and enrollments. Renewal and coverage start are derived, never typed."""
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class SchemeYear(models.Model):
+    year = models.PositiveIntegerField(_("年度"), unique=True)
+    start = models.DateField(_("开始日期"))
+    end = models.DateField(_("结束日期"))
+    fee_per_member_fen = models.PositiveIntegerField(_("每人会费（分）"))
+    waiting_period_days = models.PositiveIntegerField(_("观察期（天）"), default=0)
+    claim_window_days = models.PositiveIntegerField(_("申请时限（天）"), default=365)
+    name = models.CharField(_("名称"), max_length=128, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-year"]
+        verbose_name = _("互助年度")
+        verbose_name_plural = _("互助年度")
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(end__gte=models.F("start")), name="scheme_year_end_after_start"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.name or f"{self.year}年度"
+
+
+class Enrollment(models.Model):
+    """A member covered in a scheme year through one union (参保)."""
+
+    member = models.ForeignKey(
+        "members.Member", on_delete=models.PROTECT, related_name="enrollments"
+    )
+    scheme_year = models.ForeignKey(
+        SchemeYear, on_delete=models.PROTECT, related_name="enrollments"
+    )
+    union = models.ForeignKey(
+        "organizations.Union", on_delete=models.PROTECT, related_name="enrollments"
+    )
+    enrolled_on = models.DateField(_("参保日期"))
+    fee_fen = models.PositiveIntegerField(_("会费（分）"))
+    withdrawn_at = models.DateTimeField(_("退保时间"), null=True, blank=True)
+    import_batch = models.ForeignKey(
+        "enrollment.EnrollmentImport",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="enrollments",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("参保记录")
+        verbose_name_plural = _("参保记录")
+        constraints = [
+            # One member, one union per year (a withdrawn enrollment no longer counts).
+            models.UniqueConstraint(
+                fields=["member", "scheme_year"],
+                condition=models.Q(withdrawn_at__isnull=True),
+                name="enrollment_one_per_member_year",
+            )
+        ]
+        indexes = [models.Index(fields=["scheme_year", "union"])]
+
+
+class EnrollmentImport(models.Model):
+    """One run of the enrollment import (a batch row; its per-row outcomes are in `report`)."""
+
+    union = models.ForeignKey("organizations.Union", on_delete=models.PROTECT)
+    scheme_year = models.ForeignKey(SchemeYear, on_delete=models.PROTECT)
+    file_name = models.CharField(max_length=255)
+    checksum = models.CharField(max_length=64)
+    policy = models.CharField(max_length=16, default="all_or_nothing")
+    created_by = models.ForeignKey(
+        "organizations.User", null=True, blank=True, on_delete=models.SET_NULL
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    summary = models.JSONField(default=dict)
+    report = models.JSONField(default=list)
+
+    class Meta:
+        ordering = ["-created_at"]

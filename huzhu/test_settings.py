@@ -1,0 +1,16 @@
+"""Settings for the test suite: the real settings with fixed test keys.
+
+DATABASE_URL still comes from the environment, so `.ci/run` runs the suite on SQLite and on
+PostgreSQL with the same file.
+"""
+
+import os
+
+os.environ.setdefault("SECRET_KEY", "test-secret-key-not-for-production-" + "x" * 20)
+os.environ.setdefault("HUZHU_FIELD_KEY", "q4b2C0Pp5Yv9bJ6Vd0o9m1cQ9a3kq2Nq3Gk7dYbXo1M=")
+
+from huzhu.settings import *  # noqa: E402,F403
+
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
+EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"

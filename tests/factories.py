@@ -1,0 +1,87 @@
+"""factory-boy factories shared by the whole suite."""
+
+import datetime as dt
+import itertools
+
+import factory
+
+from huzhu.enrollment.models import Enrollment, SchemeYear
+from huzhu.members.idnumbers import check_digit
+from huzhu.members.models import Member
+from huzhu.organizations.models import Role, Union, UnionKind, User
+
+_seq = itertools.count(1)
+
+
+def make_id_number(
+    birth: dt.date = dt.date(1980, 1, 1), *, female: bool = False, region: str = "330683"
+) -> str:
+    """A valid 18-character ID number, unique within the test run."""
+    n = next(_seq) % 500
+    order = 2 * n + (0 if female else 1)  # 17th digit odd = male
+    first17 = f"{region}{birth:%Y%m%d}{order:03d}"
+    return first17 + check_digit(first17)
+
+
+class UnionFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Union
+        django_get_or_create = ("code",)
+
+    code = factory.Sequence(lambda n: f"W{n:05d}")
+    name = factory.Sequence(lambda n: f"第{n}基层工会")
+    kind = UnionKind.WORKPLACE
+    parent = None
+
+
+class UserFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = User
+        skip_postgeneration_save = True
+
+    username = factory.Sequence(lambda n: f"user{n}")
+    role = Role.UNION_OPERATOR
+    union = factory.SubFactory(UnionFactory)
+    password = factory.PostGenerationMethodCall("set_password", "pw-123456")
+
+    @factory.post_generation
+    def _save(obj, create, extracted, **kwargs):
+        if create:
+            obj.save()
+
+
+class MemberFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Member
+
+    id_number = factory.LazyFunction(make_id_number)
+    name = factory.Sequence(lambda n: f"职工{n}")
+    phone = factory.Sequence(lambda n: f"138{n:08d}")
+    sex = factory.LazyAttribute(lambda o: "male" if int(o.id_number[16]) % 2 else "female")
+    birth_date = factory.LazyAttribute(
+        lambda o: dt.date(int(o.id_number[6:10]), int(o.id_number[10:12]), int(o.id_number[12:14]))
+    )
+    union = factory.SubFactory(UnionFactory)
+
+
+class SchemeYearFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = SchemeYear
+        django_get_or_create = ("year",)
+
+    year = 2026
+    start = factory.LazyAttribute(lambda o: dt.date(o.year, 1, 1))
+    end = factory.LazyAttribute(lambda o: dt.date(o.year, 12, 31))
+    fee_per_member_fen = 6000
+    waiting_period_days = 90
+
+
+class EnrollmentFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Enrollment
+
+    member = factory.SubFactory(MemberFactory)
+    scheme_year = factory.SubFactory(SchemeYearFactory)
+    union = factory.SelfAttribute("member.union")
+    enrolled_on = factory.LazyAttribute(lambda o: o.scheme_year.start)
+    fee_fen = factory.SelfAttribute("scheme_year.fee_per_member_fen")
