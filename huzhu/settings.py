@@ -91,6 +91,11 @@ INSTALLED_APPS = [
     "huzhu.members",
     "huzhu.enrollment",
     "huzhu.plans",
+    "huzhu.claims",
+    "huzhu.settlements",
+    "huzhu.payments",
+    "huzhu.reports",
+    "huzhu.api",
     "huzhu.web",
     "huzhu.portal",
     # Wagtail (the public portal)
