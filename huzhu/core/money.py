@@ -12,7 +12,7 @@ from decimal import Decimal, InvalidOperation
 __all__ = ["MoneyError", "yuan_to_fen", "fen_to_yuan", "format_fen"]
 
 # Optional sign, digits with an optional fraction (or a bare fraction like ".5").
-_YUAN_RE = re.compile(r"^[+-]?(?:\d+(?:\.\d*)?|\.\d+)$")
+_YUAN_RE = re.compile(r"^[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)$")  # ASCII digits only
 
 
 class MoneyError(ValueError):
