@@ -123,7 +123,8 @@ def normalize_diagnosis(code: str | None) -> str:
     """ICD-10 code as matched: upper-case, dots and spaces removed (C50.901 -> C50901)."""
     if not code:
         return ""
-    return code.strip().upper().replace(".", "").replace(" ", "")
+    # No strip(): callers pass trimmed text; the bulk engine does exactly these steps.
+    return code.upper().replace(".", "").replace(" ", "")
 
 
 def _to_diagnosis_entry(value: Any) -> str:

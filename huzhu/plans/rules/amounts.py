@@ -33,14 +33,14 @@ _DATE_RE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
 _NUMBER_RE = r"^[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)$"
 _NUMBER_MATCH = re.compile(_NUMBER_RE).match
 # Both paths strip exactly these characters around values.
-_SPACES = " \t\r\n\u3000\ufeff"
+SPACES = " \t\r\n\u3000\ufeff"
 
 
 def parse_amount(text: str | None) -> tuple[int | None, str | None]:
     """Raw amount text -> (fen, None) or (None, error code)."""
     if text is None:
         return None, "empty"
-    text = text.strip(_SPACES)
+    text = text.strip(SPACES)
     if not text:
         return None, "empty"
     if not _NUMBER_MATCH(text):
@@ -58,7 +58,7 @@ def parse_iso_date(text: str | None) -> date | None:
     """A `YYYY-MM-DD` date, or None for anything else (other forms are refused)."""
     if not text:
         return None
-    text = text.strip(_SPACES)
+    text = text.strip(SPACES)
     if not _DATE_RE.match(text):
         return None
     try:
@@ -69,7 +69,7 @@ def parse_iso_date(text: str | None) -> date | None:
 
 def iso_date_expr(col: pl.Expr) -> pl.Expr:
     """Vectorised parse_iso_date."""
-    text = col.str.strip_chars(_SPACES)
+    text = col.str.strip_chars(SPACES)
     return (
         pl.when(text.str.contains(_DATE_RE.pattern))
         .then(text.str.to_date("%Y-%m-%d", strict=False))
@@ -80,7 +80,7 @@ def iso_date_expr(col: pl.Expr) -> pl.Expr:
 def with_amount(frame: pl.LazyFrame, source: str, *, out: str, err: str) -> pl.LazyFrame:
     """Vectorised parse_amount of string column `source` into Int64 `out` and `err`."""
     t_text, t_int, t_frac = f"__{out}_t", f"__{out}_i", f"__{out}_f"
-    frame = frame.with_columns(pl.col(source).fill_null("").str.strip_chars(_SPACES).alias(t_text))
+    frame = frame.with_columns(pl.col(source).fill_null("").str.strip_chars(SPACES).alias(t_text))
     text = pl.col(t_text)
     unsigned = text.str.strip_chars_start("+-")
     int_part = unsigned.str.split_exact(".", 1).struct.field("field_0")

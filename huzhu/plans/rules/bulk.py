@@ -1,0 +1,406 @@
+"""The bulk engine: the row engine's outcomes computed over polars columns.
+
+Same inputs (a `records_frame`, a coverage frame) and the same outcomes, to the fen and
+to the reason text, as `engine.adjudicate_records`; a hypothesis property test holds
+the two equal. All money is Int64 fen; the only division is the half-up rounding.
+Limits: amounts below 10^12 yuan (see amounts.AMOUNT_LIMIT_FEN) keep every product in
+int64.
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+from huzhu.members.idnumbers import ID_ERROR_MESSAGES, with_id_number_check
+
+from ..schema import Plan
+from .amounts import AMOUNT_ERROR_MESSAGES, iso_date_expr
+from .outcomes import REASON_MESSAGES, BandPart, Outcome, OutcomeStatus, reason_message
+from .records import ColumnPlan
+
+__all__ = ["adjudicate_frame", "outcomes_from_frame"]
+
+S = OutcomeStatus
+
+
+def _status_of(code: pl.Expr) -> pl.Expr:
+    return (
+        pl.when(code == "")
+        .then(pl.lit(S.COVERED.value))
+        .when(code.str.starts_with("invalid."))
+        .then(pl.lit(S.INVALID.value))
+        .when(code == "reversal_unmatched")
+        .then(pl.lit(S.REVERSAL.value))
+        .otherwise(code)
+    )
+
+
+def _reason(code: pl.Expr, sources: ColumnPlan, base_src: pl.Expr) -> pl.Expr:
+    fixed = {k: v for k, v in REASON_MESSAGES.items()}
+    src = sources.source
+    expr = pl.when(code == "").then(pl.lit(""))
+    for key, text in fixed.items():
+        expr = expr.when(code == key).then(pl.lit(text))
+    for key, field in (
+        ("invalid.missing_settlement_id", "settlement_id"),
+        ("invalid.admit_date", "admit_date"),
+        ("invalid.discharge_date", "discharge_date"),
+        ("invalid.discharge_before_admission", "discharge_date"),
+    ):
+        expr = expr.when(code == key).then(pl.lit(reason_message(key, src(field))))
+    for id_code in ID_ERROR_MESSAGES:
+        key = f"invalid.id_number.{id_code}"
+        expr = expr.when(code == key).then(pl.lit(reason_message(key, src("id_number"))))
+    for amount_code, text in AMOUNT_ERROR_MESSAGES.items():
+        expr = expr.when(code == f"invalid.base.{amount_code}").then(
+            pl.concat_str([base_src, pl.lit("：金额" + text)])
+        )
+    return expr.otherwise(pl.lit(None, dtype=pl.String))
+
+
+def _diagnosis_match(diag: pl.Expr, entries: tuple[str, ...]) -> pl.Expr:
+    norm = diag.str.to_uppercase().str.replace_all(".", "", literal=True)
+    norm = norm.str.replace_all(" ", "", literal=True)
+    head = norm.str.slice(0, 3)
+    cond = pl.lit(False)
+    for entry in entries:
+        if "-" in entry:
+            lo, hi = entry.split("-")
+            cond = cond | ((norm.str.len_chars() >= 3) & (head >= lo) & (head <= hi))
+        else:
+            cond = cond | norm.str.starts_with(entry)
+    return cond & (norm != "")
+
+
+def adjudicate_frame(
+    plan: Plan,
+    records: pl.LazyFrame,
+    coverage: pl.LazyFrame | pl.DataFrame,
+    sources: ColumnPlan,
+) -> pl.DataFrame:
+    """Outcomes of every record (`records_frame` output), in input order, each inpatient
+    row followed by its lump sums. `coverage`: columns member (normalised ID),
+    enrolled_on (Date), renewal (Boolean), one row per member enrolled in the plan year.
+
+    Columns: row, settlement_id, benefit, status, amount_fen, deductible_fen, base_fen,
+    excess_fen, band_<i>_base_fen, band_<i>_amount_fen, before_cap_fen, cap_cut_fen,
+    reason_code, reason, member, coverage_start, reverses.
+    """
+    inpatient = plan.inpatient
+    base = inpatient.base
+    bands = inpatient.bands()
+    period = plan.period
+    lf = records.select(
+        "row",
+        "settlement_id",
+        "id_number",
+        "admit_date",
+        "discharge_date",
+        "diagnosis_code",
+        "is_reversal",
+        "reverses",
+        pl.col(f"{base}_fen").alias("base_fen"),
+        pl.col(f"{base}_err").alias("base_err"),
+        pl.col(f"{base}_src").alias("base_src"),
+    )
+    sid = pl.col("settlement_id")
+    lf = lf.with_columns(((sid != "") & ~sid.is_first_distinct()).alias("dup"))
+    # Reversal targets: named by a non-duplicate reversal anywhere in the file.
+    targets = (
+        lf.filter(pl.col("is_reversal") & ~pl.col("dup") & (pl.col("reverses") != ""))
+        .select(pl.col("reverses").alias("settlement_id"))
+        .unique()
+        .with_columns(pl.lit(True).alias("reversed"))
+    )
+    known = (
+        lf.filter(sid != "")
+        .select(pl.col("settlement_id").alias("reverses"))
+        .unique()
+        .with_columns(pl.lit(True).alias("target_known"))
+    )
+    lf = lf.join(targets, on="settlement_id", how="left", maintain_order="left")
+    lf = lf.join(known, on="reverses", how="left", maintain_order="left")
+    # ID numbers: check each distinct number once.
+    ids = with_id_number_check(
+        lf.select("id_number").unique(), "id_number", out="member", code="id_err"
+    )
+    lf = lf.join(ids, on="id_number", how="left", maintain_order="left")
+    lf = lf.with_columns(
+        iso_date_expr(pl.col("admit_date")).alias("admit"),
+        iso_date_expr(pl.col("discharge_date")).alias("discharge"),
+    )
+    cov = coverage.lazy().select("member", "enrolled_on", "renewal")
+    lf = lf.join(cov, on="member", how="left", maintain_order="left")
+    start = (
+        pl.when(pl.col("renewal"))
+        .then(pl.lit(period.start))
+        .otherwise(pl.col("enrolled_on") + pl.duration(days=plan.waiting_period_days))
+    )
+    lf = lf.with_columns(start.alias("start"))
+    admit, discharge = pl.col("admit"), pl.col("discharge")
+    code = (
+        pl.when(pl.col("dup"))
+        .then(pl.lit("duplicate"))
+        .when(
+            pl.col("is_reversal")
+            & (pl.col("reverses") != "")
+            & (pl.col("reverses") != sid)
+            & pl.col("target_known").fill_null(False)
+        )
+        .then(pl.lit("reversal"))
+        .when(pl.col("is_reversal"))
+        .then(pl.lit("reversal_unmatched"))
+        .when(pl.col("reversed").fill_null(False) & (sid != ""))
+        .then(pl.lit("reversed"))
+        .when(sid == "")
+        .then(pl.lit("invalid.missing_settlement_id"))
+        .when(pl.col("id_err").is_not_null())
+        .then(pl.lit("invalid.id_number.") + pl.col("id_err"))
+        .when(admit.is_null())
+        .then(pl.lit("invalid.admit_date"))
+        .when(discharge.is_null())
+        .then(pl.lit("invalid.discharge_date"))
+        .when(discharge < admit)
+        .then(pl.lit("invalid.discharge_before_admission"))
+        .when(pl.col("base_err").is_not_null())
+        .then(pl.lit("invalid.base.") + pl.col("base_err"))
+        .when(pl.col("base_fen") < 0)
+        .then(pl.lit("invalid.base.negative"))
+        .when((discharge < period.start) | (discharge > period.end))
+        .then(pl.lit("out_of_period"))
+        .when(pl.col("enrolled_on").is_null())
+        .then(pl.lit("not_enrolled"))
+        .when(~pl.col("renewal") & (admit < pl.col("start")))
+        .then(pl.lit("waiting_period"))
+        .otherwise(pl.lit(""))
+    )
+    lf = lf.with_columns(code.alias("reason_code"))
+    rc = pl.col("reason_code")
+    head = pl.when(rc.is_in(["duplicate", "reversal", "reversal_unmatched", "reversed"]))
+    lf = lf.with_columns(
+        _status_of(rc).alias("status"),
+        _reason(rc, sources, pl.col("base_src")).alias("reason"),
+        head.then(pl.lit(""))
+        .when(rc == "invalid.missing_settlement_id")
+        .then(pl.lit(""))
+        .when(rc.str.starts_with("invalid.id_number."))
+        .then(pl.col("id_number"))
+        .otherwise(pl.col("member"))
+        .alias("member"),
+        pl.when((rc == "") | (rc == "waiting_period"))
+        .then(pl.col("start"))
+        .otherwise(pl.lit(None, dtype=pl.Date))
+        .alias("coverage_start"),
+        pl.when(rc.is_in(["reversal", "reversal_unmatched"]))
+        .then(pl.col("reverses"))
+        .otherwise(pl.lit(""))
+        .alias("reverses"),
+    )
+    frame = lf.select(
+        "row",
+        "settlement_id",
+        "status",
+        "reason_code",
+        "reason",
+        "member",
+        "coverage_start",
+        "reverses",
+        "base_fen",
+        "discharge",
+        "diagnosis_code",
+    ).collect(engine="in-memory")
+
+    # --- the ledger over covered stays, in (member, discharge, settlement id) order ---
+    covered = (
+        frame.lazy()
+        .filter(pl.col("reason_code") == "")
+        .select(
+            "row",
+            "settlement_id",
+            "member",
+            "discharge",
+            "base_fen",
+            "diagnosis_code",
+            "coverage_start",
+        )
+    )
+    covered = covered.sort(["member", "discharge", "settlement_id"])
+    b = pl.col("base_fen")
+    d = inpatient.deductible_fen
+    if inpatient.deductible_per_stay:
+        covered = covered.with_columns(pl.min_horizontal(b, pl.lit(d)).alias("deductible_fen"))
+        covered = covered.with_columns((b - pl.col("deductible_fen")).alias("excess_fen"))
+        covered = covered.with_columns(pl.col("excess_fen").cum_sum().over("member").alias("__hi"))
+        covered = covered.with_columns((pl.col("__hi") - pl.col("excess_fen")).alias("__lo"))
+    else:
+        covered = covered.with_columns(b.cum_sum().over("member").alias("__s"))
+        s_now, s_prev = pl.col("__s"), pl.col("__s") - b
+        covered = covered.with_columns(
+            (pl.min_horizontal(s_now, pl.lit(d)) - pl.min_horizontal(s_prev, pl.lit(d))).alias(
+                "deductible_fen"
+            ),
+            pl.max_horizontal(s_prev - d, pl.lit(0)).alias("__lo"),
+            pl.max_horizontal(s_now - d, pl.lit(0)).alias("__hi"),
+        )
+        covered = covered.with_columns((b - pl.col("deductible_fen")).alias("excess_fen"))
+    lo, hi = pl.col("__lo"), pl.col("__hi")
+    band_cols = []
+    numer = pl.lit(0, dtype=pl.Int64)
+    for i, (lower, upper, _ratio) in enumerate(bands):
+        top = hi if upper is None else pl.min_horizontal(hi, pl.lit(upper))
+        part = pl.max_horizontal(top - pl.max_horizontal(lo, pl.lit(lower)), pl.lit(0))
+        band_cols.append(part.alias(f"band_{i}_base_fen"))
+    covered = covered.with_columns(band_cols)
+    for i, (_, _, ratio) in enumerate(bands):
+        numer = numer + pl.col(f"band_{i}_base_fen") * ratio
+    covered = covered.with_columns(
+        *[
+            ((pl.col(f"band_{i}_base_fen") * ratio * 2 + 10_000) // 20_000).alias(
+                f"band_{i}_amount_fen"
+            )
+            for i, (_, _, ratio) in enumerate(bands)
+        ],
+        ((numer * 2 + 10_000) // 20_000).alias("before_cap_fen"),
+    )
+    before = pl.col("before_cap_fen")
+    cap = inpatient.cap_fen
+    if cap is None:
+        covered = covered.with_columns(before.alias("amount_fen"))
+    else:
+        covered = covered.with_columns(before.cum_sum().over("member").alias("__p"))
+        covered = covered.with_columns(
+            (
+                pl.min_horizontal(pl.col("__p"), pl.lit(cap))
+                - pl.min_horizontal(pl.col("__p") - before, pl.lit(cap))
+            ).alias("amount_fen")
+        )
+    covered = covered.with_columns((before - pl.col("amount_fen")).alias("cap_cut_fen"))
+    covered_df = covered.collect(engine="in-memory")
+
+    ledger_cols = [
+        "deductible_fen",
+        "excess_fen",
+        *[f"band_{i}_{k}_fen" for i in range(len(bands)) for k in ("base", "amount")],
+        "before_cap_fen",
+        "cap_cut_fen",
+        "amount_fen",
+    ]
+    inpatient_rows = (
+        frame.lazy()
+        .drop("base_fen")
+        .join(
+            covered_df.lazy().select("row", "base_fen", *ledger_cols),
+            on="row",
+            how="left",
+            maintain_order="left",
+        )
+        .with_columns(
+            pl.lit(inpatient.code).alias("benefit"),
+            pl.lit(0, dtype=pl.Int64).alias("__order"),
+            *[pl.col(c).fill_null(0) for c in ledger_cols],
+        )
+    )
+
+    # --- lump sums: the first matching covered stay of each member-year gets it ---
+    lumps = []
+    sex = (
+        pl.when(pl.col("member").str.slice(16, 1).cast(pl.Int64, strict=False) % 2 == 1)
+        .then(pl.lit("male"))
+        .otherwise(pl.lit("female"))
+    )
+    for order, benefit in enumerate(plan.benefits):
+        if benefit.kind != "lump_sum":
+            continue
+        match = _diagnosis_match(pl.col("diagnosis_code"), benefit.diagnoses)
+        if benefit.sex is not None:
+            match = match & (sex == benefit.sex)
+        hits = (
+            covered_df.lazy()
+            .filter(match)
+            .filter(pl.col("member").is_first_distinct())
+            .select(
+                "row",
+                "settlement_id",
+                "member",
+                "coverage_start",
+                pl.lit(benefit.code).alias("benefit"),
+                pl.lit(benefit.lump_sum_fen, dtype=pl.Int64).alias("amount_fen"),
+                pl.lit(order, dtype=pl.Int64).alias("__order"),
+            )
+        )
+        lumps.append(hits)
+    columns = [
+        "row",
+        "settlement_id",
+        "benefit",
+        "status",
+        "amount_fen",
+        "deductible_fen",
+        "base_fen",
+        "excess_fen",
+        *[f"band_{i}_{k}_fen" for i in range(len(bands)) for k in ("base", "amount")],
+        "before_cap_fen",
+        "cap_cut_fen",
+        "reason_code",
+        "reason",
+        "member",
+        "coverage_start",
+        "reverses",
+        "__order",
+    ]
+    parts = [inpatient_rows.select(columns)]
+    for hits in lumps:
+        filled = hits.with_columns(
+            pl.lit(S.COVERED.value).alias("status"),
+            pl.lit(None, dtype=pl.Int64).alias("base_fen"),
+            pl.lit("").alias("reason_code"),
+            pl.lit("").alias("reason"),
+            pl.lit("").alias("reverses"),
+            *[pl.lit(0, dtype=pl.Int64).alias(c) for c in ledger_cols if c != "amount_fen"],
+        )
+        parts.append(filled.select(columns))
+    out = pl.concat(parts, how="vertical_relaxed")
+    if lumps:
+        out = out.sort(["row", "__order"])
+    return out.drop("__order").collect(engine="in-memory")
+
+
+def outcomes_from_frame(frame: pl.DataFrame, plan: Plan) -> list[Outcome]:
+    """The bulk result as Outcome objects (for comparison with the row engine)."""
+    bands = plan.inpatient.bands()
+    out = []
+    for r in frame.iter_rows(named=True):
+        covered_inpatient = r["status"] == "covered" and r["benefit"] == plan.inpatient.code
+        out.append(
+            Outcome(
+                row=r["row"],
+                settlement_id=r["settlement_id"],
+                benefit=r["benefit"],
+                status=OutcomeStatus(r["status"]),
+                amount_fen=r["amount_fen"],
+                deductible_fen=r["deductible_fen"],
+                base_fen=r["base_fen"] if covered_inpatient else None,
+                excess_fen=r["excess_fen"],
+                bands=tuple(
+                    BandPart(
+                        i,
+                        lower,
+                        upper,
+                        ratio,
+                        r[f"band_{i}_base_fen"],
+                        r[f"band_{i}_amount_fen"],
+                    )
+                    for i, (lower, upper, ratio) in enumerate(bands)
+                )
+                if covered_inpatient
+                else (),
+                before_cap_fen=r["before_cap_fen"],
+                cap_cut_fen=r["cap_cut_fen"],
+                reason_code=r["reason_code"],
+                reason=r["reason"],
+                member=r["member"] or "",
+                coverage_start=r["coverage_start"],
+                reverses=r["reverses"],
+            )
+        )
+    return out
