@@ -1,0 +1,291 @@
+"""`huzhu simulate`: price a plan on enrollment and settlement files, no database.
+
+`simulate(...)` runs one plan over already-read tables with either engine and returns
+the outcome table (for OUT.csv) and a summary; the command only parses flags and prints.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import ROUND_HALF_UP, Decimal
+
+import polars as pl
+
+from huzhu.core.money import fen_to_yuan
+from huzhu.members.idnumbers import with_id_number_check
+
+from .rules.amounts import iso_date_expr
+from .rules.bulk import adjudicate_frame
+from .rules.engine import adjudicate_records
+from .rules.ledger import Coverage
+from .rules.outcomes import Outcome, OutcomeStatus
+from .rules.records import (
+    ColumnPlan,
+    RecordsFormatError,
+    column_plan,
+    records_frame,
+    records_from_rows,
+)
+from .schema import Plan
+
+__all__ = [
+    "ENROLLMENT_COLUMNS",
+    "EnrollmentStats",
+    "SimulationResult",
+    "coverage_from_enrollments",
+    "simulate",
+    "outcome_csv_frame",
+    "yuan_expr",
+]
+
+ENROLLMENT_COLUMNS = ("id_number", "year", "union_code", "enrolled_on", "renewal")
+_TRUE = ["true", "1", "yes", "y", "t", "是", "续保"]
+_FALSE = ["false", "0", "no", "n", "f", "否", "新增", "新"]
+
+
+@dataclass(frozen=True)
+class EnrollmentStats:
+    rows: int
+    rows_for_year: int
+    rejected: int  # rows of the plan's year with a bad ID number, date or renewal flag
+    members: int  # distinct members enrolled in the plan's year
+
+
+def coverage_from_enrollments(
+    frame: pl.DataFrame, year: int
+) -> tuple[pl.DataFrame, EnrollmentStats]:
+    """Coverage (member, enrolled_on, renewal) of `year` from an enrollment table.
+
+    A member listed twice for the year keeps the earliest enrollment date and counts as a
+    renewal if any row says so. Rows with a bad ID number, date or flag are rejected.
+    """
+    present = {c.strip().lower(): c for c in frame.columns}
+    missing = [c for c in ENROLLMENT_COLUMNS if c not in present and c != "union_code"]
+    if missing:
+        raise RecordsFormatError("参保文件缺少必需的列：" + "、".join(missing))
+    lf = frame.lazy().select(
+        pl.col(present["id_number"]).alias("id_number"),
+        pl.col(present["year"]).fill_null("").str.strip_chars().alias("year"),
+        pl.col(present["enrolled_on"]).fill_null("").alias("enrolled_on_text"),
+        pl.col(present["renewal"])
+        .fill_null("")
+        .str.strip_chars()
+        .str.to_lowercase()
+        .alias("renewal_text"),
+    )
+    lf = lf.filter(pl.col("year") == str(year))
+    lf = with_id_number_check(lf, "id_number", out="member", code="id_err")
+    lf = lf.with_columns(
+        iso_date_expr(pl.col("enrolled_on_text")).alias("enrolled_on"),
+        pl.when(pl.col("renewal_text").is_in(_TRUE))
+        .then(pl.lit(True))
+        .when(pl.col("renewal_text").is_in(_FALSE))
+        .then(pl.lit(False))
+        .otherwise(pl.lit(None, dtype=pl.Boolean))
+        .alias("renewal"),
+    )
+    rows_for_year = lf.select(pl.len()).collect().item()
+    good = lf.filter(
+        pl.col("id_err").is_null()
+        & pl.col("enrolled_on").is_not_null()
+        & pl.col("renewal").is_not_null()
+    )
+    cov = (
+        good.group_by("member")
+        .agg(pl.col("enrolled_on").min(), pl.col("renewal").any())
+        .sort("member")
+        .collect(engine="in-memory")
+    )
+    good_rows = good.select(pl.len()).collect().item()
+    stats = EnrollmentStats(frame.height, rows_for_year, rows_for_year - good_rows, cov.height)
+    return cov, stats
+
+
+def coverage_map(cov: pl.DataFrame) -> dict[str, Coverage]:
+    return {m: Coverage(d, r) for m, d, r in cov.iter_rows()}
+
+
+def yuan_expr(col: pl.Expr) -> pl.Expr:
+    """Vectorised fen_to_yuan (Int64 fen -> "1234.56"); null stays null."""
+    a = col.abs()
+    return pl.concat_str(
+        [
+            pl.when(col < 0).then(pl.lit("-")).otherwise(pl.lit("")),
+            (a // 100).cast(pl.String),
+            pl.lit("."),
+            (a % 100).cast(pl.String).str.zfill(2),
+        ]
+    )
+
+
+def _outcomes_to_frame(outcomes: list[Outcome], n_bands: int) -> pl.DataFrame:
+    cols: dict[str, list] = {
+        k: []
+        for k in (
+            "row",
+            "settlement_id",
+            "benefit",
+            "status",
+            "amount_fen",
+            "deductible_fen",
+            "base_fen",
+            "excess_fen",
+            *[f"band_{i}_{k}_fen" for i in range(n_bands) for k in ("base", "amount")],
+            "before_cap_fen",
+            "cap_cut_fen",
+            "reason_code",
+            "reason",
+            "member",
+            "coverage_start",
+            "reverses",
+        )
+    }
+    for o in outcomes:
+        cols["row"].append(o.row)
+        cols["settlement_id"].append(o.settlement_id)
+        cols["benefit"].append(o.benefit)
+        cols["status"].append(o.status.value)
+        cols["amount_fen"].append(o.amount_fen)
+        cols["deductible_fen"].append(o.deductible_fen)
+        cols["base_fen"].append(o.base_fen)
+        cols["excess_fen"].append(o.excess_fen)
+        for i in range(n_bands):
+            part = o.bands[i] if o.bands else None
+            cols[f"band_{i}_base_fen"].append(part.base_fen if part else 0)
+            cols[f"band_{i}_amount_fen"].append(part.amount_fen if part else 0)
+        cols["before_cap_fen"].append(o.before_cap_fen)
+        cols["cap_cut_fen"].append(o.cap_cut_fen)
+        cols["reason_code"].append(o.reason_code)
+        cols["reason"].append(o.reason)
+        cols["member"].append(o.member)
+        cols["coverage_start"].append(o.coverage_start)
+        cols["reverses"].append(o.reverses)
+    schema = {k: (pl.Int64 if k.endswith("_fen") or k == "row" else pl.String) for k in cols}
+    schema["coverage_start"] = pl.Date
+    return pl.DataFrame(cols, schema=schema)
+
+
+def outcome_csv_frame(outcomes: pl.DataFrame, plan: Plan) -> pl.DataFrame:
+    """OUT.csv: `settlement_id,benefit,status,amount,deductible_used` first, then the
+    breakdown (blank unless a covered inpatient row), reason and the input row number."""
+    n_bands = len(plan.inpatient.tiers)
+    covered_inpatient = (pl.col("status") == OutcomeStatus.COVERED.value) & (
+        pl.col("benefit") == plan.inpatient.code
+    )
+
+    def breakdown(name: str) -> pl.Expr:
+        return pl.when(covered_inpatient).then(yuan_expr(pl.col(name)))
+
+    def text(name: str) -> pl.Expr:  # empty text is written as an empty cell
+        return pl.when(pl.col(name) != "").then(pl.col(name)).alias(name)
+
+    return outcomes.select(
+        "settlement_id",
+        "benefit",
+        "status",
+        yuan_expr(pl.col("amount_fen")).alias("amount"),
+        yuan_expr(pl.col("deductible_fen")).alias("deductible_used"),
+        breakdown("base_fen").alias("base"),
+        breakdown("excess_fen").alias("excess"),
+        *[
+            breakdown(f"band_{i}_{k}_fen").alias(f"band_{i + 1}_{k}")
+            for i in range(n_bands)
+            for k in ("base", "amount")
+        ],
+        breakdown("before_cap_fen").alias("before_cap"),
+        breakdown("cap_cut_fen").alias("cap_cut"),
+        text("reverses"),
+        text("reason_code"),
+        text("reason"),
+        "row",
+    )
+
+
+@dataclass
+class SimulationResult:
+    plan: Plan
+    outcomes: pl.DataFrame  # adjudicate_frame's columns
+    summary: dict = field(default_factory=dict)
+
+
+def _median_fen(values: list[int]) -> int:
+    if not values:
+        return 0
+    values = sorted(values)
+    n = len(values)
+    if n % 2:
+        return values[n // 2]
+    total = values[n // 2 - 1] + values[n // 2]
+    return (total + 1) // 2  # half a fen rounds up
+
+
+def summarize(plan: Plan, outcomes: pl.DataFrame, members_enrolled: int, rows: int) -> dict:
+    inpatient = outcomes.filter(pl.col("benefit") == plan.inpatient.code)
+    counts = dict(inpatient.group_by("status").len().iter_rows())
+    status_counts = {s.value: int(counts.get(s.value, 0)) for s in OutcomeStatus}
+    by_benefit = dict(outcomes.group_by("benefit").agg(pl.col("amount_fen").sum()).iter_rows())
+    payout = int(outcomes["amount_fen"].sum() or 0)
+    per_member = (
+        outcomes.filter(pl.col("amount_fen") > 0)
+        .group_by("member")
+        .agg(pl.col("amount_fen").sum())["amount_fen"]
+        .to_list()
+    )
+    paid = len(per_member)
+    mean = (2 * payout + paid) // (2 * paid) if paid else 0
+    income = members_enrolled * plan.fee_per_member_fen
+    loss_ratio = (
+        str((Decimal(payout) / Decimal(income)).quantize(Decimal("0.0001"), ROUND_HALF_UP))
+        if income
+        else None
+    )
+    return {
+        "plan": plan.name,
+        "year": plan.year,
+        "period": [plan.period.start.isoformat(), plan.period.end.isoformat()],
+        "rows": rows,
+        "outcome_rows": outcomes.height,
+        "status_counts": status_counts,
+        "payout_total": fen_to_yuan(payout),
+        "payout_by_benefit": {
+            b.code: fen_to_yuan(int(by_benefit.get(b.code, 0) or 0)) for b in plan.benefits
+        },
+        "lump_sums_paid": {
+            b.code: int(outcomes.filter(pl.col("benefit") == b.code).height) for b in plan.lump_sums
+        },
+        "members_enrolled": members_enrolled,
+        "fee_income": fen_to_yuan(income),
+        "members_paid": paid,
+        "mean_per_paid_member": fen_to_yuan(mean),
+        "median_per_paid_member": fen_to_yuan(_median_fen(per_member)),
+        "loss_ratio": loss_ratio,
+    }
+
+
+def simulate(
+    plan: Plan,
+    settlements: pl.DataFrame,
+    coverage: pl.DataFrame,
+    *,
+    members_enrolled: int,
+    engine: str = "bulk",
+    columns: ColumnPlan | None = None,
+) -> SimulationResult:
+    """Adjudicate every settlement row under `plan`; `coverage` from coverage_from_enrollments."""
+    base = plan.inpatient.base
+    columns = columns or column_plan(settlements.columns, need=[base])
+    if not columns.has(base):
+        column_plan(settlements.columns, need=[base])  # raises with the message
+    if engine == "bulk":
+        lf = records_frame(settlements, columns, amount_fields=[base])
+        outcomes = adjudicate_frame(plan, lf, coverage, columns)
+    elif engine == "row":
+        records = records_from_rows(
+            settlements.iter_rows(named=True), columns, amount_fields=[base]
+        )
+        result = adjudicate_records(plan, records, coverage_map(coverage))
+        outcomes = _outcomes_to_frame(result, len(plan.inpatient.tiers))
+    else:
+        raise ValueError(f"unknown engine {engine!r}")
+    summary = summarize(plan, outcomes, members_enrolled, settlements.height)
+    return SimulationResult(plan, outcomes, summary)
