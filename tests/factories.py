@@ -85,3 +85,56 @@ class EnrollmentFactory(factory.django.DjangoModelFactory):
     union = factory.SelfAttribute("member.union")
     enrolled_on = factory.LazyAttribute(lambda o: o.scheme_year.start)
     fee_fen = factory.SelfAttribute("scheme_year.fee_per_member_fen")
+
+
+# --- claims (huzhu/claims) -----------------------------------------------------------------
+from django.utils import timezone  # noqa: E402
+
+from huzhu.claims.models import (  # noqa: E402
+    AdjustmentItem,
+    Claim,
+    ClaimFiler,
+    ClaimSource,
+    ClaimStatus,
+)
+from huzhu.claims.numbers import claim_number_next  # noqa: E402
+
+
+class ClaimFactory(factory.django.DjangoModelFactory):
+    """A claim written straight to the database in any status (services are not called)."""
+
+    class Meta:
+        model = Claim
+
+    enrollment = factory.SubFactory(EnrollmentFactory)
+    member = factory.SelfAttribute("enrollment.member")
+    scheme_year = factory.SelfAttribute("enrollment.scheme_year")
+    union = factory.SelfAttribute("enrollment.union")
+    number = factory.LazyAttribute(lambda o: claim_number_next(year=o.scheme_year.year))
+    benefit_code = "inpatient"
+    benefit_name = "住院医疗互助"
+    source = ClaimSource.MANUAL
+    filer = ClaimFiler.MEMBER
+    hospital_name = "嵊州市人民医院"
+    admit_date = factory.LazyAttribute(lambda o: dt.date(o.scheme_year.year, 5, 1))
+    discharge_date = factory.LazyAttribute(lambda o: dt.date(o.scheme_year.year, 5, 10))
+    total_cost_fen = 1_000_000
+    fund_paid_fen = 600_000
+    self_pay_in_policy_fen = 300_000
+    self_pay_out_policy_fen = 100_000
+    status = ClaimStatus.SUBMITTED
+    status_changed_at = factory.LazyFunction(timezone.now)
+    amount_fen = factory.LazyAttribute(
+        lambda o: 125_000 if o.status in (ClaimStatus.APPROVED, ClaimStatus.PAID) else None
+    )
+
+
+class AdjustmentItemFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = AdjustmentItem
+
+    claim = factory.SubFactory(ClaimFactory, status=ClaimStatus.PAID)
+    member = factory.SelfAttribute("claim.member")
+    kind = "recovery"
+    amount_fen = 10_000
+    reason = "冲正追回"

@@ -1,0 +1,176 @@
+"""Member notifications: stored in the database, delivered on commit through pluggable channels.
+
+Configure with the setting `HUZHU_NOTIFY_CHANNELS` (default `["console"]`): a list of built-in
+names (`"console"`, `"email"`) or dotted paths to `NotificationChannel` subclasses.
+
+Built in:
+- `console`: writes each message to stdout (development, demo).
+- `email`: Django's mail (`EMAIL_BACKEND`, `DEFAULT_FROM_EMAIL`) to the e-mail address of the
+  member's login; members without one are skipped.
+
+Documented interfaces for the channels a deployment adds (no sender ships here, because each
+needs a provider contract and credentials):
+- `SmsChannel`: implement `send_sms(phone, text)` for your SMS gateway (Aliyun, Tencent Cloud…).
+- `WeChatTemplateChannel`: implement `recipient_openid(member)` and
+  `send_template(openid, template_id, data)` for WeChat template messages (模板消息).
+Register the subclass by its dotted path in `HUZHU_NOTIFY_CHANNELS`.
+"""
+
+from __future__ import annotations
+
+import abc
+import logging
+import sys
+
+from django.conf import settings
+from django.core.mail import send_mail
+from django.db import transaction
+from django.utils import timezone
+from django.utils.module_loading import import_string
+
+from .models import Notification
+
+log = logging.getLogger(__name__)
+
+
+class NotificationChannel(abc.ABC):
+    """One way of delivering a stored notification to its member."""
+
+    name: str = ""
+
+    @abc.abstractmethod
+    def send(self, notification: Notification) -> bool:
+        """Deliver it. Return True when delivered, False when this member cannot be reached
+        through this channel (no address). Raise on a delivery failure."""
+
+
+class ConsoleChannel(NotificationChannel):
+    name = "console"
+
+    def __init__(self, stream=None) -> None:
+        self.stream = stream
+
+    def send(self, notification: Notification) -> bool:
+        stream = self.stream or sys.stdout
+        stream.write(
+            f"[通知 {notification.kind}] {notification.member.name}: {notification.text}\n"
+        )
+        stream.flush()
+        return True
+
+
+class EmailChannel(NotificationChannel):
+    name = "email"
+    subject = "职工医疗互助通知"
+
+    def send(self, notification: Notification) -> bool:
+        user = notification.member.user
+        address = (user.email or "").strip() if user is not None else ""
+        if not address:
+            return False
+        send_mail(
+            subject=self.subject,
+            message=notification.text,
+            from_email=None,
+            recipient_list=[address],
+        )
+        return True
+
+
+class SmsChannel(NotificationChannel):
+    """Interface for an SMS gateway. Subclass, implement `send_sms`, register its dotted path."""
+
+    name = "sms"
+
+    def send(self, notification: Notification) -> bool:
+        phone = notification.member.phone.strip()
+        if not phone:
+            return False
+        self.send_sms(phone=phone, text=notification.text)
+        return True
+
+    @abc.abstractmethod
+    def send_sms(self, *, phone: str, text: str) -> None:
+        """Send `text` to the mainland mobile number `phone`; raise on failure."""
+
+
+class WeChatTemplateChannel(NotificationChannel):
+    """Interface for WeChat template messages (公众号模板消息).
+
+    Subclass and implement `recipient_openid` (where the member's openid is kept is the
+    deployment's choice) and `send_template`; `template_id_for(kind)` maps a notification
+    kind to the template registered on the official account (`TEMPLATE_IDS` by default).
+    """
+
+    name = "wechat"
+    TEMPLATE_IDS: dict[str, str] = {}
+
+    def send(self, notification: Notification) -> bool:
+        openid = self.recipient_openid(notification.member)
+        template_id = self.template_id_for(notification.kind)
+        if not openid or not template_id:
+            return False
+        self.send_template(
+            openid=openid,
+            template_id=template_id,
+            data={"kind": notification.kind, "text": notification.text},
+        )
+        return True
+
+    def template_id_for(self, kind: str) -> str:
+        return self.TEMPLATE_IDS.get(kind, "")
+
+    @abc.abstractmethod
+    def recipient_openid(self, member) -> str:
+        """The member's openid on the official account, or "" when not bound."""
+
+    @abc.abstractmethod
+    def send_template(self, *, openid: str, template_id: str, data: dict) -> None:
+        """Send one template message; raise on failure."""
+
+
+BUILTIN_CHANNELS: dict[str, type[NotificationChannel]] = {
+    "console": ConsoleChannel,
+    "email": EmailChannel,
+}
+
+
+def configured_channels() -> list[NotificationChannel]:
+    """Instances of the channels named in `HUZHU_NOTIFY_CHANNELS`."""
+    names = getattr(settings, "HUZHU_NOTIFY_CHANNELS", ["console"])
+    channels = []
+    for name in names:
+        cls = BUILTIN_CHANNELS.get(name) or import_string(name)
+        channels.append(cls())
+    return channels
+
+
+def deliver(notification_id: int) -> Notification:
+    """Send one stored notification through every configured channel; record what happened.
+
+    A failing channel is logged and recorded in `error`; it never stops the other channels.
+    """
+    notification = Notification.objects.select_related("member__user").get(pk=notification_id)
+    delivered, errors = [], []
+    for channel in configured_channels():
+        try:
+            if channel.send(notification):
+                delivered.append(channel.name or type(channel).__name__)
+        except Exception as exc:  # a channel failure must not break the others
+            log.exception("notification %s: channel %s failed", notification.pk, channel.name)
+            errors.append(f"{channel.name or type(channel).__name__}: {exc}")
+    notification.channels = ",".join(delivered)
+    notification.error = "\n".join(errors)
+    notification.sent_at = timezone.now() if delivered else None
+    notification.save(update_fields=["channels", "error", "sent_at"])
+    return notification
+
+
+def notify_member(*, member, kind: str, text: str, claim=None) -> Notification:
+    """Store a notification now and deliver it when the current transaction commits.
+
+    Inside a transaction that rolls back, nothing is stored and nothing is sent.
+    """
+    notification = Notification.objects.create(member=member, claim=claim, kind=kind, text=text)
+    transaction.on_commit(lambda: deliver(notification.pk), robust=True)
+    return notification

@@ -1,0 +1,51 @@
+"""Claim writes: one function per transition of domain.md's table, plus the few changes that
+are not transitions (payment failure, recompute, attaching a settlement record).
+
+Every function is atomic: it locks what it changes (member-year ledger first, then the claim
+row, see ledger.py), checks the step against the table and the actor's role and scope
+(workflow.py), saves with `update_fields`, writes a `ClaimTransition` and an audit event, and
+notifies the member when the transaction commits. A refused step raises `ClaimError` with a
+stable `.code` and changes nothing.
+
+`acting_user=None` means the platform itself (imports, one-stop, bank returns run by tasks).
+Amounts are never computed here: callers pass the rules engine's result as `ClaimAmount`, or a
+callable that computes it under the member-year lock.
+"""
+
+from .adjustments import adjustment_create, adjustment_settle
+from .corrections import claim_attach_settlement, claim_recompute, claim_record_payment_failure
+from .create import claim_create_auto, claim_save_draft, claim_submit
+from .inputs import CLAIMANT_FIELDS, PLATFORM_FIELDS, AmountSource, ClaimAmount
+from .transitions import (
+    claim_approve,
+    claim_mark_paid,
+    claim_reject,
+    claim_resubmit,
+    claim_return,
+    claim_transition,
+    claim_union_review,
+    claim_void,
+)
+
+__all__ = [
+    "CLAIMANT_FIELDS",
+    "PLATFORM_FIELDS",
+    "AmountSource",
+    "ClaimAmount",
+    "adjustment_create",
+    "adjustment_settle",
+    "claim_approve",
+    "claim_attach_settlement",
+    "claim_create_auto",
+    "claim_mark_paid",
+    "claim_record_payment_failure",
+    "claim_recompute",
+    "claim_reject",
+    "claim_resubmit",
+    "claim_return",
+    "claim_save_draft",
+    "claim_submit",
+    "claim_transition",
+    "claim_union_review",
+    "claim_void",
+]
