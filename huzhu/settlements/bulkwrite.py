@@ -1,0 +1,104 @@
+"""Writing polars frames into tables: PostgreSQL COPY (CSV), SQLite executemany.
+
+`huzhu.core.bulk.bulk_insert` takes Python tuples; an import of a million rows already holds
+them as polars columns, and turning those into tuples costs more than the COPY itself. Here
+polars writes the CSV that COPY reads. Call inside `transaction.atomic()`.
+
+Frames must hold database-ready columns: Int64, Boolean, String, Date; datetimes as text
+from `db_datetime(value)` (the same instant on both databases).
+"""
+
+from __future__ import annotations
+
+import io
+from datetime import datetime
+
+import polars as pl
+from django.db import connection, models
+
+__all__ = ["db_datetime", "reserve_ids", "frame_insert"]
+
+COPY_CHUNK_ROWS = 200_000
+SQLITE_CHUNK_ROWS = 50_000
+
+
+def db_datetime(value: datetime) -> str:
+    """An aware datetime as the text this database stores for it."""
+    if connection.vendor == "postgresql":
+        return value.isoformat()
+    return connection.ops.adapt_datetimefield_value(value)
+
+
+def reserve_ids(model: type[models.Model], count: int) -> list[int]:
+    """`count` new primary keys for `model` (call inside the writing transaction).
+
+    PostgreSQL: from the table's sequence. SQLite: after the highest id ever given (the
+    IMMEDIATE transaction holds the write lock, so nobody else takes them).
+    """
+    if count <= 0:
+        return []
+    table = model._meta.db_table
+    pk = model._meta.pk.column
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(
+                "SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",
+                [table, pk, count],
+            )
+            return [r[0] for r in cursor.fetchall()]
+        qn = connection.ops.quote_name
+        cursor.execute("SELECT seq FROM sqlite_sequence WHERE name = %s", [table])
+        found = cursor.fetchone()
+        cursor.execute(f"SELECT MAX({qn(pk)}) FROM {qn(table)}")
+        start = max(found[0] if found else 0, cursor.fetchone()[0] or 0) + 1
+        if found:
+            cursor.execute(
+                "UPDATE sqlite_sequence SET seq = %s WHERE name = %s", [start + count - 1, table]
+            )
+        else:
+            cursor.execute(
+                "INSERT INTO sqlite_sequence (name, seq) VALUES (%s, %s)",
+                [table, start + count - 1],
+            )
+        return list(range(start, start + count))
+
+
+def _columns(model: type[models.Model], names: list[str]) -> list[str]:
+    out = []
+    for name in names:
+        if name == "id":
+            out.append(model._meta.pk.column)
+        else:
+            out.append(model._meta.get_field(name).column)
+    return out
+
+
+def frame_insert(model: type[models.Model], frame: pl.DataFrame) -> int:
+    """Insert every row of `frame` (columns named after model fields, `id` included when the
+    ids were reserved) into `model`'s table. Returns the number of rows written."""
+    if frame.height == 0:
+        return 0
+    qn = connection.ops.quote_name
+    table = qn(model._meta.db_table)
+    columns = _columns(model, frame.columns)
+    names = ", ".join(qn(c) for c in columns)
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            raw = cursor.cursor
+            sql = f"COPY {table} ({names}) FROM STDIN WITH (FORMAT csv)"
+            with raw.copy(sql) as copy:
+                for start in range(0, frame.height, COPY_CHUNK_ROWS):
+                    buf = io.BytesIO()
+                    frame.slice(start, COPY_CHUNK_ROWS).write_csv(
+                        buf, include_header=False, quote_style="necessary"
+                    )
+                    copy.write(buf.getvalue())
+            return frame.height
+        prepared = frame.with_columns(
+            [pl.col(c).cast(pl.String) for c, t in frame.schema.items() if t == pl.Date]
+        )
+        placeholders = ", ".join(["%s"] * len(columns))
+        sql = f"INSERT INTO {table} ({names}) VALUES ({placeholders})"
+        for start in range(0, prepared.height, SQLITE_CHUNK_ROWS):
+            cursor.executemany(sql, list(prepared.slice(start, SQLITE_CHUNK_ROWS).iter_rows()))
+        return frame.height

@@ -1,0 +1,197 @@
+"""Pure polars steps of the settlement import (no database): the records of a file, the
+checks the engine does not make, the plan each row falls under, and the doubtful-claim
+reasons. `importing.py` wires them to the database.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import polars as pl
+
+from huzhu.plans.rules.amounts import AMOUNT_ERROR_MESSAGES, SPACES, iso_date_expr
+from huzhu.plans.rules.records import AMOUNT_FIELDS, ColumnPlan, records_frame
+
+__all__ = [
+    "TEXT_LIMITS",
+    "AMOUNT_LABELS",
+    "settlement_frame",
+    "length_problems",
+    "plan_index_expr",
+    "review_reason_expr",
+    "problem_field",
+]
+
+# Stored text columns and their widths (models.SettlementRecord): longer is a row problem.
+TEXT_LIMITS = {
+    "settlement_id": 64,
+    "visit_id": 64,
+    "reverses": 64,
+    "diagnosis_code": 32,
+    "name": 64,
+    "hospital": 128,
+    "hospital_code": 32,
+    "hospital_level": 16,
+}
+AMOUNT_LABELS = {
+    "total_cost": "医疗总费用",
+    "fund_paid": "统筹基金支付",
+    "self_pay_in_policy": "政策范围内个人负担",
+    "self_pay_out_policy": "政策范围外自费",
+}
+_TRUE = ["1", "true", "yes", "y", "t", "是"]
+
+
+def _text_col(frame: pl.DataFrame, columns: ColumnPlan, name: str) -> pl.Expr:
+    col = columns.columns.get(name)
+    if col is None:
+        return pl.lit("", dtype=pl.String).alias(name)
+    return pl.col(col).fill_null("").str.strip_chars(SPACES).alias(name)
+
+
+def settlement_frame(frame: pl.DataFrame, columns: ColumnPlan) -> pl.DataFrame:
+    """`records_frame` (all amount fields the file has) plus the descriptive text fields,
+    the parsed dates (`admit`, `discharge`) and `out_of_area`, in file order."""
+    fields = [f for f in AMOUNT_FIELDS if columns.has(f)]
+    rec = records_frame(frame, columns, amount_fields=fields).collect(engine="in-memory")
+    extra = frame.select(
+        *[_text_col(frame, columns, n) for n in ("name", "hospital", "hospital_code")],
+        _text_col(frame, columns, "hospital_level"),
+        _text_col(frame, columns, "out_of_area")
+        .str.to_lowercase()
+        .is_in(_TRUE)
+        .alias("out_of_area"),
+    )
+    rec = pl.concat([rec, extra], how="horizontal")
+    for name in AMOUNT_FIELDS:
+        if name not in fields:
+            rec = rec.with_columns(
+                pl.lit(None, dtype=pl.Int64).alias(f"{name}_fen"),
+                pl.lit(None, dtype=pl.String).alias(f"{name}_err"),
+                pl.lit(name).alias(f"{name}_src"),
+            )
+    return rec.with_columns(
+        iso_date_expr(pl.col("admit_date")).alias("admit"),
+        iso_date_expr(pl.col("discharge_date")).alias("discharge"),
+    )
+
+
+def length_problems(rec: pl.DataFrame, columns: ColumnPlan) -> pl.DataFrame:
+    """Rows with a text value longer than the record can hold: row, field, reason."""
+    parts = []
+    for name, limit in TEXT_LIMITS.items():
+        hits = rec.filter(pl.col(name).str.len_chars() > limit).select(
+            "row",
+            "settlement_id",
+            pl.lit(name).alias("field"),
+            pl.lit(f"{columns.source(name)}：超过{limit}个字符").alias("reason"),
+        )
+        parts.append(hits)
+    out = pl.concat(parts)
+    return out.unique(subset=["row"], keep="first", maintain_order=True).sort("row")
+
+
+def plan_index_expr(periods: Sequence[tuple]) -> pl.Expr:
+    """Index of the first plan whose period contains the row's discharge date, else 0 (then
+    the plan's engine says out_of_period, or an earlier-precedence status)."""
+    d = pl.col("discharge")
+    expr = None
+    for i, (start, end) in enumerate(periods):
+        cond = d.is_not_null() & (d >= start) & (d <= end)
+        expr = pl.when(cond).then(pl.lit(i)) if expr is None else expr.when(cond).then(pl.lit(i))
+    if expr is None:
+        return pl.lit(0).alias("plan_idx")
+    return expr.otherwise(pl.lit(0)).cast(pl.Int64).alias("plan_idx")
+
+
+def review_reason_expr(base: str) -> pl.Expr:
+    """Why a covered stay is doubtful ("" when every check passes).
+
+    Amounts that do not add up (fund_paid + self-pay in and out of policy ≠ total_cost), an
+    unreadable or negative amount other than the base, a stay longer than 365 days, and a
+    name that differs from the member registry (`member_name` column).
+    """
+    parts: list[pl.Expr] = []
+    f = {n: pl.col(f"{n}_fen") for n in AMOUNT_FIELDS}
+    sums_known = pl.all_horizontal([f[n].is_not_null() for n in AMOUNT_FIELDS])
+    total = f["fund_paid"] + f["self_pay_in_policy"] + f["self_pay_out_policy"]
+    parts.append(
+        pl.when(sums_known & (total != f["total_cost"])).then(
+            pl.concat_str(
+                [
+                    pl.lit("金额不符：统筹基金支付+政策范围内个人负担+政策范围外自费="),
+                    _yuan(total),
+                    pl.lit("元，医疗总费用为"),
+                    _yuan(f["total_cost"]),
+                    pl.lit("元"),
+                ]
+            )
+        )
+    )
+    for name in AMOUNT_FIELDS:
+        if name == base:
+            continue
+        err = pl.col(f"{name}_err")
+        message = pl.lit(None, dtype=pl.String)
+        for code, text in AMOUNT_ERROR_MESSAGES.items():
+            if code == "empty":
+                continue
+            message = pl.when(err == code).then(pl.lit("金额" + text)).otherwise(message)
+        parts.append(
+            pl.when(err.is_not_null() & (err != "empty")).then(
+                pl.concat_str([pl.col(f"{name}_src"), pl.lit("："), message])
+            )
+        )
+        parts.append(pl.when(f[name] < 0).then(pl.lit(f"{AMOUNT_LABELS[name]}为负数")))
+    days = (pl.col("discharge") - pl.col("admit")).dt.total_days()
+    parts.append(
+        pl.when(days > 365).then(
+            pl.concat_str([pl.lit("住院天数超过365天（"), days.cast(pl.String), pl.lit("天）")])
+        )
+    )
+    parts.append(
+        pl.when(
+            (pl.col("name") != "")
+            & pl.col("member_name").is_not_null()
+            & (pl.col("name") != pl.col("member_name"))
+        ).then(
+            pl.concat_str(
+                [
+                    pl.lit("姓名与职工登记不一致（结算记录：“"),
+                    pl.col("name"),
+                    pl.lit("”，登记：“"),
+                    pl.col("member_name"),
+                    pl.lit("”）"),
+                ]
+            )
+        )
+    )
+    return pl.concat_str(parts, separator="；", ignore_nulls=True).fill_null("")
+
+
+def _yuan(col: pl.Expr) -> pl.Expr:
+    a = col.abs()
+    return pl.concat_str(
+        [
+            pl.when(col < 0).then(pl.lit("-")).otherwise(pl.lit("")),
+            (a // 100).cast(pl.String),
+            pl.lit("."),
+            (a % 100).cast(pl.String).str.zfill(2),
+        ]
+    )
+
+
+def problem_field(reason_code: str, base: str) -> str:
+    """The canonical field an invalid reason code is about."""
+    rest = reason_code.partition(".")[2]
+    if rest == "missing_settlement_id":
+        return "settlement_id"
+    if rest.startswith("id_number"):
+        return "id_number"
+    if rest == "admit_date":
+        return "admit_date"
+    if rest in ("discharge_date", "discharge_before_admission"):
+        return "discharge_date"
+    if rest.startswith("base"):
+        return base
+    return ""

@@ -1,0 +1,405 @@
+"""The settlement import (免申即享): a whole file → records, auto-claims, notifications.
+
+One transaction per import (nothing is half-written); imports are serialised (PostgreSQL:
+an advisory lock; SQLite: the IMMEDIATE transaction's write lock), so two imports of the same
+file create each record and claim once. Steps:
+
+1. read the file into polars columns (outside the transaction);
+2. drop rows whose settlement id is already stored (duplicates: a re-import creates nothing),
+   resolve reversals against stored records, run the bulk engine once per loaded plan;
+3. bulk-write records, row problems, claims, notifications and ledger totals for member-years
+   that had nothing yet (COPY on PostgreSQL);
+4. member-years that already had claims (late stays, reversals of stored records, manual
+   claims for the same stay) are recomputed row by row under their ledger lock
+   (`recompute.py`): unfixed claims are updated, fixed ones get adjustment items.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import polars as pl
+from django.db import connection, transaction
+from django.utils import timezone
+
+from huzhu.claims.models import (
+    Claim,
+    ClaimStatus,
+    MemberYearLedger,
+)
+from huzhu.enrollment.models import Enrollment
+from huzhu.plans.rules.bulk import adjudicate_frame
+from huzhu.plans.rules.records import RecordsFormatError, column_plan
+
+from .frames import (
+    length_problems,
+    plan_index_expr,
+    settlement_frame,
+)
+from .models import BatchState, SettlementBatch, SettlementRecord
+from .plans import LoadedPlan, loaded_plans
+from .reading import SettlementInput
+
+log = logging.getLogger(__name__)
+
+__all__ = ["ImportRefused", "ImportResult", "SUMMARY_KEYS", "settlement_import"]
+
+SUMMARY_KEYS = (
+    "rows",
+    "created",
+    "approved",
+    "for_review",
+    "covered",
+    "duplicates",
+    "not_enrolled",
+    "waiting_period",
+    "out_of_period",
+    "reversals",
+    "reversed",
+    "invalid",
+    "approved_amount",
+)
+LIVE = [
+    ClaimStatus.SUBMITTED,
+    ClaimStatus.UNION_REVIEWED,
+    ClaimStatus.RETURNED,
+    ClaimStatus.APPROVED,
+    ClaimStatus.PAID,
+]
+SYNTHETIC = "\x00pending-reversal:"  # ids of stand-in rows for stored pending reversals
+
+Progress = Callable[[int, int], None]
+
+
+class ImportRefused(Exception):
+    """The file as a whole cannot be imported (missing columns, no plan loaded)."""
+
+    code = "refused"
+
+    def __init__(self, message: str, code: str = "refused") -> None:
+        super().__init__(message)
+        self.message = message
+        self.code = code
+
+
+@dataclass
+class ImportResult:
+    batch: SettlementBatch
+    summary: dict
+    problems: list[dict] = field(default_factory=list)
+    review: list[dict] = field(default_factory=list)  # records flagged for a reviewer
+
+
+def _empty_summary(rows: int) -> dict:
+    out = dict.fromkeys(SUMMARY_KEYS, 0)
+    out["rows"] = rows
+    out["approved_amount"] = "0.00"
+    return out
+
+
+# --- database reads --------------------------------------------------------------------------
+
+
+def _existing_ids(ids: list[str]) -> set[str]:
+    """Which of `ids` are stored already (the unique index, chunked)."""
+    if not ids or not SettlementRecord.objects.exists():
+        return set()
+    table = connection.ops.quote_name(SettlementRecord._meta.db_table)
+    found: set[str] = set()
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            for start in range(0, len(ids), 100_000):
+                cursor.execute(
+                    f"SELECT settlement_id FROM {table} WHERE settlement_id = ANY(%s)",
+                    [ids[start : start + 100_000]],
+                )
+                found.update(r[0] for r in cursor.fetchall())
+        else:
+            import json
+
+            for start in range(0, len(ids), 200_000):
+                cursor.execute(
+                    f"SELECT settlement_id FROM {table} WHERE settlement_id IN "
+                    "(SELECT value FROM json_each(%s))",
+                    [json.dumps(ids[start : start + 200_000])],
+                )
+                found.update(r[0] for r in cursor.fetchall())
+    return found
+
+
+def _coverage(lp: LoadedPlan) -> pl.DataFrame:
+    """Enrolled members of the plan's year: member (ID number), enrolled_on, renewal, and the
+    ids a claim needs."""
+    year = lp.scheme_year
+    rows = list(
+        Enrollment.objects.filter(scheme_year=year, withdrawn_at__isnull=True).values_list(
+            "member__id_number", "enrolled_on", "member_id", "id", "union_id", "member__name"
+        )
+    )
+    prev = set(
+        Enrollment.objects.filter(
+            scheme_year__year=year.year - 1, withdrawn_at__isnull=True
+        ).values_list("member_id", flat=True)
+    )
+    frame = pl.DataFrame(
+        rows,
+        schema={
+            "member": pl.String,
+            "enrolled_on": pl.Date,
+            "member_id": pl.Int64,
+            "enrollment_id": pl.Int64,
+            "union_id": pl.Int64,
+            "member_name": pl.String,
+        },
+        orient="row",
+    )
+    return frame.with_columns(pl.col("member_id").is_in(list(prev)).alias("renewal"))
+
+
+def _members_with_history(lp: LoadedPlan, member_ids: list[int]) -> set[int]:
+    """Members of the year whose member-year already has a ledger or a live claim."""
+    if not member_ids:
+        return set()
+    year = lp.scheme_year
+    found = set(
+        MemberYearLedger.objects.filter(scheme_year=year).values_list("member_id", flat=True)
+    )
+    found |= set(
+        Claim.objects.filter(scheme_year=year, status__in=LIVE)
+        .values_list("member_id", flat=True)
+        .distinct()
+    )
+    return found & set(member_ids)
+
+
+def _lifetime_held(codes: list[str]) -> set[tuple[int, str]]:
+    if not codes:
+        return set()
+    return set(
+        Claim.objects.filter(benefit_code__in=codes, status__in=LIVE).values_list(
+            "member_id", "benefit_code"
+        )
+    )
+
+
+# --- reversals against stored records ---------------------------------------------------------
+
+
+@dataclass
+class _Reversals:
+    db_targets: dict[str, str] = field(default_factory=dict)  # reversal sid -> stored target sid
+    pending_matches: dict[str, str] = field(default_factory=dict)  # stored reversal -> new target
+
+
+def _resolve_reversals(fresh: pl.DataFrame) -> tuple[pl.DataFrame, _Reversals]:
+    """Match this file's reversals to stored records, and stored pending reversals to this
+    file's records. Returns the engine input (with stand-in rows) and the matches."""
+    out = _Reversals()
+    in_file = set(fresh["settlement_id"].to_list())
+    revs = fresh.filter(pl.col("is_reversal"))
+    # National refunds not matched inside the file: the stored original of the same visit
+    # whose total they negate.
+    loose = revs.filter((pl.col("reverses") == "") & (pl.col("visit_id") != ""))
+    if loose.height:
+        visits = loose["visit_id"].unique().to_list()
+        stored = {}
+        for sid, visit, total in (
+            SettlementRecord.objects.filter(visit_id__in=visits, is_reversal=False)
+            .order_by("id")
+            .values_list("settlement_id", "visit_id", "total_cost_fen")
+        ):
+            stored.setdefault((visit, total), sid)
+        fills = {}
+        for sid, visit, total in loose.select(
+            "settlement_id", "visit_id", "total_cost_fen"
+        ).iter_rows():
+            target = stored.get((visit, -total if total is not None else None))
+            if target:
+                fills[sid] = target
+        if fills:
+            fresh = fresh.with_columns(
+                pl.col("settlement_id")
+                .replace_strict(fills, default=pl.col("reverses"))
+                .alias("reverses")
+            )
+            revs = fresh.filter(pl.col("is_reversal"))
+    named = revs.filter(pl.col("reverses") != "")
+    outside = [t for t in named["reverses"].unique().to_list() if t not in in_file]
+    if outside:
+        stored_ids = set(
+            SettlementRecord.objects.filter(settlement_id__in=outside).values_list(
+                "settlement_id", flat=True
+            )
+        )
+        for sid, target in named.select("settlement_id", "reverses").iter_rows():
+            if target in stored_ids:
+                out.db_targets.setdefault(sid, target)
+    # Stored reversals still waiting for their record.
+    pending = list(
+        SettlementRecord.objects.filter(reversal_pending=True).values_list(
+            "settlement_id", "reverses", "visit_id", "total_cost_fen"
+        )
+    )
+    if pending:
+        originals = fresh.filter(~pl.col("is_reversal") & (pl.col("settlement_id") != ""))
+        by_visit = {}
+        for sid, visit, total in originals.select(
+            "settlement_id", "visit_id", "total_cost_fen"
+        ).iter_rows():
+            if visit:
+                by_visit.setdefault((visit, total), sid)
+        ids = set(originals["settlement_id"].to_list())
+        for rsid, target, visit, total in pending:
+            if target and target in ids:
+                out.pending_matches[rsid] = target
+            elif not target and visit and total is not None:
+                hit = by_visit.get((visit, -total))
+                if hit:
+                    out.pending_matches[rsid] = hit
+    if out.pending_matches:
+        stand_ins = pl.DataFrame(
+            {
+                "settlement_id": [SYNTHETIC + r for r in out.pending_matches],
+                "reverses": list(out.pending_matches.values()),
+            }
+        ).with_columns(
+            (-pl.int_range(1, pl.len() + 1)).cast(pl.Int64).alias("row"),
+            pl.lit(True).alias("is_reversal"),
+        )
+        fresh = pl.concat([fresh, stand_ins], how="diagonal_relaxed")
+        fresh = fresh.with_columns(
+            [pl.col(c).fill_null("") for c, t in fresh.schema.items() if t == pl.String]
+        )
+    return fresh, out
+
+
+# --- the engine, once per plan ----------------------------------------------------------------
+
+
+def _adjudicate(
+    engine_in: pl.DataFrame, plans: list[LoadedPlan], coverages: list[pl.DataFrame], columns
+) -> pl.DataFrame:
+    periods = [(lp.plan.period.start, lp.plan.period.end) for lp in plans]
+    engine_in = engine_in.with_columns(plan_index_expr(periods))
+    chosen = engine_in.select("row", "plan_idx")
+    results = []
+    for i, lp in enumerate(plans):
+        cov = coverages[i].select("member", "enrolled_on", "renewal")
+        outcome = adjudicate_frame(lp.plan, engine_in.lazy(), cov, columns)
+        results.append(outcome.with_columns(pl.lit(i, dtype=pl.Int64).alias("out_plan")))
+    out = pl.concat(results, how="diagonal_relaxed")
+    out = out.join(chosen, on="row", how="left").filter(pl.col("out_plan") == pl.col("plan_idx"))
+    return out.drop("out_plan").filter(pl.col("row") > 0)
+
+
+# --- the import ---------------------------------------------------------------------------------
+
+
+def settlement_import(
+    source_input: SettlementInput,
+    *,
+    source: str = "bureau",
+    channel: str = "command",
+    acting_user=None,
+    batch: SettlementBatch | None = None,
+    plans: list[LoadedPlan] | None = None,
+    progress: Progress | None = None,
+) -> ImportResult:
+    """Import one settlement file (or pushed batch). Raises ImportRefused when the input as a
+    whole cannot be imported (the batch is then marked failed); bad rows are kept as problems
+    and the rest is imported. See the module docstring for the steps."""
+    frame = source_input.frame
+    total = frame.height
+    now = timezone.now()
+    if batch is None:
+        batch = SettlementBatch.objects.create(
+            file_name=source_input.file_name[:255],
+            checksum=source_input.checksum,
+            source=source,
+            channel=channel,
+            encoding=source_input.encoding,
+            created_by=acting_user if getattr(acting_user, "is_authenticated", False) else None,
+        )
+    SettlementBatch.objects.filter(pk=batch.pk).update(
+        state=BatchState.RUNNING,
+        started_at=now,
+        rows_total=total,
+        rows_done=0,
+        encoding=source_input.encoding,
+    )
+    report = progress or (lambda done, total: None)
+    report(0, total)
+    try:
+        result = _run(source_input, batch, plans, report)
+    except ImportRefused as exc:
+        SettlementBatch.objects.filter(pk=batch.pk).update(
+            state=BatchState.FAILED, error=exc.message, finished_at=timezone.now()
+        )
+        raise
+    except Exception as exc:
+        SettlementBatch.objects.filter(pk=batch.pk).update(
+            state=BatchState.FAILED,
+            error=f"{type(exc).__name__}: {exc}",
+            finished_at=timezone.now(),
+        )
+        raise
+    report(total, total)
+    return result
+
+
+def _lock_imports() -> None:
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(hashtext('huzhu.settlement_import'))")
+
+
+def _run(source_input: SettlementInput, batch, plans, report: Progress) -> ImportResult:
+    frame = source_input.frame
+    total = frame.height
+    if plans is None:
+        plans = loaded_plans()
+    if not plans:
+        raise ImportRefused(
+            "尚未加载任何互助方案，无法判断结算记录是否可补助；请先用 huzhu plan-load 加载方案",
+            "no_plan",
+        )
+    bases = sorted({lp.plan.inpatient.base for lp in plans})
+    try:
+        columns = column_plan(frame.columns, need=bases)
+    except RecordsFormatError as exc:
+        raise ImportRefused(exc.message, exc.code) from None
+    rec = settlement_frame(frame, columns)
+    too_long = length_problems(rec, columns)
+    report(total // 10, total)
+
+    from .writing import write_import  # the writes, kept apart from the reads
+
+    with transaction.atomic():
+        _lock_imports()
+        summary = _empty_summary(total)
+        sids = rec.filter(pl.col("settlement_id") != "")["settlement_id"].to_list()
+        stored = _existing_ids(sids)
+        db_dup = pl.col("settlement_id").is_in(list(stored)) if stored else pl.lit(False)
+        rec = rec.with_columns(db_dup.alias("db_dup"))
+        summary["duplicates"] += int(rec["db_dup"].sum())
+        bad_len = set(too_long["row"].to_list())
+        fresh = rec.filter(~pl.col("db_dup") & ~pl.col("row").is_in(list(bad_len)))
+        engine_in, reversals = _resolve_reversals(fresh)
+        coverages = [_coverage(lp) for lp in plans]
+        report(total // 5, total)
+        outcomes = _adjudicate(engine_in, plans, coverages, columns)
+        report(total * 2 // 5, total)
+        result = write_import(
+            batch=batch,
+            rec=fresh,
+            outcomes=outcomes,
+            too_long=too_long,
+            plans=plans,
+            coverages=coverages,
+            reversals=reversals,
+            summary=summary,
+            report=report,
+        )
+    return result

@@ -1,0 +1,73 @@
+"""Settlement input as one polars frame of text columns: from a file, or from a push payload.
+
+Files: CSV (UTF-8, UTF-8 with BOM, GBK/GB18030) or .xlsx through the plans app's reader, so
+amounts are never floats and ID numbers never lose digits. Field names may be ours or the
+national platform's (`huzhu.plans.rules.records`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+import polars as pl
+
+from huzhu.plans.tabular import TableReadError, read_table
+
+__all__ = [
+    "SettlementInput",
+    "TableReadError",
+    "read_settlement_file",
+    "settlement_input_from_records",
+]
+
+
+@dataclass(frozen=True)
+class SettlementInput:
+    frame: pl.DataFrame  # every column String
+    file_name: str
+    checksum: str  # SHA-256 of the bytes (file) or of the canonical JSON (push)
+    encoding: str
+
+
+def file_checksum(path: str | Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def read_settlement_file(path: str | Path, *, file_name: str = "") -> SettlementInput:
+    """Read a settlement file; raises TableReadError (with a Chinese message) if it cannot."""
+    table = read_table(path)
+    return SettlementInput(
+        frame=table.frame,
+        file_name=file_name or Path(path).name,
+        checksum=file_checksum(path),
+        encoding=table.encoding,
+    )
+
+
+def _text(value: object) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return "1" if value else "0"
+    return str(value)
+
+
+def settlement_input_from_records(
+    records: Iterable[Mapping[str, object]], *, name: str, checksum: str
+) -> SettlementInput:
+    """A pushed batch (a list of JSON objects with our or the national field names)."""
+    records = list(records)
+    columns: dict[str, None] = {}
+    for r in records:
+        for key in r:
+            columns.setdefault(str(key), None)
+    data = {c: [_text(r.get(c)) for r in records] for c in columns}
+    frame = pl.DataFrame(data, schema={c: pl.String for c in columns})
+    return SettlementInput(frame=frame, file_name=name, checksum=checksum, encoding="json")

@@ -1,0 +1,273 @@
+"""Recomputing member-years that already had claims: late stays, reversals, manual claims.
+
+Called inside the import's transaction. Holds every touched member-year's ledger lock
+(`ledger_lock_many`, in a fixed order) and walks the year's stays again in (discharge date,
+key) order with the row engine (`adjudicate_member_year`):
+- a claim whose record was reversed: unpaid → `void`; paid → a recovery item for finance;
+- a manual claim for the same stay (same member, admission and discharge dates, no
+  settlement id yet) gets the record attached (the bureau's amounts replace the claimant's);
+- unfixed, unpaid claims whose amount changed are recomputed (`claim_recompute`);
+- fixed claims (paid, one-stop, reviewer's override) never change: the difference between
+  the new amount and what the claim already carries (amount ± its adjustment items) becomes
+  a top-up or recovery item;
+- new covered stays become auto-claims (`claim_create_auto`), lump sums included.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+
+from huzhu.claims.ledger import LedgerTotals, ledger_lock_many, ledger_write
+from huzhu.claims.models import AdjustmentKind, Claim, ClaimStatus
+from huzhu.claims.services import (
+    ClaimAmount,
+    adjustment_create,
+    claim_attach_settlement,
+    claim_create_auto,
+    claim_recompute,
+    claim_void,
+)
+from huzhu.enrollment.models import Enrollment
+from huzhu.members.models import Member
+from huzhu.plans.rules.ledger import CoveredStay, LedgerState, adjudicate_member_year
+
+from . import texts
+
+__all__ = ["NewStay", "MemberYearWork", "recompute_member_years", "claim_effective_fen"]
+
+S = ClaimStatus
+COMPUTED = (S.SUBMITTED, S.UNION_REVIEWED, S.APPROVED, S.PAID)
+LIVE = (S.SUBMITTED, S.UNION_REVIEWED, S.RETURNED, S.APPROVED, S.PAID)
+VOIDABLE = (S.SUBMITTED, S.UNION_REVIEWED, S.APPROVED)
+AMOUNT_NAMES = ("total_cost", "fund_paid", "self_pay_in_policy", "self_pay_out_policy")
+
+
+@dataclass
+class NewStay:
+    settlement_id: str
+    hospital: str
+    hospital_code: str
+    admit: date
+    discharge: date
+    diagnosis_code: str
+    amounts: dict  # total_cost/fund_paid/self_pay_in_policy/self_pay_out_policy -> fen or None
+    base_fen: int
+    review_reason: str
+    enrollment_id: int
+
+    def claim_fields(self) -> dict:
+        return {
+            "settlement_id": self.settlement_id,
+            "hospital_name": self.hospital,
+            "hospital_code": self.hospital_code,
+            "admit_date": self.admit,
+            "discharge_date": self.discharge,
+            "diagnosis_code": self.diagnosis_code,
+            **{f"{n}_fen": self.amounts.get(n) for n in AMOUNT_NAMES},
+        }
+
+
+@dataclass
+class MemberYearWork:
+    member_id: int
+    scheme_year_id: int
+    plan_index: int
+    new_stays: list[NewStay] = field(default_factory=list)
+    reversed: dict[str, str] = field(default_factory=dict)  # stored target sid -> reversal sid
+
+
+def claim_effective_fen(claim: Claim) -> int:
+    """What a claim is worth now: its amount plus top-ups minus recoveries."""
+    total = claim.amount_fen or 0
+    for item in claim.adjustments.all():
+        total += item.amount_fen if item.kind == AdjustmentKind.TOP_UP else -item.amount_fen
+    return total
+
+
+def _stay_from_claim(claim: Claim) -> dict:
+    return {
+        "hospital_name": claim.hospital_name,
+        "hospital_code": claim.hospital_code,
+        "admit_date": claim.admit_date,
+        "discharge_date": claim.discharge_date,
+        "diagnosis_code": claim.diagnosis_code,
+        "settlement_id": claim.settlement_id,
+        **{f"{n}_fen": getattr(claim, f"{n}_fen") for n in AMOUNT_NAMES},
+    }
+
+
+def _adjust(claim: Claim, new_fen: int, reason: str) -> None:
+    diff = new_fen - claim_effective_fen(claim)
+    if diff:
+        adjustment_create(
+            claim=claim,
+            kind=AdjustmentKind.TOP_UP if diff > 0 else AdjustmentKind.RECOVERY,
+            amount_fen=abs(diff),
+            reason=reason,
+        )
+
+
+def _create(ctx: dict, stay, claim, code: str, name: str, amount, review: str) -> Claim:
+    """A new auto-claim for a stay (a new record, or the stay of an existing claim)."""
+    data = stay.claim_fields() if stay else _stay_from_claim(claim)
+    data = {k: v for k, v in data.items() if v is not None}
+    created = claim_create_auto(
+        member=ctx["member"],
+        scheme_year=ctx["scheme_year"],
+        benefit_code=code,
+        benefit_name=name,
+        stay=data,
+        amount=amount,
+        review_reason=review,
+        enrollment=Enrollment.objects.get(pk=stay.enrollment_id) if stay else claim.enrollment,
+        ledger=ctx["ledger"],
+    )
+    out = ctx["out"]
+    out["created"] += 1
+    if created.status == S.APPROVED:
+        out["approved"] += 1
+        out["approved_fen"] += created.amount_fen or 0
+    else:
+        out["for_review"] += 1
+    return created
+
+
+def recompute_member_years(work: list[MemberYearWork], *, plans, batch) -> dict:
+    """Recompute each member-year of `work` (precondition: inside the import's transaction).
+    Returns counts of the claims it created."""
+    out = {"created": 0, "approved": 0, "for_review": 0, "approved_fen": 0}
+    ledgers = ledger_lock_many([(w.member_id, w.scheme_year_id) for w in work])
+    members = Member.objects.in_bulk([w.member_id for w in work])
+    why = f"医保结算数据更新（导入批次{batch.pk}），按出院顺序重新计算本年度住院互助"
+    for w in work:
+        lp = plans[w.plan_index]
+        plan = lp.plan
+        inpatient = plan.inpatient
+        member = members[w.member_id]
+        ledger = ledgers[(w.member_id, w.scheme_year_id)]
+        claims = list(
+            Claim.objects.select_for_update(of=("self",))
+            .filter(member_id=w.member_id, scheme_year_id=w.scheme_year_id, status__in=LIVE)
+            .prefetch_related("adjustments")
+            .order_by("id")
+        )
+        # 1. Claims of reversed records.
+        remaining = []
+        for c in claims:
+            if c.settlement_id and c.settlement_id in w.reversed:
+                reason = (
+                    f"结算记录{c.settlement_id}已被冲正（冲正流水号{w.reversed[c.settlement_id]}）"
+                )
+                if c.status == S.PAID or c.is_fixed:
+                    worth = claim_effective_fen(c)
+                    if worth > 0:
+                        adjustment_create(
+                            claim=c, kind=AdjustmentKind.RECOVERY, amount_fen=worth, reason=reason
+                        )
+                    if c.status in VOIDABLE:
+                        claim_void(claim=c, reason=reason)
+                elif c.status in VOIDABLE:
+                    claim_void(claim=c, reason=reason)
+                continue
+            remaining.append(c)
+        # 2. Manual claims for the same stay get the record attached.
+        new_stays = []
+        for stay in w.new_stays:
+            match = next(
+                (
+                    c
+                    for c in remaining
+                    if not c.settlement_id
+                    and c.benefit_code == inpatient.code
+                    and c.admit_date == stay.admit
+                    and c.discharge_date == stay.discharge
+                ),
+                None,
+            )
+            if match is None:
+                new_stays.append(stay)
+                continue
+            fields = stay.claim_fields()
+            fields.pop("settlement_id")
+            attached = claim_attach_settlement(
+                claim=match,
+                settlement_id=stay.settlement_id,
+                stay={k: v for k, v in fields.items() if v is not None},
+                reason=f"医保结算记录{stay.settlement_id}与该申请为同一次住院",
+            )
+            remaining[remaining.index(match)] = attached
+        # 3. The year's stays in ledger order.
+        base_attr = f"{inpatient.base}_fen"
+        existing: dict[str, Claim] = {}
+        stays = []
+        lump_codes = {b.code for b in plan.lump_sums}
+        held = {c.benefit_code for c in remaining if c.benefit_code in lump_codes}
+        for c in remaining:
+            if c.benefit_code != inpatient.code or c.status not in COMPUTED:
+                continue
+            base = getattr(c, base_attr)
+            if c.amount_fen is None or base is None or c.discharge_date is None:
+                continue
+            key = c.settlement_id or c.number
+            existing[key] = c
+            stays.append(CoveredStay(key, c.discharge_date, base, c.diagnosis_code))
+        fresh = {s.settlement_id: s for s in new_stays}
+        for s in new_stays:
+            stays.append(CoveredStay(s.settlement_id, s.discharge, s.base_fen, s.diagnosis_code))
+        lifetime = [b.code for b in plan.lump_sums if b.once_per == "lifetime"]
+        if lifetime:
+            held |= set(
+                Claim.objects.filter(
+                    member_id=w.member_id, benefit_code__in=lifetime, status__in=LIVE
+                )
+                .exclude(scheme_year_id=w.scheme_year_id)
+                .values_list("benefit_code", flat=True)
+            )
+        ctx = {"member": member, "scheme_year": lp.scheme_year, "ledger": ledger, "out": out}
+        result = adjudicate_member_year(
+            plan, stays, sex=member.sex, state=LedgerState(lump_sums_paid=frozenset(held))
+        )
+        for b in result.benefits:
+            amount = ClaimAmount(
+                amount_fen=b.amount_fen,
+                breakdown=texts.breakdown_dict(plan, lp.version, b),
+                explanation=texts.explanation_text(plan, b),
+                plan_version_number=lp.version,
+            )
+            claim = existing.get(b.key)
+            if claim is None:
+                stay = fresh[b.key]
+                _create(ctx, stay, None, inpatient.code, inpatient.name, amount, stay.review_reason)
+            elif claim.is_fixed or claim.status == S.PAID:
+                _adjust(claim, b.amount_fen, why)
+            elif claim.amount_fen != b.amount_fen or claim.breakdown != amount.breakdown:
+                claim_recompute(claim=claim, amount=amount, reason=why)
+        numbers = {c.benefit_code: c.number for c in remaining if c.benefit_code in lump_codes}
+        by_code = {b.code: b for b in plan.lump_sums}
+        for award in result.lump_sums:
+            benefit = by_code[award.benefit]
+            amount = ClaimAmount(
+                amount_fen=award.amount_fen,
+                breakdown=texts.lump_breakdown_dict(
+                    plan, lp.version, benefit, award.diagnosis_code
+                ),
+                explanation=texts.lump_explanation_text(benefit, award.diagnosis_code),
+                plan_version_number=lp.version,
+            )
+            stay = fresh.get(award.key)
+            source_claim = existing.get(award.key)
+            review = stay.review_reason if stay else ""
+            created = _create(ctx, stay, source_claim, benefit.code, benefit.name, amount, review)
+            numbers[benefit.code] = created.number
+        state = result.state
+        ledger_write(
+            ledger,
+            LedgerTotals(
+                deductible_used_fen=state.deductible_used_fen,
+                cumulative_excess_fen=state.cumulative_excess_fen,
+                paid_toward_cap_fen=state.paid_fen,
+                lump_sums={k: v for k, v in numbers.items() if k not in lifetime or k in numbers},
+            ),
+        )
+    return out

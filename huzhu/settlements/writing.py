@@ -1,0 +1,666 @@
+"""The writes of one settlement import (inside its transaction; see importing.py)."""
+
+from __future__ import annotations
+
+import polars as pl
+from django.db import connection, models, transaction
+from django.utils import timezone
+
+from huzhu.claims.models import (
+    Claim,
+    ClaimFiler,
+    ClaimSource,
+    ClaimStatus,
+    MemberYearLedger,
+    Notification,
+    PayeeKind,
+)
+from huzhu.claims.numbers import claim_numbers_allocate
+from huzhu.core.bulk import bulk_update_rows, in_chunks
+from huzhu.core.money import fen_to_yuan
+from huzhu.plans.rules.outcomes import REASON_MESSAGES
+
+from . import texts
+from .bulkwrite import db_datetime, frame_insert, reserve_ids
+from .frames import problem_field, review_reason_expr
+from .models import BatchState, SettlementBatch, SettlementRecord, SettlementRowProblem
+from .plans import LoadedPlan
+
+__all__ = ["write_import"]
+
+PROBLEM_LIST_LIMIT = 200
+
+
+def _fill_defaults(model: type[models.Model], frame: pl.DataFrame, now_db: str) -> pl.DataFrame:
+    """Add every concrete column the frame lacks: its default, NULL, or `now` for auto dates."""
+    extra = []
+    for f in model._meta.concrete_fields:
+        if f.primary_key or f.name in frame.columns or f.attname in frame.columns:
+            continue
+        if getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False):
+            extra.append(pl.lit(now_db).alias(f.name))
+        elif f.has_default():
+            value = f.get_default()
+            if isinstance(f, models.JSONField):
+                extra.append(pl.lit(texts.dumps(value)).alias(f.name))
+            elif isinstance(value, bool):
+                extra.append(pl.lit(value, dtype=pl.Boolean).alias(f.name))
+            elif isinstance(value, int):
+                extra.append(pl.lit(value, dtype=pl.Int64).alias(f.name))
+            else:
+                extra.append(pl.lit(value, dtype=pl.String).alias(f.name))
+        elif f.null:
+            continue
+        elif isinstance(f, models.CharField | models.TextField) and f.blank:
+            extra.append(pl.lit("").alias(f.name))
+        else:
+            raise RuntimeError(f"bulk write of {model.__name__}: no value for {f.name}")
+    return frame.with_columns(extra) if extra else frame
+
+
+def _nonneg(col: str) -> pl.Expr:
+    return pl.when(pl.col(col) >= 0).then(pl.col(col)).otherwise(None).alias(col)
+
+
+def write_import(
+    *,
+    batch: SettlementBatch,
+    rec: pl.DataFrame,
+    outcomes: pl.DataFrame,
+    too_long: pl.DataFrame,
+    plans: list[LoadedPlan],
+    coverages: list[pl.DataFrame],
+    reversals,
+    summary: dict,
+    report,
+    columns=None,
+):
+    from .importing import ImportResult, _lifetime_held, _members_with_history
+    from .recompute import recompute_member_years
+
+    total = summary["rows"]
+    now = timezone.now()
+    now_db = db_datetime(now)
+    inpatient_code = {i: lp.plan.inpatient.code for i, lp in enumerate(plans)}
+    outcomes = outcomes.with_columns(
+        (pl.col("benefit") != pl.col("plan_idx").replace_strict(inpatient_code)).alias("is_lump")
+    )
+    # Reversals matched to stored records are reversals, not unmatched ones.
+    if reversals.db_targets:
+        matched = pl.col("settlement_id").is_in(list(reversals.db_targets)) & ~pl.col("is_lump")
+        outcomes = outcomes.with_columns(
+            pl.when(matched)
+            .then(pl.lit("reversal"))
+            .otherwise(pl.col("reason_code"))
+            .alias("reason_code"),
+            pl.when(matched)
+            .then(pl.lit(REASON_MESSAGES["reversal"]))
+            .otherwise(pl.col("reason"))
+            .alias("reason"),
+            pl.when(matched)
+            .then(pl.col("settlement_id").replace_strict(reversals.db_targets, default=""))
+            .otherwise(pl.col("reverses"))
+            .alias("reverses"),
+        )
+    inp = outcomes.filter(~pl.col("is_lump"))
+    counts = dict(inp.group_by("status").len().iter_rows())
+    for status in (
+        "covered",
+        "not_enrolled",
+        "waiting_period",
+        "out_of_period",
+        "reversed",
+        "invalid",
+    ):
+        summary[status] += int(counts.get(status, 0))
+    summary["duplicates"] += int(counts.get("duplicate", 0))
+    summary["reversals"] += int(counts.get("reversal", 0))
+    summary["invalid"] += too_long.height
+
+    # --- row problems -------------------------------------------------------------------------
+    base_of = {i: lp.plan.inpatient.base for i, lp in enumerate(plans)}
+    invalid = inp.filter(pl.col("status") == "invalid").select(
+        "row", "settlement_id", "reason_code", "reason", "plan_idx"
+    )
+    problem_rows = [
+        (
+            row,
+            (sid or "")[:64],
+            problem_field(code, base_of[idx]),
+            code.partition(".")[2] or code,
+            reason,
+        )
+        for row, sid, code, reason, idx in invalid.iter_rows()
+    ]
+    problem_rows += [
+        (row, (sid or "")[:64], fld, "too_long", reason)
+        for row, sid, fld, reason in too_long.iter_rows()
+    ]
+    problem_rows.sort()
+    problems = pl.DataFrame(
+        problem_rows,
+        schema={
+            "row_number": pl.Int64,
+            "settlement_id": pl.String,
+            "field": pl.String,
+            "code": pl.String,
+            "reason": pl.String,
+        },
+        orient="row",
+    ).with_columns(pl.lit(batch.pk, dtype=pl.Int64).alias("batch_id"))
+    frame_insert(SettlementRowProblem, problems)
+
+    # --- who is who: coverage (member ids) per chosen plan ------------------------------------
+    cov_all = pl.concat(
+        [
+            c.select(
+                "member", "member_id", "enrollment_id", "union_id", "member_name"
+            ).with_columns(pl.lit(i, dtype=pl.Int64).alias("plan_idx"))
+            for i, c in enumerate(coverages)
+        ]
+    )
+    year_ids = {i: lp.scheme_year.pk for i, lp in enumerate(plans)}
+    versions = {i: lp.version for i, lp in enumerate(plans)}
+    stored = inp.filter(~pl.col("status").is_in(["duplicate", "invalid"]))
+    stored = stored.join(rec.drop("settlement_id", "reverses"), on="row", how="left").join(
+        cov_all, on=["member", "plan_idx"], how="left"
+    )
+    in_period = pl.col("status").is_in(["covered", "not_enrolled", "waiting_period"])
+    stored = stored.with_columns(
+        review_reason_expr(plans[0].plan.inpatient.base).alias("__review"),
+    )
+    # A base other than the first plan's: recompute the reasons per plan base.
+    if len(set(base_of.values())) > 1:
+        parts = []
+        for i in base_of:
+            part = stored.filter(pl.col("plan_idx") == i).with_columns(
+                review_reason_expr(base_of[i]).alias("__review")
+            )
+            parts.append(part)
+        stored = pl.concat(parts).sort("row")
+
+    # --- member-years: bulk (nothing before) or recompute (history) ---------------------------
+    covered = stored.filter(pl.col("status") == "covered")
+    history_pairs: set[tuple[int, int]] = set()
+    for i, lp in enumerate(plans):
+        ids = covered.filter(pl.col("plan_idx") == i)["member_id"].unique().to_list()
+        for m in _members_with_history(lp, ids):
+            history_pairs.add((m, year_ids[i]))
+    targets = _stored_targets(reversals)
+    for t in targets:
+        if t["member_id"] and t["scheme_year_id"]:
+            history_pairs.add((t["member_id"], t["scheme_year_id"]))
+    covered = covered.with_columns(
+        pl.col("plan_idx").replace_strict(year_ids, return_dtype=pl.Int64).alias("scheme_year_id")
+    )
+    pair_frame = pl.DataFrame(
+        list(history_pairs),
+        schema={"member_id": pl.Int64, "scheme_year_id": pl.Int64},
+        orient="row",
+    ).with_columns(pl.lit(True).alias("history"))
+    covered = covered.join(pair_frame, on=["member_id", "scheme_year_id"], how="left").with_columns(
+        pl.col("history").fill_null(False)
+    )
+    bulk = covered.filter(~pl.col("history"))
+
+    # Ledger rows first: a member-year somebody else created meanwhile goes to the recompute.
+    ledgers = bulk.group_by(["member_id", "scheme_year_id"]).agg(
+        pl.col("deductible_fen").sum().alias("deductible_used_fen"),
+        pl.col("excess_fen").sum().alias("cumulative_excess_fen"),
+        pl.col("amount_fen").sum().alias("paid_toward_cap_fen"),
+    )
+    report(total // 2, total)
+
+    # Lump sums: the engine's first matching stay per member-year, unless a lifetime benefit
+    # was already paid (any year).
+    lifetime = {
+        i: [b.code for b in lp.plan.lump_sums if b.once_per == "lifetime"]
+        for i, lp in enumerate(plans)
+    }
+    lumps = outcomes.filter(pl.col("is_lump") & (pl.col("status") == "covered")).select(
+        "row", "benefit", "amount_fen", "plan_idx"
+    )
+    lumps = lumps.join(
+        bulk.select("row", "member_id", "scheme_year_id", "enrollment_id", "union_id"),
+        on="row",
+        how="inner",
+    )
+    held = _lifetime_held(sorted({c for cs in lifetime.values() for c in cs}))
+    if held:
+        held_frame = pl.DataFrame(
+            list(held), schema={"member_id": pl.Int64, "benefit": pl.String}, orient="row"
+        ).with_columns(pl.lit(True).alias("held"))
+        lumps = (
+            lumps.join(held_frame, on=["member_id", "benefit"], how="left")
+            .filter(pl.col("held").is_null())
+            .drop("held")
+        )
+
+    conflicts = _insert_ledgers(ledgers, lumps_frame=None, now_db=now_db)
+    if conflicts:
+        conflict_frame = pl.DataFrame(
+            list(conflicts),
+            schema={"member_id": pl.Int64, "scheme_year_id": pl.Int64},
+            orient="row",
+        ).with_columns(pl.lit(True).alias("conflict"))
+        bulk = bulk.join(conflict_frame, on=["member_id", "scheme_year_id"], how="left")
+        moved = bulk.filter(pl.col("conflict").is_not_null()).drop("conflict")
+        bulk = bulk.filter(pl.col("conflict").is_null()).drop("conflict")
+        lumps = lumps.join(conflict_frame, on=["member_id", "scheme_year_id"], how="anti")
+        history_pairs |= conflicts
+    else:
+        moved = bulk.clear()
+
+    # --- claims of the bulk member-years --------------------------------------------------------
+    claim_frames = []
+    for i, lp in enumerate(plans):
+        plan = lp.plan
+        part = bulk.filter(pl.col("plan_idx") == i)
+        if part.height:
+            claim_frames.append(
+                _claim_frame(part, plan.inpatient.code, plan.inpatient.name).with_columns(
+                    texts.inpatient_breakdown_expr(plan, versions[i]).alias("breakdown"),
+                    texts.inpatient_explanation_expr(plan).alias("explanation"),
+                    texts.zero_reason_expr().alias("zero_reason"),
+                )
+            )
+        for benefit in plan.lump_sums:
+            hits = lumps.filter((pl.col("plan_idx") == i) & (pl.col("benefit") == benefit.code))
+            if not hits.height:
+                continue
+            hits = hits.select("row", "amount_fen").join(
+                bulk.drop("amount_fen"), on="row", how="inner"
+            )
+            claim_frames.append(
+                _claim_frame(hits, benefit.code, benefit.name).with_columns(
+                    texts.lump_breakdown_expr(plan, versions[i], benefit).alias("breakdown"),
+                    texts.lump_explanation_expr(benefit).alias("explanation"),
+                    pl.lit("").alias("zero_reason"),
+                )
+            )
+    created = _write_claims(claim_frames, plans, versions, now_db, batch)
+    _ledger_lump_sums(created.pop("lumps"))
+    report(total * 4 // 5, total)
+
+    # --- settlement records ----------------------------------------------------------------------
+    reversed_by = _reversed_by(inp, reversals)
+    records = stored.join(reversed_by, on="settlement_id", how="left").select(
+        "settlement_id",
+        pl.lit(batch.pk, dtype=pl.Int64).alias("batch_id"),
+        pl.col("row").alias("row_number"),
+        pl.when(pl.col("member") != "")
+        .then(pl.col("member"))
+        .otherwise(pl.col("id_number").str.slice(0, 18))
+        .alias("id_number"),
+        pl.when(pl.col("status").is_in(["covered", "waiting_period"]))
+        .then(pl.col("member_id"))
+        .alias("member_id"),
+        pl.when(in_period)
+        .then(pl.col("plan_idx").replace_strict(year_ids, return_dtype=pl.Int64))
+        .alias("scheme_year_id"),
+        "name",
+        "hospital",
+        "hospital_code",
+        "hospital_level",
+        pl.col("admit").alias("admit_date"),
+        pl.col("discharge").alias("discharge_date"),
+        "total_cost_fen",
+        "fund_paid_fen",
+        "self_pay_in_policy_fen",
+        "self_pay_out_policy_fen",
+        "diagnosis_code",
+        "out_of_area",
+        "visit_id",
+        pl.col("status").is_in(["reversal"]).alias("is_reversal"),
+        pl.when(pl.col("status") == "reversal")
+        .then(pl.col("reverses"))
+        .otherwise(pl.lit(""))
+        .alias("reverses"),
+        pl.col("reversed_by").fill_null(""),
+        (pl.col("reason_code") == "reversal_unmatched").alias("reversal_pending"),
+        "status",
+        "reason",
+        pl.when(pl.col("reason_code") == "reversal_unmatched")
+        .then(pl.col("reason"))
+        .when(pl.col("status") == "covered")
+        .then(pl.col("__review"))
+        .otherwise(pl.lit(""))
+        .alias("review_reason"),
+        pl.when(in_period)
+        .then(pl.col("plan_idx").replace_strict(versions, return_dtype=pl.Int64))
+        .alias("plan_version_number"),
+        pl.lit(now_db).alias("created_at"),
+    )
+    frame_insert(SettlementRecord, records)
+
+    # --- stored records reversed now; stored reversals matched now -----------------------------
+    for t in targets:
+        SettlementRecord.objects.filter(settlement_id=t["settlement_id"]).update(
+            status="reversed",
+            reason=REASON_MESSAGES["reversed"],
+            reversed_by=t["reversal"],
+        )
+    for rsid, target in reversals.pending_matches.items():
+        SettlementRecord.objects.filter(settlement_id=rsid).update(
+            reverses=target,
+            reversal_pending=False,
+            review_reason="",
+            reason=REASON_MESSAGES["reversal"],
+        )
+
+    # --- member-years with history: row by row under their ledger locks ----------------------------
+    work = _recompute_work(covered.filter(pl.col("history")), moved, targets, plans, year_ids)
+    extra = recompute_member_years(work, plans=plans, batch=batch) if work else None
+    if extra:
+        for key in ("created", "approved", "for_review"):
+            created[key] += extra[key]
+        created["approved_fen"] += extra["approved_fen"]
+
+    summary["created"] = created["created"]
+    summary["approved"] = created["approved"]
+    summary["for_review"] = created["for_review"]
+    summary["approved_amount"] = fen_to_yuan(created["approved_fen"])
+    review = (
+        records.filter(pl.col("review_reason") != "")
+        .select(pl.col("row_number").alias("row"), "settlement_id", "review_reason")
+        .head(PROBLEM_LIST_LIMIT)
+        .to_dicts()
+    )
+    SettlementBatch.objects.filter(pk=batch.pk).update(
+        state=BatchState.DONE,
+        counts=summary,
+        rows_done=total,
+        finished_at=timezone.now(),
+        error="",
+    )
+    batch.refresh_from_db()
+    if created["notifications"]:
+        lo, hi = created["notifications"]
+        transaction.on_commit(lambda: _enqueue_delivery(lo, hi, now), robust=True)
+    problem_list = [
+        {"row": r[0], "settlement_id": r[1], "field": r[2], "code": r[3], "reason": r[4]}
+        for r in problem_rows[:PROBLEM_LIST_LIMIT]
+    ]
+    return ImportResult(batch=batch, summary=summary, problems=problem_list, review=review)
+
+
+def _claim_frame(part: pl.DataFrame, code: str, name: str) -> pl.DataFrame:
+    review = pl.col("__review")
+    return part.select(
+        "row",
+        "member_id",
+        "scheme_year_id",
+        "enrollment_id",
+        "union_id",
+        "settlement_id",
+        "amount_fen",
+        pl.lit(code).alias("benefit_code"),
+        pl.lit(name).alias("benefit_name"),
+        pl.col("hospital_code"),
+        pl.col("hospital").alias("hospital_name"),
+        pl.col("admit").alias("admit_date"),
+        pl.col("discharge").alias("discharge_date"),
+        _nonneg("total_cost_fen"),
+        _nonneg("fund_paid_fen"),
+        _nonneg("self_pay_in_policy_fen"),
+        _nonneg("self_pay_out_policy_fen"),
+        "diagnosis_code",
+        pl.when(review != "")
+        .then(pl.lit(ClaimStatus.SUBMITTED.value))
+        .otherwise(pl.lit(ClaimStatus.APPROVED.value))
+        .alias("status"),
+        review.alias("review_reason"),
+        review.alias("status_reason"),
+        "hospital",
+        pl.col("admit"),
+        pl.col("discharge"),
+        "deductible_fen",
+        "excess_fen",
+        "before_cap_fen",
+        "cap_cut_fen",
+        *[c for c in part.columns if c.startswith("band_")],
+        "base_fen",
+    )
+
+
+def _write_claims(frames, plans, versions, now_db, batch) -> dict:
+    out = {
+        "created": 0,
+        "approved": 0,
+        "for_review": 0,
+        "approved_fen": 0,
+        "notifications": None,
+        "lumps": [],
+    }
+    if not frames:
+        return out
+    claims = pl.concat(frames, how="diagonal_relaxed")
+    year_of = {lp.scheme_year.pk: lp.scheme_year.year for lp in plans}
+    numbers: list[str] = []
+    parts = []
+    for year_id, year in year_of.items():
+        part = claims.filter(pl.col("scheme_year_id") == year_id)
+        if not part.height:
+            continue
+        part = part.sort(["discharge_date", "settlement_id", "benefit_code"])
+        numbers = claim_numbers_allocate(year=year, count=part.height)
+        parts.append(part.with_columns(pl.Series("number", numbers)))
+    claims = pl.concat(parts)
+    ids = reserve_ids(Claim, claims.height)
+    claims = claims.with_columns(pl.Series("id", ids, dtype=pl.Int64))
+    version_of = {lp.scheme_year.pk: versions[i] for i, lp in enumerate(plans)}
+    approved = pl.col("status") == ClaimStatus.APPROVED.value
+    to_write = claims.select(
+        "id",
+        "number",
+        "member_id",
+        "scheme_year_id",
+        "enrollment_id",
+        "union_id",
+        "benefit_code",
+        "benefit_name",
+        pl.lit(ClaimSource.AUTO.value).alias("source"),
+        pl.lit(ClaimFiler.PLATFORM.value).alias("filer"),
+        pl.lit(PayeeKind.MEMBER.value).alias("payee_kind"),
+        "hospital_code",
+        "settlement_id",
+        "hospital_name",
+        "admit_date",
+        "discharge_date",
+        "total_cost_fen",
+        "fund_paid_fen",
+        "self_pay_in_policy_fen",
+        "self_pay_out_policy_fen",
+        "diagnosis_code",
+        "amount_fen",
+        "breakdown",
+        "explanation",
+        pl.col("scheme_year_id")
+        .replace_strict(version_of, return_dtype=pl.Int64)
+        .alias("plan_version_number"),
+        "status",
+        pl.lit(now_db).alias("status_changed_at"),
+        "status_reason",
+        "review_reason",
+        pl.lit(False).alias("is_fixed"),
+        pl.lit(now_db).alias("created_at"),
+        pl.lit(now_db).alias("updated_at"),
+        pl.when(~approved).then(pl.lit(now_db)).alias("submitted_at"),
+        pl.when(approved).then(pl.lit(now_db)).alias("approved_at"),
+    )
+    frame_insert(Claim, _fill_defaults(Claim, to_write, now_db))
+    notes = claims.select(
+        pl.col("member_id"),
+        pl.col("id").alias("claim_id"),
+        (pl.lit("claim_") + pl.col("status")).alias("kind"),
+        pl.col("hospital"),
+        pl.col("admit"),
+        pl.col("discharge"),
+        "benefit_name",
+        "amount_fen",
+        (pl.col("status") != ClaimStatus.APPROVED.value).alias("for_review"),
+        "zero_reason",
+    ).with_columns(texts.notice_expr().alias("text"))
+    note_ids = reserve_ids(Notification, notes.height)
+    notes = notes.select(
+        pl.Series("id", note_ids, dtype=pl.Int64), "member_id", "claim_id", "kind", "text"
+    ).with_columns(pl.lit(now_db).alias("created_at"))
+    frame_insert(Notification, _fill_defaults(Notification, notes, now_db))
+    n_approved = int(claims.filter(approved).height)
+    out.update(
+        created=claims.height,
+        approved=n_approved,
+        for_review=claims.height - n_approved,
+        approved_fen=int(claims.filter(approved)["amount_fen"].sum() or 0),
+        notifications=(min(note_ids), max(note_ids)),
+        lumps=claims.filter(~pl.col("breakdown").str.contains('"base_field"', literal=True))
+        .select("member_id", "scheme_year_id", "benefit_code", "number")
+        .rows(),
+    )
+    return out
+
+
+def _ledger_lump_sums(lumps: list[tuple]) -> None:
+    """Record the lump sums paid in the new ledger rows ({benefit code: claim number})."""
+    if not lumps:
+        return
+    by_year: dict[tuple[int, int], dict[str, str]] = {}
+    for member_id, year_id, code, number in lumps:
+        by_year.setdefault((member_id, year_id), {})[code] = number
+    rows = []
+    for chunk in in_chunks(sorted({m for m, _ in by_year})):
+        rows += MemberYearLedger.objects.filter(
+            member_id__in=chunk, scheme_year_id__in={y for _, y in by_year}
+        ).values_list("id", "member_id", "scheme_year_id")
+    updates = [(pk, [texts.dumps(by_year[(m, y)])]) for pk, m, y in rows if (m, y) in by_year]
+    bulk_update_rows(MemberYearLedger, ["lump_sums"], updates)
+
+
+def _insert_ledgers(ledgers: pl.DataFrame, *, lumps_frame, now_db: str) -> set[tuple[int, int]]:
+    """Insert the ledger rows of new member-years; returns the member-years that somebody
+    else created meanwhile (PostgreSQL: ON CONFLICT DO NOTHING, so those are left alone)."""
+    if not ledgers.height:
+        return set()
+    rows = _fill_defaults(
+        MemberYearLedger,
+        ledgers.select(
+            "member_id",
+            "scheme_year_id",
+            "deductible_used_fen",
+            "cumulative_excess_fen",
+            "paid_toward_cap_fen",
+            pl.lit(1, dtype=pl.Int64).alias("version"),
+        ),
+        now_db,
+    ).sort(["scheme_year_id", "member_id"])
+    if connection.vendor != "postgresql":
+        frame_insert(MemberYearLedger, rows)  # the IMMEDIATE transaction serialises writers
+        return set()
+    qn = connection.ops.quote_name
+    table = qn(MemberYearLedger._meta.db_table)
+    cols = [MemberYearLedger._meta.get_field(c).column for c in rows.columns]
+    names = ", ".join(qn(c) for c in cols)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"CREATE TEMP TABLE huzhu_ledger_in AS SELECT {names} FROM {table} WITH NO DATA"
+        )
+        import io
+
+        buf = io.BytesIO()
+        rows.write_csv(buf, include_header=False, quote_style="necessary")
+        with cursor.cursor.copy(
+            f"COPY huzhu_ledger_in ({names}) FROM STDIN WITH (FORMAT csv)"
+        ) as copy:
+            copy.write(buf.getvalue())
+        cursor.execute(
+            f"INSERT INTO {table} ({names}) SELECT {names} FROM huzhu_ledger_in "
+            "ORDER BY scheme_year_id, member_id "
+            "ON CONFLICT (member_id, scheme_year_id) DO NOTHING RETURNING member_id, scheme_year_id"
+        )
+        inserted = {(m, y) for m, y in cursor.fetchall()}
+        cursor.execute("DROP TABLE huzhu_ledger_in")
+    wanted = set(ledgers.select("member_id", "scheme_year_id").iter_rows())
+    return wanted - inserted
+
+
+def _stored_targets(reversals) -> list[dict]:
+    if not reversals.db_targets:
+        return []
+    by_target = {t: r for r, t in reversals.db_targets.items()}
+    rows = SettlementRecord.objects.filter(settlement_id__in=list(by_target)).values(
+        "settlement_id", "member_id", "scheme_year_id", "reversed_by"
+    )
+    out = []
+    for r in rows:
+        if r["reversed_by"]:
+            continue  # already cancelled by an earlier reversal
+        out.append({**r, "reversal": by_target[r["settlement_id"]]})
+    return out
+
+
+def _reversed_by(inp: pl.DataFrame, reversals) -> pl.DataFrame:
+    """settlement id -> the reversal that cancels it, for this file's reversed records."""
+    pairs = (
+        inp.filter(pl.col("status") == "reversal")
+        .select(
+            pl.col("reverses").alias("settlement_id"), pl.col("settlement_id").alias("reversed_by")
+        )
+        .unique(subset=["settlement_id"], keep="first", maintain_order=True)
+    )
+    if reversals.pending_matches:
+        extra = pl.DataFrame(
+            {
+                "settlement_id": list(reversals.pending_matches.values()),
+                "reversed_by": list(reversals.pending_matches.keys()),
+            }
+        )
+        pairs = pl.concat([pairs, extra]).unique(subset=["settlement_id"], keep="first")
+    return pairs
+
+
+def _recompute_work(history: pl.DataFrame, moved: pl.DataFrame, targets, plans, year_ids):
+    from .recompute import MemberYearWork, NewStay
+
+    index_of_year = {v: k for k, v in year_ids.items()}
+    work: dict[tuple[int, int], MemberYearWork] = {}
+    stays = pl.concat(
+        [history.drop("history"), moved.drop("history", strict=False)], how="diagonal_relaxed"
+    )
+    for r in stays.iter_rows(named=True):
+        key = (r["member_id"], r["scheme_year_id"])
+        item = work.setdefault(key, MemberYearWork(*key, plan_index=index_of_year[key[1]]))
+        item.new_stays.append(
+            NewStay(
+                settlement_id=r["settlement_id"],
+                hospital=r["hospital"],
+                hospital_code=r["hospital_code"],
+                admit=r["admit"],
+                discharge=r["discharge"],
+                diagnosis_code=r["diagnosis_code"],
+                amounts={
+                    n: (r[f"{n}_fen"] if (r[f"{n}_fen"] or 0) >= 0 else None)
+                    for n in (
+                        "total_cost",
+                        "fund_paid",
+                        "self_pay_in_policy",
+                        "self_pay_out_policy",
+                    )
+                },
+                base_fen=r["base_fen"],
+                review_reason=r["__review"],
+                enrollment_id=r["enrollment_id"],
+            )
+        )
+    for t in targets:
+        key = (t["member_id"], t["scheme_year_id"])
+        if key[0] is None or key[1] not in index_of_year:
+            continue
+        item = work.setdefault(key, MemberYearWork(*key, plan_index=index_of_year[key[1]]))
+        item.reversed[t["settlement_id"]] = t["reversal"]
+    return sorted(work.values(), key=lambda w: (w.scheme_year_id, w.member_id))
+
+
+def _enqueue_delivery(lo: int, hi: int, created_at) -> None:
+    from .tasks import deliver_import_notifications
+
+    deliver_import_notifications.enqueue(lo, hi, created_at.isoformat())
