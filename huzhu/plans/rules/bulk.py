@@ -3,8 +3,7 @@
 Same inputs (a `records_frame`, a coverage frame) and the same outcomes, to the fen and
 to the reason text, as `engine.adjudicate_records`; a hypothesis property test holds
 the two equal. All money is Int64 fen; the only division is the half-up rounding.
-Limits: amounts below 10^12 yuan (see amounts.AMOUNT_LIMIT_FEN) keep every product in
-int64.
+Limits: amounts below 10^12 yuan (amounts.AMOUNT_LIMIT_FEN) keep every product in int64.
 """
 
 from __future__ import annotations
@@ -13,14 +12,55 @@ import polars as pl
 
 from huzhu.members.idnumbers import ID_ERROR_MESSAGES, with_id_number_check
 
-from ..schema import Plan
+from ..schema import Plan, diagnosis_matches
 from .amounts import AMOUNT_ERROR_MESSAGES, iso_date_expr
 from .outcomes import REASON_MESSAGES, BandPart, Outcome, OutcomeStatus, reason_message
 from .records import ColumnPlan
 
-__all__ = ["adjudicate_frame", "outcomes_from_frame"]
+__all__ = ["adjudicate_frame", "outcomes_from_frame", "outcome_columns"]
 
 S = OutcomeStatus
+_HEAD_CODES = ["duplicate", "reversal", "reversal_unmatched", "reversed"]
+
+
+def outcome_columns(plan: Plan) -> list[str]:
+    n = len(plan.inpatient.tiers)
+    return [
+        "row",
+        "settlement_id",
+        "benefit",
+        "status",
+        "amount_fen",
+        "deductible_fen",
+        "base_fen",
+        "excess_fen",
+        *[f"band_{i}_{k}_fen" for i in range(n) for k in ("base", "amount")],
+        "before_cap_fen",
+        "cap_cut_fen",
+        "reason_code",
+        "reason",
+        "member",
+        "coverage_start",
+        "reverses",
+    ]
+
+
+def _reason_table(sources: ColumnPlan) -> dict[str, str]:
+    """Every reason code whose text does not depend on the row -> its text."""
+    table = {"": ""}
+    table.update(REASON_MESSAGES)
+    src = sources.source
+    for key, field in (
+        ("invalid.missing_settlement_id", "settlement_id"),
+        ("invalid.admit_date", "admit_date"),
+        ("invalid.discharge_date", "discharge_date"),
+        ("invalid.discharge_before_admission", "discharge_date"),
+    ):
+        table[key] = reason_message(key, src(field))
+    for id_code in ID_ERROR_MESSAGES:
+        key = f"invalid.id_number.{id_code}"
+        table[key] = reason_message(key, src("id_number"))
+    return table
 
 
 def _status_of(code: pl.Expr) -> pl.Expr:
@@ -35,108 +75,80 @@ def _status_of(code: pl.Expr) -> pl.Expr:
     )
 
 
-def _reason(code: pl.Expr, sources: ColumnPlan, base_src: pl.Expr) -> pl.Expr:
-    fixed = {k: v for k, v in REASON_MESSAGES.items()}
-    src = sources.source
-    expr = pl.when(code == "").then(pl.lit(""))
-    for key, text in fixed.items():
-        expr = expr.when(code == key).then(pl.lit(text))
-    for key, field in (
-        ("invalid.missing_settlement_id", "settlement_id"),
-        ("invalid.admit_date", "admit_date"),
-        ("invalid.discharge_date", "discharge_date"),
-        ("invalid.discharge_before_admission", "discharge_date"),
-    ):
-        expr = expr.when(code == key).then(pl.lit(reason_message(key, src(field))))
-    for id_code in ID_ERROR_MESSAGES:
-        key = f"invalid.id_number.{id_code}"
-        expr = expr.when(code == key).then(pl.lit(reason_message(key, src("id_number"))))
-    for amount_code, text in AMOUNT_ERROR_MESSAGES.items():
-        expr = expr.when(code == f"invalid.base.{amount_code}").then(
-            pl.concat_str([base_src, pl.lit("：金额" + text)])
-        )
-    return expr.otherwise(pl.lit(None, dtype=pl.String))
-
-
-def _diagnosis_match(diag: pl.Expr, entries: tuple[str, ...]) -> pl.Expr:
-    norm = diag.str.to_uppercase().str.replace_all(".", "", literal=True)
-    norm = norm.str.replace_all(" ", "", literal=True)
-    head = norm.str.slice(0, 3)
-    cond = pl.lit(False)
-    for entry in entries:
-        if "-" in entry:
-            lo, hi = entry.split("-")
-            cond = cond | ((norm.str.len_chars() >= 3) & (head >= lo) & (head <= hi))
-        else:
-            cond = cond | norm.str.starts_with(entry)
-    return cond & (norm != "")
+def _group_start(key: pl.Expr, value: pl.Expr) -> pl.Expr:
+    """Running sum of `value` within runs of equal `key` (frame sorted by key)."""
+    total = value.cum_sum()
+    offset = pl.when(key != key.shift(1)).then(total - value)
+    offset = pl.when(pl.int_range(pl.len()) == 0).then(pl.lit(0, dtype=pl.Int64)).otherwise(offset)
+    return total - offset.forward_fill()
 
 
 def adjudicate_frame(
     plan: Plan,
-    records: pl.LazyFrame,
+    records: pl.LazyFrame | pl.DataFrame,
     coverage: pl.LazyFrame | pl.DataFrame,
     sources: ColumnPlan,
 ) -> pl.DataFrame:
     """Outcomes of every record (`records_frame` output), in input order, each inpatient
-    row followed by its lump sums. `coverage`: columns member (normalised ID),
-    enrolled_on (Date), renewal (Boolean), one row per member enrolled in the plan year.
+    row followed by its lump sums (plan order). `coverage`: columns member (normalised
+    ID), enrolled_on (Date), renewal (Boolean), one row per member enrolled in the year.
 
-    Columns: row, settlement_id, benefit, status, amount_fen, deductible_fen, base_fen,
-    excess_fen, band_<i>_base_fen, band_<i>_amount_fen, before_cap_fen, cap_cut_fen,
-    reason_code, reason, member, coverage_start, reverses.
+    Columns: see `outcome_columns(plan)`.
     """
     inpatient = plan.inpatient
     base = inpatient.base
     bands = inpatient.bands()
     period = plan.period
-    lf = records.select(
-        "row",
-        "settlement_id",
-        "id_number",
-        "admit_date",
-        "discharge_date",
-        "diagnosis_code",
-        "is_reversal",
-        "reverses",
-        pl.col(f"{base}_fen").alias("base_fen"),
-        pl.col(f"{base}_err").alias("base_err"),
-        pl.col(f"{base}_src").alias("base_src"),
+    rf = (
+        records.lazy()
+        .select(
+            "row",
+            "settlement_id",
+            "id_number",
+            "admit_date",
+            "discharge_date",
+            "diagnosis_code",
+            "is_reversal",
+            "reverses",
+            pl.col(f"{base}_fen").alias("base_fen"),
+            pl.col(f"{base}_err").alias("base_err"),
+            pl.col(f"{base}_src").alias("base_src"),
+        )
+        .with_columns(
+            ((pl.col("settlement_id") != "") & ~pl.col("settlement_id").is_first_distinct()).alias(
+                "dup"
+            )
+        )
+        .collect(engine="in-memory")
     )
     sid = pl.col("settlement_id")
-    lf = lf.with_columns(((sid != "") & ~sid.is_first_distinct()).alias("dup"))
-    # Reversal targets: named by a non-duplicate reversal anywhere in the file.
-    targets = (
-        lf.filter(pl.col("is_reversal") & ~pl.col("dup") & (pl.col("reverses") != ""))
-        .select(pl.col("reverses").alias("settlement_id"))
-        .unique()
-        .with_columns(pl.lit(True).alias("reversed"))
-    )
-    known = (
-        lf.filter(sid != "")
-        .select(pl.col("settlement_id").alias("reverses"))
-        .unique()
-        .with_columns(pl.lit(True).alias("target_known"))
-    )
-    lf = lf.join(targets, on="settlement_id", how="left", maintain_order="left")
-    lf = lf.join(known, on="reverses", how="left", maintain_order="left")
-    # ID numbers: check each distinct number once.
+
+    # Reversals are few: work out their targets on the small subset.
+    rev = rf.filter(pl.col("is_reversal")).select("settlement_id", "reverses", "dup")
+    named = [r for r in rev["reverses"].unique().to_list() if r]
+    known = set(rf.filter(sid.is_in(named))["settlement_id"].to_list()) if named else set()
+    targets = rev.filter(~pl.col("dup") & (pl.col("reverses") != ""))["reverses"].unique()
+
+    # ID numbers and coverage: once per distinct number, then one join back.
     ids = with_id_number_check(
-        lf.select("id_number").unique(), "id_number", out="member", code="id_err"
+        rf.lazy().select("id_number").unique(), "id_number", out="member", code="id_err"
+    ).join(coverage.lazy().select("member", "enrolled_on", "renewal"), on="member", how="left")
+    ids = ids.with_columns(
+        # An integer member key (first 17 digits, then the check character) sorts fast.
+        (
+            pl.col("member").str.slice(0, 17).str.to_integer(strict=False) * 11
+            + pl.col("member").str.slice(17, 1).replace("X", "10").str.to_integer(strict=False)
+        ).alias("mkey")
     )
-    lf = lf.join(ids, on="id_number", how="left", maintain_order="left")
+    lf = rf.lazy().join(ids, on="id_number", how="left", maintain_order="left")
     lf = lf.with_columns(
         iso_date_expr(pl.col("admit_date")).alias("admit"),
         iso_date_expr(pl.col("discharge_date")).alias("discharge"),
-    )
-    cov = coverage.lazy().select("member", "enrolled_on", "renewal")
-    lf = lf.join(cov, on="member", how="left", maintain_order="left")
-    start = (
         pl.when(pl.col("renewal"))
         .then(pl.lit(period.start))
         .otherwise(pl.col("enrolled_on") + pl.duration(days=plan.waiting_period_days))
+        .alias("start"),
     )
-    lf = lf.with_columns(start.alias("start"))
     admit, discharge = pl.col("admit"), pl.col("discharge")
     code = (
         pl.when(pl.col("dup"))
@@ -145,12 +157,12 @@ def adjudicate_frame(
             pl.col("is_reversal")
             & (pl.col("reverses") != "")
             & (pl.col("reverses") != sid)
-            & pl.col("target_known").fill_null(False)
+            & pl.col("reverses").is_in(list(known))
         )
         .then(pl.lit("reversal"))
         .when(pl.col("is_reversal"))
         .then(pl.lit("reversal_unmatched"))
-        .when(pl.col("reversed").fill_null(False) & (sid != ""))
+        .when((sid != "") & sid.is_in(targets.implode()))
         .then(pl.lit("reversed"))
         .when(sid == "")
         .then(pl.lit("invalid.missing_settlement_id"))
@@ -176,12 +188,23 @@ def adjudicate_frame(
     )
     lf = lf.with_columns(code.alias("reason_code"))
     rc = pl.col("reason_code")
-    head = pl.when(rc.is_in(["duplicate", "reversal", "reversal_unmatched", "reversed"]))
+    table = _reason_table(sources)
+    base_reason = pl.concat_str([pl.col("base_src"), pl.lit("：金额"), rc.str.slice(13)])
+    amount_text = pl.lit(None, dtype=pl.String)
+    for amount_code, text in AMOUNT_ERROR_MESSAGES.items():
+        amount_text = (
+            pl.when(rc == f"invalid.base.{amount_code}")
+            .then(pl.concat_str([pl.col("base_src"), pl.lit("：金额" + text)]))
+            .otherwise(amount_text)
+        )
+    del base_reason
     lf = lf.with_columns(
         _status_of(rc).alias("status"),
-        _reason(rc, sources, pl.col("base_src")).alias("reason"),
-        head.then(pl.lit(""))
-        .when(rc == "invalid.missing_settlement_id")
+        pl.when(rc.str.starts_with("invalid.base."))
+        .then(amount_text)
+        .otherwise(rc.replace_strict(table, default=None, return_dtype=pl.String))
+        .alias("reason"),
+        pl.when(rc.is_in(_HEAD_CODES) | (rc == "invalid.missing_settlement_id"))
         .then(pl.lit(""))
         .when(rc.str.starts_with("invalid.id_number."))
         .then(pl.col("id_number"))
@@ -208,6 +231,7 @@ def adjudicate_frame(
         "base_fen",
         "discharge",
         "diagnosis_code",
+        "mkey",
     ).collect(engine="in-memory")
 
     # --- the ledger over covered stays, in (member, discharge, settlement id) order ---
@@ -218,22 +242,23 @@ def adjudicate_frame(
             "row",
             "settlement_id",
             "member",
+            "mkey",
             "discharge",
             "base_fen",
             "diagnosis_code",
             "coverage_start",
         )
+        .sort(["mkey", "discharge", "settlement_id"])
     )
-    covered = covered.sort(["member", "discharge", "settlement_id"])
-    b = pl.col("base_fen")
+    b, key = pl.col("base_fen"), pl.col("mkey")
     d = inpatient.deductible_fen
     if inpatient.deductible_per_stay:
         covered = covered.with_columns(pl.min_horizontal(b, pl.lit(d)).alias("deductible_fen"))
         covered = covered.with_columns((b - pl.col("deductible_fen")).alias("excess_fen"))
-        covered = covered.with_columns(pl.col("excess_fen").cum_sum().over("member").alias("__hi"))
+        covered = covered.with_columns(_group_start(key, pl.col("excess_fen")).alias("__hi"))
         covered = covered.with_columns((pl.col("__hi") - pl.col("excess_fen")).alias("__lo"))
     else:
-        covered = covered.with_columns(b.cum_sum().over("member").alias("__s"))
+        covered = covered.with_columns(_group_start(key, b).alias("__s"))
         s_now, s_prev = pl.col("__s"), pl.col("__s") - b
         covered = covered.with_columns(
             (pl.min_horizontal(s_now, pl.lit(d)) - pl.min_horizontal(s_prev, pl.lit(d))).alias(
@@ -245,12 +270,12 @@ def adjudicate_frame(
         covered = covered.with_columns((b - pl.col("deductible_fen")).alias("excess_fen"))
     lo, hi = pl.col("__lo"), pl.col("__hi")
     band_cols = []
-    numer = pl.lit(0, dtype=pl.Int64)
     for i, (lower, upper, _ratio) in enumerate(bands):
         top = hi if upper is None else pl.min_horizontal(hi, pl.lit(upper))
         part = pl.max_horizontal(top - pl.max_horizontal(lo, pl.lit(lower)), pl.lit(0))
         band_cols.append(part.alias(f"band_{i}_base_fen"))
     covered = covered.with_columns(band_cols)
+    numer = pl.lit(0, dtype=pl.Int64)
     for i, (_, _, ratio) in enumerate(bands):
         numer = numer + pl.col(f"band_{i}_base_fen") * ratio
     covered = covered.with_columns(
@@ -267,7 +292,7 @@ def adjudicate_frame(
     if cap is None:
         covered = covered.with_columns(before.alias("amount_fen"))
     else:
-        covered = covered.with_columns(before.cum_sum().over("member").alias("__p"))
+        covered = covered.with_columns(_group_start(key, before).alias("__p"))
         covered = covered.with_columns(
             (
                 pl.min_horizontal(pl.col("__p"), pl.lit(cap))
@@ -285,6 +310,7 @@ def adjudicate_frame(
         "cap_cut_fen",
         "amount_fen",
     ]
+    columns = outcome_columns(plan)
     inpatient_rows = (
         frame.lazy()
         .drop("base_fen")
@@ -296,73 +322,59 @@ def adjudicate_frame(
         )
         .with_columns(
             pl.lit(inpatient.code).alias("benefit"),
-            pl.lit(0, dtype=pl.Int64).alias("__order"),
             *[pl.col(c).fill_null(0) for c in ledger_cols],
         )
+        .select(columns)
     )
 
     # --- lump sums: the first matching covered stay of each member-year gets it ---
+    # Diagnosis codes repeat a lot: match each distinct code once, with the row
+    # engine's own matcher.
+    codes = covered_df["diagnosis_code"].unique().to_list()
+    sex = pl.when((pl.col("mkey") // 11) % 2 == 1).then(pl.lit("male")).otherwise(pl.lit("female"))
     lumps = []
-    sex = (
-        pl.when(pl.col("member").str.slice(16, 1).cast(pl.Int64, strict=False) % 2 == 1)
-        .then(pl.lit("male"))
-        .otherwise(pl.lit("female"))
-    )
     for order, benefit in enumerate(plan.benefits):
         if benefit.kind != "lump_sum":
             continue
-        match = _diagnosis_match(pl.col("diagnosis_code"), benefit.diagnoses)
+        hit_codes = [c for c in codes if diagnosis_matches(benefit.diagnoses, c)]
+        match = pl.col("diagnosis_code").is_in(hit_codes)
         if benefit.sex is not None:
             match = match & (sex == benefit.sex)
         hits = (
             covered_df.lazy()
             .filter(match)
-            .filter(pl.col("member").is_first_distinct())
+            .filter(pl.col("mkey").is_first_distinct())
             .select(
                 "row",
                 "settlement_id",
+                pl.lit(benefit.code).alias("benefit"),
+                pl.lit(S.COVERED.value).alias("status"),
+                pl.lit(benefit.lump_sum_fen, dtype=pl.Int64).alias("amount_fen"),
+                *[pl.lit(0, dtype=pl.Int64).alias(c) for c in ledger_cols if c != "amount_fen"],
+                pl.lit(None, dtype=pl.Int64).alias("base_fen"),
+                pl.lit("").alias("reason_code"),
+                pl.lit("").alias("reason"),
                 "member",
                 "coverage_start",
-                pl.lit(benefit.code).alias("benefit"),
-                pl.lit(benefit.lump_sum_fen, dtype=pl.Int64).alias("amount_fen"),
+                pl.lit("").alias("reverses"),
                 pl.lit(order, dtype=pl.Int64).alias("__order"),
             )
+            .collect(engine="in-memory")
         )
-        lumps.append(hits)
-    columns = [
-        "row",
-        "settlement_id",
-        "benefit",
-        "status",
-        "amount_fen",
-        "deductible_fen",
-        "base_fen",
-        "excess_fen",
-        *[f"band_{i}_{k}_fen" for i in range(len(bands)) for k in ("base", "amount")],
-        "before_cap_fen",
-        "cap_cut_fen",
-        "reason_code",
-        "reason",
-        "member",
-        "coverage_start",
-        "reverses",
-        "__order",
-    ]
-    parts = [inpatient_rows.select(columns)]
-    for hits in lumps:
-        filled = hits.with_columns(
-            pl.lit(S.COVERED.value).alias("status"),
-            pl.lit(None, dtype=pl.Int64).alias("base_fen"),
-            pl.lit("").alias("reason_code"),
-            pl.lit("").alias("reason"),
-            pl.lit("").alias("reverses"),
-            *[pl.lit(0, dtype=pl.Int64).alias(c) for c in ledger_cols if c != "amount_fen"],
-        )
-        parts.append(filled.select(columns))
-    out = pl.concat(parts, how="vertical_relaxed")
-    if lumps:
-        out = out.sort(["row", "__order"])
-    return out.drop("__order").collect(engine="in-memory")
+        if hits.height:
+            lumps.append(hits)
+    out = inpatient_rows.collect(engine="in-memory")
+    if not lumps:
+        return out
+    extra = pl.concat(lumps, how="vertical_relaxed")
+    merged = pl.concat(
+        [
+            out.with_columns(pl.lit(0, dtype=pl.Int64).alias("__order")),
+            extra.select([*out.columns, "__order"]),
+        ],
+        how="vertical_relaxed",
+    )
+    return merged.sort(["row", "__order"], maintain_order=True).drop("__order")
 
 
 def outcomes_from_frame(frame: pl.DataFrame, plan: Plan) -> list[Outcome]:
@@ -383,12 +395,7 @@ def outcomes_from_frame(frame: pl.DataFrame, plan: Plan) -> list[Outcome]:
                 excess_fen=r["excess_fen"],
                 bands=tuple(
                     BandPart(
-                        i,
-                        lower,
-                        upper,
-                        ratio,
-                        r[f"band_{i}_base_fen"],
-                        r[f"band_{i}_amount_fen"],
+                        i, lower, upper, ratio, r[f"band_{i}_base_fen"], r[f"band_{i}_amount_fen"]
                     )
                     for i, (lower, upper, ratio) in enumerate(bands)
                 )

@@ -292,6 +292,56 @@ def _text(plan: ColumnPlan, name: str) -> pl.Expr:
     return pl.col(col).fill_null("").str.strip_chars(SPACES).alias(name)
 
 
+_TEXT_FIELDS = (
+    "settlement_id",
+    "id_number",
+    "admit_date",
+    "discharge_date",
+    "diagnosis_code",
+    "reverses",
+    "visit_id",
+)
+
+
+def _amount_columns(lf: pl.LazyFrame, plan: ColumnPlan, name: str) -> pl.LazyFrame:
+    """Add `<name>_fen`, `<name>_err`, `<name>_src` (same values as `_amount`)."""
+    if name in plan.columns:
+        col = plan.columns[name]
+        lf = with_amount(lf, col, out=f"{name}_fen", err=f"{name}_err")
+        return lf.with_columns(pl.lit(col).alias(f"{name}_src"))
+    op, left, right = plan.derived[name]
+    lf = with_amount(lf, left, out="__l_fen", err="__l_err")
+    lf = with_amount(lf, right, out="__r_fen", err="__r_err")
+    lf_fen, rf_fen = pl.col("__l_fen"), pl.col("__r_fen")
+    return lf.with_columns(
+        (lf_fen + rf_fen if op == "+" else lf_fen - rf_fen).alias(f"{name}_fen"),
+        pl.coalesce(pl.col("__l_err"), pl.col("__r_err")).alias(f"{name}_err"),
+        pl.when(pl.col("__l_err").is_not_null())
+        .then(pl.lit(left))
+        .when(pl.col("__r_err").is_not_null())
+        .then(pl.lit(right))
+        .otherwise(pl.lit(plan.source(name)))
+        .alias(f"{name}_src"),
+    ).drop("__l_fen", "__l_err", "__r_fen", "__r_err")
+
+
+def used_columns(header: Sequence[str], *, amount_fields: Iterable[str]) -> list[str]:
+    """The source columns `records_frame` reads for these amount fields (others can be
+    left unparsed when reading a big file)."""
+    plan = column_plan(header)
+    used = {plan.columns[n] for n in _TEXT_FIELDS if n in plan.columns}
+    fields = list(amount_fields)
+    if plan.reversal_flag:
+        used.add(plan.reversal_flag)
+        fields.append("total_cost")
+    for name in fields:
+        if name in plan.columns:
+            used.add(plan.columns[name])
+        elif name in plan.derived:
+            used.update(plan.derived[name][1:])
+    return [h for h in header if h in used]
+
+
 def records_frame(
     frame: pl.DataFrame | pl.LazyFrame,
     plan: ColumnPlan,
@@ -301,127 +351,71 @@ def records_frame(
     """Vectorised `records_from_rows` over a frame of text columns, in file order.
 
     Columns out: row, settlement_id, id_number, admit_date, discharge_date,
-    diagnosis_code, is_reversal, reverses, visit_id, and per amount field
+    diagnosis_code, is_reversal, reverses, visit_id, and per requested amount field
     `<f>_fen`, `<f>_err`, `<f>_src`.
     """
-    lf = frame.lazy()
     fields = [f for f in amount_fields if plan.has(f)]
-    if plan.reversal_flag and "total_cost" not in fields and plan.has("total_cost"):
-        fields.append("total_cost")
     flag = (
         pl.col(plan.reversal_flag).fill_null("").str.strip_chars(SPACES) == "1"
         if plan.reversal_flag
         else pl.lit(False)
     )
-    base_cols = [
-        _text(plan, n)
-        for n in (
-            "settlement_id",
-            "id_number",
-            "admit_date",
-            "discharge_date",
-            "diagnosis_code",
-            "reverses",
-            "visit_id",
-        )
-    ]
-    out = lf.with_row_index("row", offset=1).with_columns(pl.col("row").cast(pl.Int64))
-    out = out.with_columns(
-        *[c.alias(f"__c_{c.meta.output_name()}") for c in base_cols], flag.alias("__flag")
+    lf = frame.lazy().with_row_index("row", offset=1).with_columns(pl.col("row").cast(pl.Int64))
+    source_cols = [c for c in lf.collect_schema().names() if c != "row"]
+    lf = lf.with_columns(
+        *[_text(plan, n).alias(f"__c_{n}") for n in _TEXT_FIELDS], flag.alias("__flag")
     )
     for name in fields:
-        if name in plan.columns:
-            col = plan.columns[name]
-            out = with_amount(out, col, out=f"{name}_fen", err=f"{name}_err")
-            out = out.with_columns(pl.lit(col).alias(f"{name}_src"))
-        else:
-            op, left, right = plan.derived[name]
-            out = with_amount(out, left, out="__l_fen", err="__l_err")
-            out = with_amount(out, right, out="__r_fen", err="__r_err")
-            total = (
-                pl.col("__l_fen") + pl.col("__r_fen")
-                if op == "+"
-                else pl.col("__l_fen") - pl.col("__r_fen")
-            )
-            out = out.with_columns(
-                total.alias(f"{name}_fen"),
-                pl.coalesce(pl.col("__l_err"), pl.col("__r_err")).alias(f"{name}_err"),
-                pl.when(pl.col("__l_err").is_not_null())
-                .then(pl.lit(left))
-                .when(pl.col("__r_err").is_not_null())
-                .then(pl.lit(right))
-                .otherwise(pl.lit(plan.source(name)))
-                .alias(f"{name}_src"),
-            ).drop("__l_fen", "__l_err", "__r_fen", "__r_err")
-    keep = [
-        "row",
-        *[
-            f"__c_{n}"
-            for n in (
-                "settlement_id",
-                "id_number",
-                "admit_date",
-                "discharge_date",
-                "diagnosis_code",
-                "reverses",
-                "visit_id",
-            )
-        ],
-        "__flag",
-    ]
-    keep += [f"{n}_{s}" for n in fields for s in ("fen", "err", "src")]
-    out = out.select(keep).rename(
-        {
-            f"__c_{n}": n
-            for n in (
-                "settlement_id",
-                "id_number",
-                "admit_date",
-                "discharge_date",
-                "diagnosis_code",
-                "reverses",
-                "visit_id",
-            )
-        }
-    )
+        lf = _amount_columns(lf, plan, name)
+    out = lf.drop(source_cols).rename({f"__c_{n}": n for n in _TEXT_FIELDS})
     out = out.with_columns(
         ((pl.col("reverses") != "") | pl.col("__flag")).alias("is_reversal")
     ).drop("__flag")
     if not plan.reversal_flag:
         return out
-    # National refunds: the first original of the same visit whose total it negates.
-    has_total = "total_cost" in fields
-    orig = out.filter(
-        ~pl.col("is_reversal") & (pl.col("settlement_id") != "") & (pl.col("visit_id") != "")
+    # National refunds name no target: the first non-refund record of the same visit
+    # whose total it negates. Refunds are few, so only their visits are looked at.
+    refunds = (
+        frame.lazy()
+        .with_row_index("row", offset=1)
+        .with_columns(
+            pl.col("row").cast(pl.Int64),
+            _text(plan, "visit_id").alias("__visit"),
+            _text(plan, "settlement_id").alias("__sid"),
+            _text(plan, "reverses").alias("__rev"),
+            flag.alias("__flag"),
+        )
     )
+    refunds = refunds.filter(pl.col("__visit") != "")
+    rev = refunds.filter((pl.col("__rev") == "") & pl.col("__flag"))
+    orig = refunds.filter((pl.col("__rev") == "") & ~pl.col("__flag") & (pl.col("__sid") != ""))
+    orig = orig.join(rev.select("__visit").unique(), on="__visit", how="semi")
+    has_total = plan.has("total_cost")
     if has_total:
-        orig = orig.filter(pl.col("total_cost_fen").is_not_null())
-        keys = ["visit_id", "total_cost_fen"]
+        rev = _amount_columns(rev, plan, "total_cost").filter(
+            pl.col("total_cost_fen").is_not_null()
+        )
+        rev = rev.with_columns((-pl.col("total_cost_fen")).alias("__key"))
+        orig = _amount_columns(orig, plan, "total_cost").filter(
+            pl.col("total_cost_fen").is_not_null()
+        )
+        orig = orig.with_columns(pl.col("total_cost_fen").alias("__key"))
     else:
-        keys = ["visit_id"]
+        rev = rev.with_columns(pl.lit(0, dtype=pl.Int64).alias("__key"))
+        orig = orig.with_columns(pl.lit(0, dtype=pl.Int64).alias("__key"))
     orig = (
         orig.sort("row")
-        .unique(subset=keys, keep="first", maintain_order=True)
-        .select(*keys, pl.col("settlement_id").alias("__target"))
+        .unique(subset=["__visit", "__key"], keep="first", maintain_order=True)
+        .select("__visit", "__key", pl.col("__sid").alias("__target"))
     )
-    rev = out.filter(
-        pl.col("is_reversal") & (pl.col("reverses") == "") & (pl.col("visit_id") != "")
-    )
-    if has_total:
-        rev = rev.filter(pl.col("total_cost_fen").is_not_null()).with_columns(
-            (-pl.col("total_cost_fen")).alias("__neg")
-        )
-        rev = rev.join(orig, left_on=["visit_id", "__neg"], right_on=keys, how="inner")
-    else:
-        rev = rev.join(orig, on=keys, how="inner")
-    rev = rev.select("row", "__target")
-    out = (
-        out.join(rev, on="row", how="left", maintain_order="left")
+    matched = rev.join(orig, on=["__visit", "__key"], how="inner").select("row", "__target")
+    return (
+        out.join(matched, on="row", how="left", maintain_order="left")
         .with_columns(
-            pl.coalesce(pl.col("reverses").replace("", None), pl.col("__target"))
-            .fill_null("")
+            pl.when(pl.col("reverses") == "")
+            .then(pl.col("__target").fill_null(""))
+            .otherwise(pl.col("reverses"))
             .alias("reverses")
         )
         .drop("__target")
     )
-    return out

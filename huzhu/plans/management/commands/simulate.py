@@ -12,7 +12,7 @@ import unicodedata
 
 from huzhu.core.commands import HuzhuCommand, UsageError
 from huzhu.plans.rules.outcomes import STATUS_LABELS, OutcomeStatus
-from huzhu.plans.rules.records import RecordsFormatError, column_plan
+from huzhu.plans.rules.records import RecordsFormatError, column_plan, used_columns
 from huzhu.plans.schema import PlanError, plan_from_file, plan_move_to_year
 from huzhu.plans.simulation import coverage_from_enrollments, outcome_csv_frame, simulate
 from huzhu.plans.tabular import TableReadError, read_table
@@ -67,9 +67,16 @@ class Command(HuzhuCommand):
             plans.append((path, plan))
         try:
             enrollments = read_table(options["enrollments"])
-            settlements = read_table(options["settlements"])
+
+            bases = sorted({plan.inpatient.base for _, plan in plans})
+            settlements = read_table(
+                options["settlements"],
+                columns=lambda header: used_columns(header, amount_fields=bases),
+            )
         except TableReadError as e:
             raise UsageError(e.message)
+        except RecordsFormatError as e:
+            raise UsageError(f"{options['settlements']}：{e.message}")
         try:
             for _, plan in plans:
                 column_plan(settlements.frame.columns, need=[plan.inpatient.base])

@@ -1,0 +1,193 @@
+"""Benchmark: the enrollment import of a 100,000-row .xlsx, on SQLite and on PostgreSQL.
+
+    .venv/bin/python benchmarks/enrollment_import.py [--rows 100000] [--backend sqlite|postgres|both]
+
+Generates a workbook the way offices fill it (xlsxwriter: 姓名, 身份证号 as text, 手机号 as a
+numeric cell, 开户银行, 银行账号 as text for every row: the worst case, each account is
+encrypted), then goes through the same service the command and the staff page call:
+
+- parse+validate: `enrollment_import(..., dry_run=True)`: read, check every row, look the
+  IDs up in the registry (empty here), classify; nothing written;
+- whole import: `enrollment_import(...)` from the bytes to committed members + enrollments;
+- re-import: the same file again (every row `already_enrolled`, nothing written).
+
+Each backend runs in its own process on a fresh database: SQLite in a temporary file,
+PostgreSQL in a temporary database on 127.0.0.1:5432 (user postgres), dropped afterwards.
+Target (issue #2): the whole import at >= 20,000 rows/s on both.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import os
+import random
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+PG_URL = "postgres://postgres@127.0.0.1:5432/{name}"
+
+SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈姚卢钱俞竺裘商邢"
+GIVEN = "伟芳娜秀英敏静丽强磊军洋勇艳杰娟涛明超霞平刚桂兰建华文辉玲红云飞鹏宇浩"
+
+
+def make_workbook(rows: int, seed: int = 2026) -> bytes:
+    import xlsxwriter
+
+    sys.path.insert(0, str(REPO))
+    from huzhu.members.idnumbers import check_digit
+
+    rnd = random.Random(seed)
+    seen: set[str] = set()
+    out = io.BytesIO()
+    book = xlsxwriter.Workbook(out, {"in_memory": True, "constant_memory": True})
+    sheet = book.add_worksheet("参保名单")
+    sheet.write_row(0, 0, ["姓名", "身份证号", "手机号", "开户银行", "银行账号"])
+    r = 1
+    while r <= rows:
+        born = f"{rnd.randint(1960, 2004)}{rnd.randint(1, 12):02d}{rnd.randint(1, 28):02d}"
+        first17 = f"330683{born}{rnd.randint(0, 999):03d}"
+        if first17 in seen:
+            continue
+        seen.add(first17)
+        name = rnd.choice(SURNAMES) + "".join(rnd.choices(GIVEN, k=rnd.choice((1, 2))))
+        sheet.write_string(r, 0, name)
+        sheet.write_string(r, 1, first17 + check_digit(first17))
+        sheet.write_number(r, 2, int(f"1{rnd.choice('3589')}{rnd.randint(0, 10**9 - 1):09d}"))
+        sheet.write_string(r, 3, "中国工商银行嵊州支行")
+        sheet.write_string(r, 4, f"6222{rnd.randint(0, 10**15 - 1):015d}")
+        r += 1
+    book.close()
+    return out.getvalue()
+
+
+def run_backend(backend: str, path: Path) -> dict:
+    """In a fresh process (settings are read once per process): migrate, then time."""
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "huzhu.settings")
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+    from django.db import connection
+
+    call_command("migrate", verbosity=0)
+
+    import datetime as dt
+
+    from huzhu.enrollment.models import Enrollment, SchemeYear
+    from huzhu.enrollment.services import enrollment_import
+    from huzhu.members.models import Member
+    from huzhu.organizations.models import Union, UnionKind
+
+    union = Union.objects.create(code="BENCH", name="基准测试工会", kind=UnionKind.WORKPLACE)
+    year = SchemeYear.objects.create(
+        year=2026,
+        start=dt.date(2026, 1, 1),
+        end=dt.date(2026, 12, 31),
+        fee_per_member_fen=6000,
+        waiting_period_days=90,
+    )
+    data = path.read_bytes()
+    kwargs = dict(data=data, file_name=path.name, union=union, scheme_year=year)
+    today = dt.date(2026, 1, 5)
+
+    t0 = time.perf_counter()
+    dry = enrollment_import(**kwargs, dry_run=True, today=today)
+    t1 = time.perf_counter()
+    real = enrollment_import(**kwargs, today=today)
+    t2 = time.perf_counter()
+    again = enrollment_import(**kwargs, today=today)
+    t3 = time.perf_counter()
+    rows = dry.summary["rows"]
+    assert dry.summary["errors"] == 0, dry.problems[:5]
+    assert real.summary["enrolled"] == rows and real.written
+    assert again.summary["already_enrolled"] == rows and again.summary["enrolled"] == 0
+    assert Member.objects.count() == rows and Enrollment.objects.count() == rows
+    return {
+        "backend": backend,
+        "vendor": connection.vendor,
+        "rows": rows,
+        "parse_validate_s": round(t1 - t0, 2),
+        "parse_validate_rows_s": round(rows / (t1 - t0)),
+        "import_s": round(t2 - t1, 2),
+        "import_rows_s": round(rows / (t2 - t1)),
+        "reimport_s": round(t3 - t2, 2),
+        "reimport_rows_s": round(rows / (t3 - t2)),
+    }
+
+
+def _psql(sql: str) -> None:
+    subprocess.run(
+        ["psql", "-h", "127.0.0.1", "-U", "postgres", "-v", "ON_ERROR_STOP=1", "-qc", sql],
+        check=True,
+        capture_output=True,
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=100_000)
+    parser.add_argument("--backend", choices=["sqlite", "postgres", "both"], default="both")
+    parser.add_argument("--child", help=argparse.SUPPRESS)
+    parser.add_argument("--file", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        print(json.dumps(run_backend(args.child, Path(args.file))))
+        return
+
+    with tempfile.TemporaryDirectory(prefix="huzhu-bench-") as tmp:
+        tmp = Path(tmp)
+        t = time.perf_counter()
+        path = tmp / f"enrollment-{args.rows}.xlsx"
+        path.write_bytes(make_workbook(args.rows))
+        size = path.stat().st_size / 1e6
+        print(f"generated {path.name}: {args.rows} rows, {size:.1f} MB in {time.perf_counter() - t:.1f}s")
+        backends = ["sqlite", "postgres"] if args.backend == "both" else [args.backend]
+        results = []
+        for backend in backends:
+            env = dict(os.environ)
+            env.update(
+                {
+                    "SECRET_KEY": "bench-" + "x" * 40,
+                    "HUZHU_FIELD_KEY": "q4b2C0Pp5Yv9bJ6Vd0o9m1cQ9a3kq2Nq3Gk7dYbXo1M=",
+                    "HUZHU_VAR_DIR": str(tmp / "var"),
+                    "DEBUG": "0",
+                    "PYTHONPATH": str(REPO),
+                }
+            )
+            db_name = f"huzhu_bench_{os.getpid()}"
+            if backend == "sqlite":
+                env["DATABASE_URL"] = f"sqlite:///{tmp / 'bench.sqlite3'}"
+            else:
+                _psql(f"CREATE DATABASE {db_name}")
+                env["DATABASE_URL"] = PG_URL.format(name=db_name)
+            try:
+                proc = subprocess.run(
+                    [sys.executable, __file__, "--child", backend, "--file", str(path)],
+                    env=env,
+                    capture_output=True,
+                    text=True,
+                )
+            finally:
+                if backend == "postgres":
+                    _psql(f"DROP DATABASE IF EXISTS {db_name}")
+            if proc.returncode != 0:
+                sys.exit(f"{backend} failed:\n{proc.stderr}")
+            result = json.loads(proc.stdout.strip().splitlines()[-1])
+            results.append(result)
+            print(
+                f"{backend:<9} parse+validate {result['parse_validate_rows_s']:>7,} rows/s "
+                f"({result['parse_validate_s']}s)   whole import {result['import_rows_s']:>7,} rows/s "
+                f"({result['import_s']}s)   re-import {result['reimport_rows_s']:>7,} rows/s "
+                f"({result['reimport_s']}s)"
+            )
+        print(json.dumps(results))
+
+
+if __name__ == "__main__":
+    main()
