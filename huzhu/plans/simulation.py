@@ -106,16 +106,11 @@ def coverage_map(cov: pl.DataFrame) -> dict[str, Coverage]:
 
 
 def yuan_expr(col: pl.Expr) -> pl.Expr:
-    """Vectorised fen_to_yuan (Int64 fen -> "1234.56"); null stays null."""
-    a = col.abs()
-    return pl.concat_str(
-        [
-            pl.when(col < 0).then(pl.lit("-")).otherwise(pl.lit("")),
-            (a // 100).cast(pl.String),
-            pl.lit("."),
-            (a % 100).cast(pl.String).str.zfill(2),
-        ]
-    )
+    """Vectorised fen_to_yuan (Int64 fen -> "1234.56"); null stays null.
+
+    Exact: an integer number of fen is a Decimal with scale 2 after dividing by 100.
+    """
+    return (col.cast(pl.Decimal(38, 2)) / 100).cast(pl.String)
 
 
 def _outcomes_to_frame(outcomes: list[Outcome], n_bands: int) -> pl.DataFrame:
@@ -167,7 +162,8 @@ def _outcomes_to_frame(outcomes: list[Outcome], n_bands: int) -> pl.DataFrame:
 
 def outcome_csv_frame(outcomes: pl.DataFrame, plan: Plan) -> pl.DataFrame:
     """OUT.csv: `settlement_id,benefit,status,amount,deductible_used` first, then the
-    breakdown (blank unless a covered inpatient row), reason and the input row number."""
+    breakdown (blank unless a covered inpatient row), reason and the input row number.
+    One inpatient row per input row in input order, then one row per lump sum paid."""
     n_bands = len(plan.inpatient.tiers)
     covered_inpatient = (pl.col("status") == OutcomeStatus.COVERED.value) & (
         pl.col("benefit") == plan.inpatient.code

@@ -89,8 +89,8 @@ def adjudicate_frame(
     coverage: pl.LazyFrame | pl.DataFrame,
     sources: ColumnPlan,
 ) -> pl.DataFrame:
-    """Outcomes of every record (`records_frame` output), in input order, each inpatient
-    row followed by its lump sums (plan order). `coverage`: columns member (normalised
+    """Outcomes of every record (`records_frame` output): one inpatient row per record in
+    input order, then the lump sums paid, by input row and plan order. `coverage`: columns member (normalised
     ID), enrolled_on (Date), renewal (Boolean), one row per member enrolled in the year.
 
     Columns: see `outcome_columns(plan)`.
@@ -366,15 +366,10 @@ def adjudicate_frame(
     out = inpatient_rows.collect(engine="in-memory")
     if not lumps:
         return out
-    extra = pl.concat(lumps, how="vertical_relaxed")
-    merged = pl.concat(
-        [
-            out.with_columns(pl.lit(0, dtype=pl.Int64).alias("__order")),
-            extra.select([*out.columns, "__order"]),
-        ],
-        how="vertical_relaxed",
-    )
-    return merged.sort(["row", "__order"], maintain_order=True).drop("__order")
+    # Lump sums follow all inpatient rows, by input row then plan order (the row
+    # engine does the same), so the first rows line up one-to-one with the input.
+    extra = pl.concat(lumps, how="vertical_relaxed").sort(["row", "__order"])
+    return pl.concat([out, extra.select(out.columns)], how="vertical_relaxed")
 
 
 def outcomes_from_frame(frame: pl.DataFrame, plan: Plan) -> list[Outcome]:

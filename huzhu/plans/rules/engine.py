@@ -142,8 +142,8 @@ def adjudicate_records(
     *,
     states: Mapping[str, LedgerState] | None = None,
 ) -> list[Outcome]:
-    """Outcomes of a whole file: one inpatient outcome per record in input order, each
-    followed by the lump sums it triggered (in plan order).
+    """Outcomes of a whole file: one inpatient outcome per record in input order, then
+    the lump sums paid, by input row and plan order.
 
     `coverage` maps normalised ID numbers to their enrollment in the plan's year;
     `states` optionally gives each member's ledger state before this file.
@@ -242,11 +242,9 @@ def adjudicate_records(
                     coverage_start=start,
                 )
             )
-    out: list[Outcome] = []
     order = {b.code: n for n, b in enumerate(plan.benefits)}
-    for i, outcome in enumerate(outcomes):
-        assert outcome is not None
-        out.append(outcome)
-        if i in lump_after:
-            out.extend(sorted(lump_after[i], key=lambda o: order[o.benefit]))
+    out: list[Outcome] = [o for o in outcomes if o is not None]
+    assert len(out) == len(records)
+    for i in sorted(lump_after):
+        out.extend(sorted(lump_after[i], key=lambda o: order[o.benefit]))
     return out
