@@ -12,7 +12,7 @@ from huzhu.plans.rules.bulk import adjudicate_frame, outcomes_from_frame
 from huzhu.plans.rules.engine import adjudicate_records
 from huzhu.plans.rules.ledger import Coverage
 from huzhu.plans.rules.records import column_plan, records_frame, records_from_rows
-from huzhu.plans.schema import Plan
+from huzhu.plans.schema import Plan, plan_from_data
 
 CANONICAL_HEADER = [
     "settlement_id",
@@ -65,3 +65,73 @@ def run_bulk(plan: Plan, rows, coverage, header=CANONICAL_HEADER):
 
 def renewed(*ids: str) -> dict[str, Coverage]:
     return {i: Coverage(date(2025, 11, 1), True) for i in ids}
+
+
+def run_both(plan: Plan, rows, coverage, header=CANONICAL_HEADER):
+    """Row-engine outcomes, after checking the bulk engine gives exactly the same."""
+    row = run_row(plan, rows, coverage, header)
+    bulk = run_bulk(plan, rows, coverage, header)
+    assert [o.comparable() for o in row] == [o.comparable() for o in bulk]
+    return row
+
+
+def stay(sid, base, *, who=None, admit="2026-03-01", discharge="2026-03-05", diag="", reverses=""):
+    return {
+        "settlement_id": sid,
+        "id_number": who or MEMBER,
+        "admit_date": admit,
+        "discharge_date": discharge,
+        "self_pay_in_policy": base,
+        "diagnosis_code": diag,
+        "reverses": reverses,
+    }
+
+
+MEMBER = make_id(born="19730606", seq="381")  # male (17th digit 1)
+WOMAN = make_id(born="19850101", seq="002")  # female (17th digit 2)
+
+
+def make_plan(**inpatient_overrides):
+    """The domain.md example plan with the inpatient benefit adjusted."""
+    inpatient = {
+        "code": "inpatient",
+        "name": "住院医疗互助",
+        "base": "self_pay_in_policy",
+        "deductible": {"amount": "500.00", "per": "year"},
+        "tiers": [
+            {"up_to": "10000.00", "ratio": "0.50"},
+            {"up_to": "50000.00", "ratio": "0.60"},
+            {"ratio": "0.70"},
+        ],
+        "cap": {"amount": "30000.00", "per": "year"},
+    }
+    inpatient.update(inpatient_overrides)
+    inpatient = {k: v for k, v in inpatient.items() if v is not None}
+    return plan_from_data(
+        {
+            "year": 2026,
+            "name": "测试方案",
+            "period": {"start": "2026-01-01", "end": "2026-12-31"},
+            "fee_per_member": "60.00",
+            "waiting_period_days": 90,
+            "claim_window_days": 365,
+            "benefits": [
+                inpatient,
+                {
+                    "code": "critical_illness",
+                    "name": "重大疾病互助",
+                    "lump_sum": "10000.00",
+                    "diagnoses": ["C00-C97", "I21", "I60-I64"],
+                    "once_per": "year",
+                },
+                {
+                    "code": "female_special",
+                    "name": "女职工特殊疾病互助",
+                    "lump_sum": "5000.00",
+                    "sex": "female",
+                    "diagnoses": ["C50", "C53", "C54", "C56"],
+                    "once_per": "lifetime",
+                },
+            ],
+        }
+    )

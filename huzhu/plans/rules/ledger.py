@@ -87,6 +87,8 @@ def adjudicate_stay(
     benefit: InpatientBenefit, key: str, base_fen: int, state: LedgerState
 ) -> tuple[StayBenefit, LedgerState]:
     """The inpatient benefit of one covered stay given the ledger so far (domain.md 1-5)."""
+    if type(base_fen) is not int:  # no float (or Decimal) on the money path
+        raise TypeError(f"base_fen must be an int number of fen, got {type(base_fen).__name__}")
     if base_fen < 0:
         raise ValueError("base must not be negative")
     deductible = benefit.deductible_fen
