@@ -1,0 +1,200 @@
+"""Demo: the portal's page tree, the imported old-site article, notices, the service guide,
+the footer settings and the editorial groups/workflow. Idempotent (run again: no change).
+
+Runs after huzhu.organizations.demo, which creates the logins `editor` (portal_editor) and
+`chief` (portal_chief_editor).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from django.conf import settings
+from django.db import transaction
+from django.utils.html import escape
+from wagtail.models import Page, Site, TaskState
+from wagtail.rich_text import RichText
+
+from huzhu.organizations.models import Role, User
+
+from .models import ArticlePage, HomePage, PortalSettings, SectionPage, ServiceGuidePage
+from .oldsite import old_site_page_parse
+from .search import search_reindex_all
+from .services import (
+    old_site_article_import,
+    portal_editorial_setup,
+    portal_groups_sync,
+    portal_settings_from_old_site,
+)
+
+SEED_DIR = Path(__file__).resolve().parent / "seed"
+SPEECH_FILE = SEED_DIR / "leadership-speech-2019-10-25.txt"
+SPEECH_KEY = "old-site:leadership-speech-2019-10-25"
+
+# (title, slug, children) in menu order; children are (title, slug).
+SECTIONS = [
+    (
+        "信息公开",
+        "xxgk",
+        [("领导讲话", "ldjh"), ("通知公告", "tzgg"), ("政策文件", "zcwj"), ("工作动态", "gzdt")],
+    ),
+    ("产业工会", "cygh", []),
+    ("县(市、区)", "xsq", []),
+]
+
+NOTICES = [
+    (
+        "demo:notice:enrollment-2026",
+        "enrollment-2026",
+        "关于做好2026年度职工医疗互助保障参加工作的通知",
+        [
+            "各产业工会、乡镇(街道)总工会，各基层工会：",
+            "2026年度职工医疗互助保障参加登记工作即日起开始。请各基层工会组织本单位职工自愿参加，"
+            "通过平台上传参加名单并缴纳会费。",
+            "本年度的会费标准、观察期和补助标准见本网站“医疗互助 办事指南”，以当年度方案为准。",
+        ],
+    ),
+    (
+        "demo:notice:auto-claim",
+        "auto-claim",
+        "职工住院医疗互助“免申即享”服务上线的公告",
+        [
+            "自本年度起，参加职工在本市医保定点医院住院的，平台根据医保结算数据自动计算互助补助，"
+            "无需本人申请，补助直接发放到本人银行卡。",
+            "异地就医等未能自动理赔的情形，可通过“医疗互助 在线申请 / 查询”在手机上提交，全程“跑零次”。",
+        ],
+    ),
+    (
+        "demo:notice:portal-online",
+        "portal-online",
+        "嵊州市总工会门户网站改版上线的公告",
+        [
+            "嵊州市总工会门户网站已完成改版，设信息公开、产业工会、县(市、区)等栏目，并提供站内搜索和通知公告订阅。",
+        ],
+    ),
+]
+
+GUIDE_INTRO = (
+    "<p>嵊州市职工住院医疗互助保障由市总工会组织实施，职工自愿参加、互助共济。"
+    "下表中的会费、观察期、起付线、分段比例、封顶线和一次性补助，均由系统按本年度互助方案自动生成，"
+    "与实际补助的计算完全一致。</p>"
+)
+
+
+def _publish(page: Page, user=None) -> None:
+    page.save_revision(user=user).publish(user=user)
+
+
+def _home(site: Site, stdout) -> HomePage:
+    """The portal's HomePage as the site root, replacing Wagtail's default welcome page."""
+    home = HomePage.objects.first()
+    if home is None:
+        root = Page.get_first_root_node()
+        home = HomePage(
+            title="首页", slug="shengzhou", seo_title="嵊州市总工会", member_entry_url="/m/"
+        )
+        root.add_child(instance=home)
+        _publish(home)
+        stdout.write("门户: 已创建首页")
+    if site.root_page_id != home.pk:
+        old_root = site.root_page
+        site.root_page = home
+        site.site_name = site.site_name or settings.WAGTAIL_SITE_NAME
+        site.save()
+        # Wagtail's own "Welcome to your new Wagtail site!" page is not ours: drop it.
+        if type(old_root.specific) is Page and not old_root.get_children().exists():
+            old_root.delete()
+    return home
+
+
+def _section(parent: Page, title: str, slug: str) -> SectionPage:
+    section = SectionPage.objects.child_of(parent).filter(slug=slug).first()
+    if section is None:
+        section = SectionPage(title=title, slug=slug, show_in_menus=parent.depth <= 2)
+        parent.add_child(instance=section)
+        _publish(section)
+    return section
+
+
+def _notice_through_workflow(section, editor, chief, workflow, key, slug, title, paragraphs):
+    """An editor writes and submits a notice; the chief editor approves and so publishes it."""
+    if ArticlePage.objects.filter(import_key=key).exists():
+        return False
+    body = [("paragraph", RichText(f"<p>{escape(p)}</p>")) for p in paragraphs]
+    notice = ArticlePage(
+        title=title, slug=slug, body=body, source="嵊州市总工会", import_key=key, live=False
+    )
+    notice.owner = editor
+    section.add_child(instance=notice)
+    notice.save_revision(user=editor)
+    state = workflow.start(notice, editor)
+    task_state = TaskState.objects.get(pk=state.current_task_state_id)
+    task_state.specific.approve(user=chief)
+    return True
+
+
+@transaction.atomic
+def run(*, stdout) -> None:
+    site = Site.objects.filter(is_default_site=True).first() or Site.objects.first()
+    if site is None:
+        site = Site.objects.create(
+            hostname="localhost",
+            port=80,
+            root_page=Page.get_first_root_node(),
+            is_default_site=True,
+            site_name=settings.WAGTAIL_SITE_NAME,
+        )
+    home = _home(site, stdout)
+
+    sections = {}
+    for title, slug, children in SECTIONS:
+        section = _section(home, title, slug)
+        sections[title] = section
+        for child_title, child_slug in children:
+            sections[child_title] = _section(section, child_title, child_slug)
+    guide = ServiceGuidePage.objects.child_of(home).first()
+    if guide is None:
+        guide = ServiceGuidePage(
+            title="医疗互助 办事指南", slug="bszn", show_in_menus=True, intro=GUIDE_INTRO
+        )
+        home.add_child(instance=guide)
+        _publish(guide)
+    notices = sections["通知公告"]
+    if home.notices_section_id != notices.pk:
+        home.notices_section = notices
+        _publish(home)
+
+    # Footer settings and the article, both from the old site's page.
+    parsed = old_site_page_parse(SPEECH_FILE.read_text(encoding="utf-8"))
+    portal = portal_settings_from_old_site(site=site, page=parsed)
+    if not portal.qr_url:
+        # The QR code points at this portal until the official account's URL is set in
+        # 设置 › 网站设置 (it is generated per request from whatever URL is there).
+        portal.qr_url = settings.WAGTAILADMIN_BASE_URL.rstrip("/") + "/"
+        portal.save(update_fields=["qr_url"])
+    article, changed = old_site_article_import(
+        home=home, page=parsed, import_key=SPEECH_KEY, slug="2019-10-25-wangjuncan-dangke"
+    )
+    stdout.write(
+        f"门户: 导入文章《{article.title}》（{len(parsed.paragraphs)}段）"
+        + ("" if changed else "，无变化")
+    )
+
+    # Editorial groups and workflow; the demo editor and chief editor join their groups.
+    setup = portal_editorial_setup(root=home)
+    editor = User.objects.filter(role=Role.PORTAL_EDITOR).order_by("pk").first()
+    chief = User.objects.filter(role=Role.PORTAL_CHIEF_EDITOR).order_by("pk").first()
+    for user in User.objects.filter(role__in=[Role.PORTAL_EDITOR, Role.PORTAL_CHIEF_EDITOR]):
+        portal_groups_sync(user=user)
+    created = 0
+    if editor and chief:
+        for key, slug, title, paragraphs in NOTICES:
+            created += _notice_through_workflow(
+                notices, editor, chief, setup.workflow, key, slug, title, paragraphs
+            )
+    indexed = search_reindex_all()
+    stdout.write(
+        f"门户: 栏目 {len(sections)} 个，新通知 {created} 条，索引页面 {indexed} 个；"
+        f"后台 /cms/（editor 编辑提交、chief 责任编辑审核发布）"
+    )
+    PortalSettings.for_site(site)  # make sure the settings row exists
