@@ -270,7 +270,11 @@ def _resolve_reversals(fresh: pl.DataFrame) -> tuple[pl.DataFrame, _Reversals]:
         )
         fresh = pl.concat([fresh, stand_ins], how="diagonal_relaxed")
         fresh = fresh.with_columns(
-            [pl.col(c).fill_null("") for c, t in fresh.schema.items() if t == pl.String]
+            [
+                pl.col(c).fill_null("")
+                for c, t in fresh.schema.items()
+                if t == pl.String and not c.endswith(("_err", "_src"))
+            ]
         )
     return fresh, out
 

@@ -1,0 +1,190 @@
+"""The settlement import: outcomes, claims, idempotency, review reasons, the command."""
+
+import io
+import json
+
+import pytest
+from django.core.management import CommandError, call_command
+
+from huzhu.claims.models import Claim, MemberYearLedger, Notification
+from huzhu.settlements.models import SettlementBatch, SettlementRecord, SettlementRowProblem
+from huzhu.settlements.services import settlement_import_file
+from tests.settlements.conftest import SAMPLE_GBK, row
+
+pytestmark = pytest.mark.django_db
+
+
+def claims_of(member):
+    return list(Claim.objects.filter(member=member).order_by("discharge_date", "benefit_code"))
+
+
+def test_two_stays_follow_the_worked_example_and_tell_the_member(plans, enroll, write_csv):
+    a = enroll(name="甲")
+    path = write_csv(
+        [
+            row("S2", a, base="12000.00", admit="2026-05-01", discharge="2026-05-10"),
+            row("S1", a, base="3000.00", discharge="2026-03-10"),
+        ]
+    )
+    result = settlement_import_file(path=path)
+    assert result.summary["created"] == 2
+    assert result.summary["approved_amount"] == "7700.00"
+    first, second = claims_of(a)
+    assert (first.amount_fen, second.amount_fen) == (125000, 645000)
+    assert first.status == second.status == "approved"
+    assert second.breakdown["bands"][1]["base_fen"] == 450000
+    assert "4500.00元按60%计2700.00元" in second.explanation
+    note = Notification.objects.get(claim=second)
+    assert note.text == (
+        "您在嵊州市人民医院的住院（2026-05-01至05-10）已自动受理住院医疗互助，"
+        "金额6,450.00元，无需申请"
+    )
+    ledger = MemberYearLedger.objects.get(member=a)
+    assert (ledger.deductible_used_fen, ledger.paid_toward_cap_fen) == (50000, 770000)
+    assert SettlementRecord.objects.get(settlement_id="S1").batch == result.batch
+
+
+def test_reimport_of_same_or_overlapping_file_creates_nothing(plans, enroll, write_csv):
+    a = enroll()
+    lines = [row("S1", a), row("S2", a, admit="2026-06-01", discharge="2026-06-05")]
+    first = settlement_import_file(path=write_csv(lines))
+    assert first.summary["created"] == 2
+    again = settlement_import_file(path=write_csv(lines))
+    assert again.summary["created"] == 0
+    assert again.summary["duplicates"] == 2
+    overlap = settlement_import_file(
+        path=write_csv([lines[1], row("S3", a, admit="2026-07-01", discharge="2026-07-02")])
+    )
+    assert overlap.summary["duplicates"] == 1
+    assert overlap.summary["created"] == 1
+    assert Claim.objects.count() == 3
+    assert SettlementRecord.objects.count() == 3
+
+
+def test_outcomes_not_enrolled_waiting_period_zero_amount_and_lump_sum(plans, enroll, write_csv):
+    import datetime as dt
+
+    renewed = enroll(name="乙")
+    new = enroll(name="丙", enrolled_on=dt.date(2026, 1, 10), renewal=False)  # covered from 04-10
+    from tests.factories import make_id_number
+
+    stranger = make_id_number()
+    path = write_csv(
+        [
+            row("Z1", renewed, base="300.00"),  # absorbed by the deductible -> 0.00
+            row("Z2", renewed, base="1000.00", diag="C34.100", discharge="2026-03-20"),
+            row("W1", new, admit="2026-03-01", discharge="2026-03-05"),  # waiting period
+            row("N1", stranger),
+            row("O1", renewed, admit="2025-03-01", discharge="2025-03-05"),
+            row("X1", "330683199901011234"),  # bad check digit
+        ]
+    )
+    s = settlement_import_file(path=path).summary
+    assert (s["covered"], s["waiting_period"], s["not_enrolled"], s["out_of_period"]) == (
+        2,
+        1,
+        1,
+        1,
+    )
+    assert s["invalid"] == 1 and s["rows"] == 6
+    zero = Claim.objects.get(settlement_id="Z1")
+    assert zero.status == "approved" and zero.amount_fen == 0
+    assert "未超过起付线" in Notification.objects.get(claim=zero).text
+    lump = Claim.objects.get(settlement_id="Z2", benefit_code="critical_illness")
+    assert lump.amount_fen == 1_000_000 and lump.status == "approved"
+    assert s["created"] == 3
+    assert (
+        s["approved_amount"] == "10400.00"
+    )  # 0 + (1000 − 200 left of the deductible) × 50% + 10000
+    problem = SettlementRowProblem.objects.get()
+    assert (problem.row_number, problem.field, problem.code) == (
+        6,
+        "id_number",
+        "id_number.bad_check_digit",
+    )
+    assert not SettlementRecord.objects.filter(settlement_id="X1").exists()
+
+
+def test_doubtful_stays_go_to_a_reviewer_with_the_reason(plans, enroll, write_csv):
+    a = enroll(name="丁")
+    path = write_csv(
+        [
+            row("D1", a, total="99999.00"),
+            row("D2", a, admit="2025-01-01", discharge="2026-02-01"),
+            row("D3", a, name="别人", discharge="2026-04-01", admit="2026-03-30"),
+            row("D4", a, discharge="2026-05-01", admit="2026-04-20"),
+        ]
+    )
+    s = settlement_import_file(path=path).summary
+    assert (s["approved"], s["for_review"]) == (1, 3)
+    assert "金额不符" in Claim.objects.get(settlement_id="D1").review_reason
+    assert "住院天数超过365天" in Claim.objects.get(settlement_id="D2").review_reason
+    assert "姓名与职工登记不一致" in Claim.objects.get(settlement_id="D3").review_reason
+    assert Claim.objects.get(settlement_id="D1").status == "submitted"
+    assert Claim.objects.get(settlement_id="D4").status == "approved"
+
+
+def test_shared_gbk_sample_with_national_field_names_and_refund(plans, enroll):
+    # Enroll four people of the sample (renewals); the others stay not enrolled.
+    enroll(id_number="330683197306063816", name="李秀英")  # row 4, refunded by the last row
+    enroll(id_number="330683197902034763", name="黄敏")  # C34.100 -> lump sum
+    enroll(id_number="330683198703188967", name="杨丽")
+    enroll(id_number="330683199512238794", name="王建国")
+    result = settlement_import_file(path=SAMPLE_GBK)
+    s = result.summary
+    assert result.batch.encoding == "gb18030"
+    assert s["rows"] == 21
+    assert (s["reversals"], s["reversed"]) == (1, 1)
+    assert s["covered"] == 3 and s["not_enrolled"] == 16
+    reversed_record = SettlementRecord.objects.get(settlement_id="S330683202600000003")
+    assert reversed_record.status == "reversed"
+    assert reversed_record.reversed_by == "S3306832026R0000003"
+    refund = SettlementRecord.objects.get(settlement_id="S3306832026R0000003")
+    assert refund.is_reversal and refund.reverses == "S330683202600000003"
+    assert not Claim.objects.filter(settlement_id="S330683202600000003").exists()
+    # self_pay_in_policy derived: inscp_scp_amt − fund_pay_sumamt = 5456.87 − 3555.09
+    record = SettlementRecord.objects.get(settlement_id="S330683202600000004")
+    assert record.self_pay_in_policy_fen == 190178
+    assert record.self_pay_out_policy_fen == 225500  # 2041.20 + 213.80
+    assert Claim.objects.filter(benefit_code="critical_illness").count() == 3  # C34, I63, I63
+
+
+def test_command_prints_the_json_summary_last(plans, enroll, write_csv):
+    a = enroll()
+    out = io.StringIO()
+    call_command(
+        "import-settlements", str(write_csv([row("C1", a)])), "--source", "ybj", stdout=out
+    )
+    summary = json.loads(out.getvalue().strip().splitlines()[-1])
+    assert list(summary) == [
+        "rows",
+        "created",
+        "approved",
+        "for_review",
+        "covered",
+        "duplicates",
+        "not_enrolled",
+        "waiting_period",
+        "out_of_period",
+        "reversals",
+        "reversed",
+        "invalid",
+        "approved_amount",
+    ]
+    assert summary["created"] == 1 and summary["approved_amount"] == "1250.00"
+    assert SettlementBatch.objects.get().source == "ybj"
+
+
+def test_command_exit_codes(plans, tmp_path):
+    missing = tmp_path / "nope.csv"
+    with pytest.raises(CommandError) as exc:
+        call_command("import-settlements", str(missing), stdout=io.StringIO(), stderr=io.StringIO())
+    assert exc.value.returncode == 2
+    bad = tmp_path / "bad.csv"
+    bad.write_text("foo,bar\n1,2\n", encoding="utf-8")
+    out = io.StringIO()
+    with pytest.raises(SystemExit) as exc:
+        call_command("import-settlements", str(bad), stdout=out, stderr=io.StringIO())
+    assert exc.value.code == 1
+    assert json.loads(out.getvalue().strip().splitlines()[-1])["error"] == "bad_columns"
+    assert SettlementBatch.objects.get().state == "failed"

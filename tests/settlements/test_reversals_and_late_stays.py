@@ -1,0 +1,90 @@
+"""Reversals of stored records and stays that arrive late (domain.md "Settlement records")."""
+
+import pytest
+
+from huzhu.claims.models import AdjustmentItem, Claim
+from huzhu.claims.services import claim_mark_paid
+from huzhu.settlements.models import SettlementRecord
+from huzhu.settlements.services import settlement_import_file
+from tests.settlements.conftest import row
+
+pytestmark = pytest.mark.django_db
+
+A = {"base": "3000.00", "admit": "2026-03-01", "discharge": "2026-03-10"}
+B = {"base": "12000.00", "admit": "2026-05-01", "discharge": "2026-05-10"}
+
+
+def reversal_of(sid, member, **stay):
+    neg = {k: v for k, v in stay.items() if k in ("admit", "discharge")}
+    return row(f"R-{sid}", member, base="-3000.00", fund="-5000.00", reverses=sid, **neg)
+
+
+def test_reversal_of_an_unpaid_claim_voids_it_and_recomputes_later_stays(plans, enroll, write_csv):
+    m = enroll()
+    settlement_import_file(path=write_csv([row("A1", m, **A), row("B1", m, **B)]))
+    assert Claim.objects.get(settlement_id="B1").amount_fen == 645000
+    # When the bureau reverses A1, then A1's claim is void and B1 pays as the first stay.
+    s = settlement_import_file(path=write_csv([reversal_of("A1", m, **A)])).summary
+    assert (s["reversals"], s["created"]) == (1, 0)
+    a = Claim.objects.get(settlement_id="A1")
+    b = Claim.objects.get(settlement_id="B1")
+    assert a.status == "void"
+    assert b.amount_fen == 590000  # 11500 excess: 10000 × 50% + 1500 × 60%
+    assert b.status == "approved"
+    record = SettlementRecord.objects.get(settlement_id="A1")
+    assert (record.status, record.reversed_by) == ("reversed", "R-A1")
+    assert not AdjustmentItem.objects.exists()
+
+
+def test_reversal_of_a_paid_claim_raises_a_recovery_item(plans, enroll, write_csv):
+    m = enroll()
+    settlement_import_file(path=write_csv([row("A1", m, **A), row("B1", m, **B)]))
+    claim_mark_paid(claim=Claim.objects.get(settlement_id="A1"))
+    settlement_import_file(path=write_csv([reversal_of("A1", m, **A)]))
+    a = Claim.objects.get(settlement_id="A1")
+    assert a.status == "paid" and a.amount_fen == 125000  # never changed
+    recovery = AdjustmentItem.objects.get(claim=a)
+    assert (recovery.kind, recovery.amount_fen) == ("recovery", 125000)
+    assert Claim.objects.get(settlement_id="B1").amount_fen == 590000  # unpaid: recomputed
+
+
+def test_late_stay_recomputes_and_a_paid_claim_gets_a_top_up(plans, enroll, write_csv):
+    m = enroll()
+    settlement_import_file(path=write_csv([row("B1", m, **B)]))
+    b = Claim.objects.get(settlement_id="B1")
+    assert b.amount_fen == 590000
+    claim_mark_paid(claim=b)
+    # A stay discharged before B1 arrives late: it takes the deductible, B1's share rises.
+    s = settlement_import_file(path=write_csv([row("A1", m, **A)])).summary
+    assert s["created"] == 1 and s["approved_amount"] == "1250.00"
+    b.refresh_from_db()
+    assert b.amount_fen == 590000 and b.status == "paid"
+    top_up = AdjustmentItem.objects.get(claim=b)
+    assert (top_up.kind, top_up.amount_fen) == ("top_up", 55000)  # 6450.00 − 5900.00
+    # Another recompute of the same year does not raise the difference twice.
+    settlement_import_file(
+        path=write_csv([row("C1", m, base="100.00", admit="2026-08-01", discharge="2026-08-02")])
+    )
+    assert AdjustmentItem.objects.filter(claim=b).count() == 1
+
+
+def test_late_stay_updates_an_unpaid_later_claim(plans, enroll, write_csv):
+    m = enroll()
+    settlement_import_file(path=write_csv([row("B1", m, **B)]))
+    settlement_import_file(path=write_csv([row("A1", m, **A)]))
+    assert Claim.objects.get(settlement_id="B1").amount_fen == 645000
+    assert Claim.objects.get(settlement_id="A1").amount_fen == 125000
+
+
+def test_reversal_that_arrives_before_its_record_is_flagged_then_matched(plans, enroll, write_csv):
+    m = enroll()
+    s = settlement_import_file(path=write_csv([reversal_of("A1", m, **A)])).summary
+    assert s["reversals"] == 1
+    pending = SettlementRecord.objects.get(settlement_id="R-A1")
+    assert pending.reversal_pending and pending.review_reason
+    s = settlement_import_file(path=write_csv([row("A1", m, **A), row("B1", m, **B)])).summary
+    assert (s["reversed"], s["covered"], s["created"]) == (1, 1, 1)
+    assert not Claim.objects.filter(settlement_id="A1").exists()
+    assert Claim.objects.get(settlement_id="B1").amount_fen == 590000
+    pending.refresh_from_db()
+    assert not pending.reversal_pending and pending.reverses == "A1"
