@@ -258,3 +258,25 @@ def test_engines_agree_on_national_platform_files(plan, rows, coverage):
     row = [o.comparable() for o in run_row(plan, rows, coverage, header=NATIONAL_HEADER)]
     bulk = [o.comparable() for o in run_bulk(plan, rows, coverage, header=NATIONAL_HEADER)]
     assert row == bulk
+
+
+@given(st.lists(st.integers(-(10**14) + 1, 10**14 - 1), max_size=50))
+def test_vectorised_yuan_formatting_is_exact(values):
+    import polars as pl
+
+    from huzhu.plans.simulation import yuan_expr
+
+    frame = pl.DataFrame({"f": values}, schema={"f": pl.Int64})
+    assert frame.select(yuan_expr(pl.col("f")))["f"].to_list() == [fen_to_yuan(v) for v in values]
+
+
+@given(st.lists(st.text(alphabet="0123456789.-+ e,x", max_size=12), max_size=40))
+def test_vectorised_amount_parsing_equals_row_parsing(values):
+    import polars as pl
+
+    from huzhu.plans.rules.amounts import parse_amount, with_amount
+
+    frame = with_amount(
+        pl.DataFrame({"t": values}, schema={"t": pl.String}).lazy(), "t", out="fen", err="err"
+    ).collect()
+    assert list(zip(frame["fen"], frame["err"], strict=True)) == [parse_amount(v) for v in values]
