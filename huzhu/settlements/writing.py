@@ -16,7 +16,6 @@ from huzhu.claims.models import (
     PayeeKind,
 )
 from huzhu.claims.numbers import claim_numbers_allocate
-from huzhu.core.bulk import bulk_update_rows, in_chunks
 from huzhu.core.money import fen_to_yuan
 from huzhu.plans.rules.outcomes import REASON_MESSAGES
 
@@ -236,21 +235,6 @@ def write_import(
             .drop("held")
         )
 
-    conflicts = _insert_ledgers(ledgers, lumps_frame=None, now_db=now_db)
-    if conflicts:
-        conflict_frame = pl.DataFrame(
-            list(conflicts),
-            schema={"member_id": pl.Int64, "scheme_year_id": pl.Int64},
-            orient="row",
-        ).with_columns(pl.lit(True).alias("conflict"))
-        bulk = bulk.join(conflict_frame, on=["member_id", "scheme_year_id"], how="left")
-        moved = bulk.filter(pl.col("conflict").is_not_null()).drop("conflict")
-        bulk = bulk.filter(pl.col("conflict").is_null()).drop("conflict")
-        lumps = lumps.join(conflict_frame, on=["member_id", "scheme_year_id"], how="anti")
-        history_pairs |= conflicts
-    else:
-        moved = bulk.clear()
-
     # --- claims of the bulk member-years --------------------------------------------------------
     claim_frames = []
     for i, lp in enumerate(plans):
@@ -262,6 +246,7 @@ def write_import(
                     texts.inpatient_breakdown_expr(plan, versions[i]).alias("breakdown"),
                     texts.inpatient_explanation_expr(plan).alias("explanation"),
                     texts.zero_reason_expr().alias("zero_reason"),
+                    pl.lit(False).alias("is_lump"),
                 )
             )
         for benefit in plan.lump_sums:
@@ -276,10 +261,40 @@ def write_import(
                     texts.lump_breakdown_expr(plan, versions[i], benefit).alias("breakdown"),
                     texts.lump_explanation_expr(benefit).alias("explanation"),
                     pl.lit("").alias("zero_reason"),
+                    pl.lit(True).alias("is_lump"),
                 )
             )
-    created = _write_claims(claim_frames, plans, versions, now_db, batch)
-    _ledger_lump_sums(created.pop("lumps"))
+    claims = _number_claims(claim_frames, plans)
+    lump_json = (
+        claims.filter(pl.col("is_lump"))
+        .group_by(["member_id", "scheme_year_id"])
+        .agg(
+            pl.concat_str(
+                [pl.lit('"'), pl.col("benefit_code"), pl.lit('":"'), pl.col("number"), pl.lit('"')]
+            )
+            .str.join(",")
+            .alias("lump_sums")
+        )
+        .with_columns((pl.lit("{") + pl.col("lump_sums") + pl.lit("}")).alias("lump_sums"))
+    )
+    ledgers = ledgers.join(lump_json, on=["member_id", "scheme_year_id"], how="left").with_columns(
+        pl.col("lump_sums").fill_null("{}")
+    )
+    conflicts = _insert_ledgers(ledgers, now_db=now_db)
+    if conflicts:
+        conflict_frame = pl.DataFrame(
+            list(conflicts),
+            schema={"member_id": pl.Int64, "scheme_year_id": pl.Int64},
+            orient="row",
+        ).with_columns(pl.lit(True).alias("conflict"))
+        bulk = bulk.join(conflict_frame, on=["member_id", "scheme_year_id"], how="left")
+        moved = bulk.filter(pl.col("conflict").is_not_null()).drop("conflict")
+        bulk = bulk.filter(pl.col("conflict").is_null()).drop("conflict")
+        claims = claims.join(conflict_frame, on=["member_id", "scheme_year_id"], how="anti")
+        history_pairs |= conflicts
+    else:
+        moved = bulk.clear()
+    created = _write_claims(claims, plans, versions, now_db, batch)
     report(total * 4 // 5, total)
 
     # --- settlement records ----------------------------------------------------------------------
@@ -423,29 +438,41 @@ def _claim_frame(part: pl.DataFrame, code: str, name: str) -> pl.DataFrame:
     )
 
 
-def _write_claims(frames, plans, versions, now_db, batch) -> dict:
+def _number_claims(frames, plans) -> pl.DataFrame:
+    """All claims of the bulk member-years with their numbers (per scheme year, in
+    discharge order)."""
+    if not frames:
+        return pl.DataFrame(
+            schema={
+                "member_id": pl.Int64,
+                "scheme_year_id": pl.Int64,
+                "is_lump": pl.Boolean,
+                "benefit_code": pl.String,
+                "number": pl.String,
+            }
+        )
+    claims = pl.concat(frames, how="diagonal_relaxed")
+    parts = []
+    for lp in plans:
+        part = claims.filter(pl.col("scheme_year_id") == lp.scheme_year.pk)
+        if not part.height:
+            continue
+        part = part.sort(["discharge_date", "settlement_id", "benefit_code"])
+        numbers = claim_numbers_allocate(year=lp.scheme_year.year, count=part.height)
+        parts.append(part.with_columns(pl.Series("number", numbers)))
+    return pl.concat(parts)
+
+
+def _write_claims(claims: pl.DataFrame, plans, versions, now_db, batch) -> dict:
     out = {
         "created": 0,
         "approved": 0,
         "for_review": 0,
         "approved_fen": 0,
         "notifications": None,
-        "lumps": [],
     }
-    if not frames:
+    if not claims.height:
         return out
-    claims = pl.concat(frames, how="diagonal_relaxed")
-    year_of = {lp.scheme_year.pk: lp.scheme_year.year for lp in plans}
-    numbers: list[str] = []
-    parts = []
-    for year_id, year in year_of.items():
-        part = claims.filter(pl.col("scheme_year_id") == year_id)
-        if not part.height:
-            continue
-        part = part.sort(["discharge_date", "settlement_id", "benefit_code"])
-        numbers = claim_numbers_allocate(year=year, count=part.height)
-        parts.append(part.with_columns(pl.Series("number", numbers)))
-    claims = pl.concat(parts)
     ids = reserve_ids(Claim, claims.height)
     claims = claims.with_columns(pl.Series("id", ids, dtype=pl.Int64))
     version_of = {lp.scheme_year.pk: versions[i] for i, lp in enumerate(plans)}
@@ -513,30 +540,11 @@ def _write_claims(frames, plans, versions, now_db, batch) -> dict:
         for_review=claims.height - n_approved,
         approved_fen=int(claims.filter(approved)["amount_fen"].sum() or 0),
         notifications=(min(note_ids), max(note_ids)),
-        lumps=claims.filter(~pl.col("breakdown").str.contains('"base_field"', literal=True))
-        .select("member_id", "scheme_year_id", "benefit_code", "number")
-        .rows(),
     )
     return out
 
 
-def _ledger_lump_sums(lumps: list[tuple]) -> None:
-    """Record the lump sums paid in the new ledger rows ({benefit code: claim number})."""
-    if not lumps:
-        return
-    by_year: dict[tuple[int, int], dict[str, str]] = {}
-    for member_id, year_id, code, number in lumps:
-        by_year.setdefault((member_id, year_id), {})[code] = number
-    rows = []
-    for chunk in in_chunks(sorted({m for m, _ in by_year})):
-        rows += MemberYearLedger.objects.filter(
-            member_id__in=chunk, scheme_year_id__in={y for _, y in by_year}
-        ).values_list("id", "member_id", "scheme_year_id")
-    updates = [(pk, [texts.dumps(by_year[(m, y)])]) for pk, m, y in rows if (m, y) in by_year]
-    bulk_update_rows(MemberYearLedger, ["lump_sums"], updates)
-
-
-def _insert_ledgers(ledgers: pl.DataFrame, *, lumps_frame, now_db: str) -> set[tuple[int, int]]:
+def _insert_ledgers(ledgers: pl.DataFrame, *, now_db: str) -> set[tuple[int, int]]:
     """Insert the ledger rows of new member-years; returns the member-years that somebody
     else created meanwhile (PostgreSQL: ON CONFLICT DO NOTHING, so those are left alone)."""
     if not ledgers.height:
@@ -549,6 +557,7 @@ def _insert_ledgers(ledgers: pl.DataFrame, *, lumps_frame, now_db: str) -> set[t
             "deductible_used_fen",
             "cumulative_excess_fen",
             "paid_toward_cap_fen",
+            "lump_sums",
             pl.lit(1, dtype=pl.Int64).alias("version"),
         ),
         now_db,

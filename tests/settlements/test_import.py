@@ -92,6 +92,9 @@ def test_outcomes_not_enrolled_waiting_period_zero_amount_and_lump_sum(plans, en
     assert "未超过起付线" in Notification.objects.get(claim=zero).text
     lump = Claim.objects.get(settlement_id="Z2", benefit_code="critical_illness")
     assert lump.amount_fen == 1_000_000 and lump.status == "approved"
+    assert MemberYearLedger.objects.get(member=renewed).lump_sums == {
+        "critical_illness": lump.number
+    }
     assert s["created"] == 3
     assert (
         s["approved_amount"] == "10400.00"
