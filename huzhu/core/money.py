@@ -7,7 +7,7 @@
 from __future__ import annotations
 
 import re
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal, InvalidOperation, localcontext
 
 __all__ = ["MoneyError", "yuan_to_fen", "fen_to_yuan", "format_fen"]
 
@@ -30,8 +30,11 @@ class MoneyError(ValueError):
 def _decimal_to_fen(d: Decimal, shown: str) -> int:
     if not d.is_finite():
         raise MoneyError("not_finite", f"金额“{shown}”不是有效数字")
-    fen = d * 100
-    if fen != fen.to_integral_value():
+    with localcontext() as ctx:  # enough digits that "* 100" is exact for any input
+        ctx.prec = max(28, len(d.as_tuple().digits) + 3)
+        fen = d * 100
+        whole = fen.to_integral_value()
+    if fen != whole:
         raise MoneyError("too_many_decimals", f"金额“{shown}”超过两位小数")
     return int(fen)
 

@@ -37,6 +37,7 @@ def test_yuan_to_fen_exact(value, fen):
         ("   ", "empty"),
         ("1.234", "too_many_decimals"),
         ("0.001", "too_many_decimals"),
+        ("1." + "0" * 30 + "1", "too_many_decimals"),  # beyond Decimal's default precision
         (Decimal("1.005"), "too_many_decimals"),
         (1.005, "too_many_decimals"),
         ("abc", "not_a_number"),

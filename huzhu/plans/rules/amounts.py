@@ -78,41 +78,26 @@ def iso_date_expr(col: pl.Expr) -> pl.Expr:
 
 
 def with_amount(frame: pl.LazyFrame, source: str, *, out: str, err: str) -> pl.LazyFrame:
-    """Vectorised parse_amount of string column `source` into Int64 `out` and `err`."""
-    t_text, t_int, t_frac = f"__{out}_t", f"__{out}_i", f"__{out}_f"
-    frame = frame.with_columns(pl.col(source).fill_null("").str.strip_chars(SPACES).alias(t_text))
-    text = pl.col(t_text)
-    unsigned = text.str.strip_chars_start("+-")
-    int_part = unsigned.str.split_exact(".", 1).struct.field("field_0")
-    frac_part = unsigned.str.split_exact(".", 1).struct.field("field_1").fill_null("")
-    frame = frame.with_columns(
-        pl.when(int_part == "")
-        .then(pl.lit(0, dtype=pl.Int64))
-        .otherwise(int_part.str.to_integer(strict=False))
-        .alias(t_int),
-        frac_part.alias(t_frac),
-    )
-    frac = pl.col(t_frac)
-    cents = (frac.str.slice(0, 2) + pl.lit("00")).str.slice(0, 2).str.to_integer(strict=False)
-    negative = text.str.starts_with("-")
-    number_ok = text.str.contains(_NUMBER_RE)
+    """Vectorised parse_amount of string column `source` into Int64 `out` and `err`.
+
+    The text is checked by the same regular expressions as the row path; only text that
+    passed them (at most two non-zero decimals) is converted, through Decimal(38, 2),
+    which is exact for it.
+    """
+    tmp = f"__{out}_t"
+    frame = frame.with_columns(pl.col(source).fill_null("").str.strip_chars(SPACES).alias(tmp))
+    text = pl.col(tmp)
+    fen = (text.cast(pl.Decimal(38, 2), strict=False) * 100).cast(pl.Int64, strict=False)
     error = (
         pl.when(text == "")
         .then(pl.lit("empty"))
-        .when(~number_ok)
+        .when(~text.str.contains(_NUMBER_RE))
         .then(pl.lit("not_a_number"))
-        .when(frac.str.slice(2).str.contains("[1-9]"))
+        .when(text.str.contains(r"\.[0-9]{2}[0-9]*[1-9]"))
         .then(pl.lit("too_many_decimals"))
-        .when(pl.col(t_int).is_null() | (pl.col(t_int) >= AMOUNT_LIMIT_FEN // 100))
+        .when(fen.is_null() | (fen.abs() >= AMOUNT_LIMIT_FEN))
         .then(pl.lit("too_large"))
         .otherwise(pl.lit(None, dtype=pl.String))
     )
-    magnitude = pl.col(t_int) * 100 + cents
-    frame = frame.with_columns(error.alias(err))
-    frame = frame.with_columns(
-        pl.when(pl.col(err).is_null())
-        .then(pl.when(negative).then(-magnitude).otherwise(magnitude))
-        .otherwise(pl.lit(None, dtype=pl.Int64))
-        .alias(out)
-    )
-    return frame.drop(t_text, t_int, t_frac)
+    frame = frame.with_columns(fen.alias(out), error.alias(err))
+    return frame.with_columns(pl.when(pl.col(err).is_null()).then(pl.col(out)).alias(out)).drop(tmp)

@@ -235,50 +235,40 @@ def adjudicate_frame(
     ).collect(engine="in-memory")
 
     # --- the ledger over covered stays, in (member, discharge, settlement id) order ---
-    covered = (
-        frame.lazy()
-        .filter(pl.col("reason_code") == "")
-        .select(
-            "row",
-            "settlement_id",
-            "member",
-            "mkey",
-            "discharge",
-            "base_fen",
-            "diagnosis_code",
-            "coverage_start",
-        )
-        .sort(["mkey", "discharge", "settlement_id"])
-    )
+    n = frame.height
+    positions = frame.select(pl.arg_where(pl.col("reason_code") == "")).to_series()
+    covered = frame.select("mkey", "discharge", "settlement_id", "base_fen").gather(positions)
+    order = covered.select(pl.arg_sort_by(["mkey", "discharge", "settlement_id"])).to_series()
+    ledger = covered.select("mkey", "base_fen").gather(order).lazy()
     b, key = pl.col("base_fen"), pl.col("mkey")
     d = inpatient.deductible_fen
     if inpatient.deductible_per_stay:
-        covered = covered.with_columns(pl.min_horizontal(b, pl.lit(d)).alias("deductible_fen"))
-        covered = covered.with_columns((b - pl.col("deductible_fen")).alias("excess_fen"))
-        covered = covered.with_columns(_group_start(key, pl.col("excess_fen")).alias("__hi"))
-        covered = covered.with_columns((pl.col("__hi") - pl.col("excess_fen")).alias("__lo"))
+        ledger = ledger.with_columns(pl.min_horizontal(b, pl.lit(d)).alias("deductible_fen"))
+        ledger = ledger.with_columns((b - pl.col("deductible_fen")).alias("excess_fen"))
+        ledger = ledger.with_columns(_group_start(key, pl.col("excess_fen")).alias("__hi"))
+        ledger = ledger.with_columns((pl.col("__hi") - pl.col("excess_fen")).alias("__lo"))
     else:
-        covered = covered.with_columns(_group_start(key, b).alias("__s"))
+        ledger = ledger.with_columns(_group_start(key, b).alias("__s"))
         s_now, s_prev = pl.col("__s"), pl.col("__s") - b
-        covered = covered.with_columns(
+        ledger = ledger.with_columns(
             (pl.min_horizontal(s_now, pl.lit(d)) - pl.min_horizontal(s_prev, pl.lit(d))).alias(
                 "deductible_fen"
             ),
             pl.max_horizontal(s_prev - d, pl.lit(0)).alias("__lo"),
             pl.max_horizontal(s_now - d, pl.lit(0)).alias("__hi"),
         )
-        covered = covered.with_columns((b - pl.col("deductible_fen")).alias("excess_fen"))
+        ledger = ledger.with_columns((b - pl.col("deductible_fen")).alias("excess_fen"))
     lo, hi = pl.col("__lo"), pl.col("__hi")
     band_cols = []
     for i, (lower, upper, _ratio) in enumerate(bands):
         top = hi if upper is None else pl.min_horizontal(hi, pl.lit(upper))
         part = pl.max_horizontal(top - pl.max_horizontal(lo, pl.lit(lower)), pl.lit(0))
         band_cols.append(part.alias(f"band_{i}_base_fen"))
-    covered = covered.with_columns(band_cols)
+    ledger = ledger.with_columns(band_cols)
     numer = pl.lit(0, dtype=pl.Int64)
     for i, (_, _, ratio) in enumerate(bands):
         numer = numer + pl.col(f"band_{i}_base_fen") * ratio
-    covered = covered.with_columns(
+    ledger = ledger.with_columns(
         *[
             ((pl.col(f"band_{i}_base_fen") * ratio * 2 + 10_000) // 20_000).alias(
                 f"band_{i}_amount_fen"
@@ -290,18 +280,16 @@ def adjudicate_frame(
     before = pl.col("before_cap_fen")
     cap = inpatient.cap_fen
     if cap is None:
-        covered = covered.with_columns(before.alias("amount_fen"))
+        ledger = ledger.with_columns(before.alias("amount_fen"))
     else:
-        covered = covered.with_columns(_group_start(key, before).alias("__p"))
-        covered = covered.with_columns(
+        ledger = ledger.with_columns(_group_start(key, before).alias("__p"))
+        ledger = ledger.with_columns(
             (
                 pl.min_horizontal(pl.col("__p"), pl.lit(cap))
                 - pl.min_horizontal(pl.col("__p") - before, pl.lit(cap))
             ).alias("amount_fen")
         )
-    covered = covered.with_columns((before - pl.col("amount_fen")).alias("cap_cut_fen"))
-    covered_df = covered.collect(engine="in-memory")
-
+    ledger = ledger.with_columns((before - pl.col("amount_fen")).alias("cap_cut_fen"))
     ledger_cols = [
         "deductible_fen",
         "excess_fen",
@@ -310,30 +298,33 @@ def adjudicate_frame(
         "cap_cut_fen",
         "amount_fen",
     ]
+    ledger_df = ledger.select(ledger_cols).collect(engine="in-memory")
+
+    # Scatter the ledger (in ledger order) back onto the input rows.
+    where = positions.gather(order)
+    scattered = []
+    for c in ledger_cols:
+        full = pl.zeros(n, dtype=pl.Int64, eager=True).alias(c)
+        if len(where):
+            full = full.scatter(where, ledger_df[c])
+        scattered.append(full)
     columns = outcome_columns(plan)
-    inpatient_rows = (
-        frame.lazy()
-        .drop("base_fen")
-        .join(
-            covered_df.lazy().select("row", "base_fen", *ledger_cols),
-            on="row",
-            how="left",
-            maintain_order="left",
-        )
-        .with_columns(
-            pl.lit(inpatient.code).alias("benefit"),
-            *[pl.col(c).fill_null(0) for c in ledger_cols],
-        )
-        .select(columns)
-    )
+    out = frame.with_columns(
+        *scattered,
+        pl.lit(inpatient.code).alias("benefit"),
+        pl.when(pl.col("reason_code") == "").then(pl.col("base_fen")).alias("base_fen"),
+    ).select(columns)
 
     # --- lump sums: the first matching covered stay of each member-year gets it ---
     # Diagnosis codes repeat a lot: match each distinct code once, with the row
     # engine's own matcher.
-    codes = covered_df["diagnosis_code"].unique().to_list()
+    in_order = frame.select(
+        "row", "settlement_id", "member", "mkey", "coverage_start", "diagnosis_code"
+    ).gather(where)
+    codes = in_order["diagnosis_code"].unique().to_list()
     sex = pl.when((pl.col("mkey") // 11) % 2 == 1).then(pl.lit("male")).otherwise(pl.lit("female"))
     lumps = []
-    for order, benefit in enumerate(plan.benefits):
+    for rank, benefit in enumerate(plan.benefits):
         if benefit.kind != "lump_sum":
             continue
         hit_codes = [c for c in codes if diagnosis_matches(benefit.diagnoses, c)]
@@ -341,7 +332,7 @@ def adjudicate_frame(
         if benefit.sex is not None:
             match = match & (sex == benefit.sex)
         hits = (
-            covered_df.lazy()
+            in_order.lazy()
             .filter(match)
             .filter(pl.col("mkey").is_first_distinct())
             .select(
@@ -357,13 +348,12 @@ def adjudicate_frame(
                 "member",
                 "coverage_start",
                 pl.lit("").alias("reverses"),
-                pl.lit(order, dtype=pl.Int64).alias("__order"),
+                pl.lit(rank, dtype=pl.Int64).alias("__order"),
             )
             .collect(engine="in-memory")
         )
         if hits.height:
             lumps.append(hits)
-    out = inpatient_rows.collect(engine="in-memory")
     if not lumps:
         return out
     # Lump sums follow all inpatient rows, by input row then plan order (the row

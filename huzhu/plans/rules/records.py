@@ -375,47 +375,54 @@ def records_frame(
         return out
     # National refunds name no target: the first non-refund record of the same visit
     # whose total it negates. Refunds are few, so only their visits are looked at.
-    refunds = (
-        frame.lazy()
-        .with_row_index("row", offset=1)
-        .with_columns(
-            pl.col("row").cast(pl.Int64),
-            _text(plan, "visit_id").alias("__visit"),
-            _text(plan, "settlement_id").alias("__sid"),
-            _text(plan, "reverses").alias("__rev"),
-            flag.alias("__flag"),
+    done = out.collect(engine="in-memory")
+    src = frame.lazy().with_row_index("row", offset=1).with_columns(pl.col("row").cast(pl.Int64))
+    refunds = done.filter(
+        pl.col("is_reversal") & (pl.col("reverses") == "") & (pl.col("visit_id") != "")
+    ).select("row", "visit_id")
+    if refunds.height == 0:
+        return done.lazy()
+    visits = refunds["visit_id"].unique().implode()
+    candidates = done.filter(
+        pl.col("visit_id").is_in(visits)
+        & (pl.col("reverses") == "")
+        & (pl.col("settlement_id") != "")
+    ).select("row", "visit_id", "settlement_id", "is_reversal")
+    if plan.has("total_cost"):
+        totals = _amount_columns(
+            src.join(candidates.lazy().select("row"), on="row", how="semi"), plan, "total_cost"
+        ).select("row", "total_cost_fen")
+        candidates = (
+            candidates.lazy()
+            .join(totals, on="row", how="left")
+            .filter(pl.col("total_cost_fen").is_not_null())
+            .with_columns(
+                pl.when(pl.col("is_reversal"))
+                .then(-pl.col("total_cost_fen"))
+                .otherwise(pl.col("total_cost_fen"))
+                .alias("__key")
+            )
+            .collect()
         )
-    )
-    refunds = refunds.filter(pl.col("__visit") != "")
-    rev = refunds.filter((pl.col("__rev") == "") & pl.col("__flag"))
-    orig = refunds.filter((pl.col("__rev") == "") & ~pl.col("__flag") & (pl.col("__sid") != ""))
-    orig = orig.join(rev.select("__visit").unique(), on="__visit", how="semi")
-    has_total = plan.has("total_cost")
-    if has_total:
-        rev = _amount_columns(rev, plan, "total_cost").filter(
-            pl.col("total_cost_fen").is_not_null()
-        )
-        rev = rev.with_columns((-pl.col("total_cost_fen")).alias("__key"))
-        orig = _amount_columns(orig, plan, "total_cost").filter(
-            pl.col("total_cost_fen").is_not_null()
-        )
-        orig = orig.with_columns(pl.col("total_cost_fen").alias("__key"))
     else:
-        rev = rev.with_columns(pl.lit(0, dtype=pl.Int64).alias("__key"))
-        orig = orig.with_columns(pl.lit(0, dtype=pl.Int64).alias("__key"))
-    orig = (
-        orig.sort("row")
-        .unique(subset=["__visit", "__key"], keep="first", maintain_order=True)
-        .select("__visit", "__key", pl.col("__sid").alias("__target"))
+        candidates = candidates.with_columns(pl.lit(0, dtype=pl.Int64).alias("__key"))
+    originals = (
+        candidates.filter(~pl.col("is_reversal"))
+        .sort("row")
+        .unique(subset=["visit_id", "__key"], keep="first", maintain_order=True)
+        .select("visit_id", "__key", pl.col("settlement_id").alias("__target"))
     )
-    matched = rev.join(orig, on=["__visit", "__key"], how="inner").select("row", "__target")
-    return (
-        out.join(matched, on="row", how="left", maintain_order="left")
-        .with_columns(
-            pl.when(pl.col("reverses") == "")
-            .then(pl.col("__target").fill_null(""))
-            .otherwise(pl.col("reverses"))
-            .alias("reverses")
-        )
-        .drop("__target")
+    matched = candidates.filter(pl.col("is_reversal")).join(
+        originals, on=["visit_id", "__key"], how="inner"
+    )
+    if matched.height == 0:
+        return done.lazy()
+    target = pl.col("row").replace_strict(
+        matched["row"], matched["__target"], default=None, return_dtype=pl.String
+    )
+    return done.lazy().with_columns(
+        pl.when(pl.col("reverses") == "")
+        .then(target.fill_null(""))
+        .otherwise(pl.col("reverses"))
+        .alias("reverses")
     )
