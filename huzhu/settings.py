@@ -226,6 +226,10 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "WARNING")},
 }
 
+# Member login codes: a dotted path to a huzhu.members.sms.SmsBackend subclass (the console
+# backend prints the code; production sets a real provider's backend).
+HUZHU_SMS_BACKEND = os.environ.get("HUZHU_SMS_BACKEND", "huzhu.members.sms.ConsoleSmsBackend")
+
 SESSION_COOKIE_HTTPONLY = True
 if not DEBUG:
     SESSION_COOKIE_SECURE = _env_bool("HTTPS", False)

@@ -65,3 +65,79 @@ class Member(models.Model):
     @property
     def bank_account_masked(self) -> str:
         return mask_account(self.bank_account_last4) if self.bank_account_last4 else ""
+
+
+class SmsCode(models.Model):
+    """One SMS login code sent to a phone (huzhu.members.sms). Only its hash is stored."""
+
+    phone = models.CharField(_("手机号"), max_length=20)
+    code_hash = models.CharField(max_length=64)
+    created_at = models.DateTimeField()
+    expires_at = models.DateTimeField()
+    attempts = models.PositiveSmallIntegerField(default=0)
+    consumed_at = models.DateTimeField(null=True, blank=True)
+    # Set when the 5th wrong try used the code up: the phone is locked until then.
+    locked_until = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["phone", "created_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.phone[:3]}****{self.phone[-4:]} @ {self.created_at:%Y-%m-%d %H:%M:%S}"
+
+
+class DocumentKind(models.TextChoices):
+    INVOICE = "invoice", _("发票")
+    SETTLEMENT_SHEET = "settlement_sheet", _("结算单")
+    DISCHARGE_SUMMARY = "discharge_summary", _("出院小结")
+    BANK_CARD = "bank_card", _("银行卡")
+    OTHER = "other", _("其他材料")
+
+
+def _document_path(instance, filename: str) -> str:
+    import uuid
+
+    ext = filename.rsplit(".", 1)[-1].lower() if "." in filename else "bin"
+    return f"{instance.member_id}/{uuid.uuid4().hex}.{ext}"
+
+
+def _document_storage():
+    from .documents import private_storage
+
+    return private_storage
+
+
+class MemberDocument(models.Model):
+    """A file a member (or their union operator) uploaded: claim papers, a bank card photo.
+
+    Checked by content and re-encoded before it is stored (huzhu.members.documents); kept
+    outside MEDIA_ROOT and served only through views that check who asks. `claim` is empty
+    until the claim it was uploaded for is filed.
+    """
+
+    member = models.ForeignKey(Member, on_delete=models.PROTECT, related_name="documents")
+    claim = models.ForeignKey(
+        "claims.Claim", null=True, blank=True, on_delete=models.PROTECT, related_name="documents"
+    )
+    kind = models.CharField(_("材料类型"), max_length=24, choices=DocumentKind.choices)
+    file = models.FileField(upload_to=_document_path, storage=_document_storage, max_length=200)
+    content_type = models.CharField(max_length=64)
+    size = models.PositiveIntegerField()
+    sha256 = models.CharField(max_length=64)
+    original_name = models.CharField(_("原文件名"), max_length=255, blank=True)
+    width = models.PositiveIntegerField(null=True, blank=True)
+    height = models.PositiveIntegerField(null=True, blank=True)
+    # What an invoice's QR code said (number, amount_fen, date, raw), when it had one.
+    invoice_qr = models.JSONField(default=dict, blank=True)
+    uploaded_by = models.ForeignKey(
+        "organizations.User", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        indexes = [models.Index(fields=["member", "created_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.original_name}"
