@@ -140,7 +140,17 @@ def adjudicate_frame(
             + pl.col("member").str.slice(17, 1).replace("X", "10").str.to_integer(strict=False)
         ).alias("mkey")
     )
-    lf = rf.lazy().join(ids, on="id_number", how="left", maintain_order="left")
+    ids = ids.collect(engine="in-memory")
+    # Carry no strings through the big join: the normalised number differs from the
+    # raw text only for a few rows (spaces, full-width digits, a lower-case x).
+    renamed = ids.filter(pl.col("member").is_not_null() & (pl.col("member") != pl.col("id_number")))
+    lf = rf.lazy().join(
+        ids.lazy().drop("member"), on="id_number", how="left", maintain_order="left"
+    )
+    member = pl.col("id_number")
+    if renamed.height:
+        member = member.replace(renamed["id_number"], renamed["member"])
+    lf = lf.with_columns(pl.when(pl.col("id_err").is_null()).then(member).alias("member"))
     lf = lf.with_columns(
         iso_date_expr(pl.col("admit_date")).alias("admit"),
         iso_date_expr(pl.col("discharge_date")).alias("discharge"),
@@ -317,12 +327,9 @@ def adjudicate_frame(
 
     # --- lump sums: the first matching covered stay of each member-year gets it ---
     # Diagnosis codes repeat a lot: match each distinct code once, with the row
-    # engine's own matcher.
-    in_order = frame.select(
-        "row", "settlement_id", "member", "mkey", "coverage_start", "diagnosis_code"
-    ).gather(where)
-    codes = in_order["diagnosis_code"].unique().to_list()
-    sex = pl.when((pl.col("mkey") // 11) % 2 == 1).then(pl.lit("male")).otherwise(pl.lit("female"))
+    # engine's own matcher; then walk the covered stays in ledger order.
+    codes = frame["diagnosis_code"].unique().to_list()
+    sex_male = (pl.col("mkey") // 11) % 2 == 1
     lumps = []
     for rank, benefit in enumerate(plan.benefits):
         if benefit.kind != "lump_sum":
@@ -330,12 +337,15 @@ def adjudicate_frame(
         hit_codes = [c for c in codes if diagnosis_matches(benefit.diagnoses, c)]
         match = pl.col("diagnosis_code").is_in(hit_codes)
         if benefit.sex is not None:
-            match = match & (sex == benefit.sex)
-        hits = (
-            in_order.lazy()
-            .filter(match)
-            .filter(pl.col("mkey").is_first_distinct())
-            .select(
+            match = match & (sex_male if benefit.sex == "male" else ~sex_male)
+        flags = frame.select(match.alias("m"), "mkey").gather(where)
+        picked = flags.with_columns(pl.Series("pos", where)).filter(pl.col("m"))
+        picked = picked.filter(pl.col("mkey").is_first_distinct())["pos"]
+        if len(picked) == 0:
+            continue
+        hits = frame.select("row", "settlement_id", "member", "coverage_start").gather(picked)
+        lumps.append(
+            hits.select(
                 "row",
                 "settlement_id",
                 pl.lit(benefit.code).alias("benefit"),
@@ -350,10 +360,7 @@ def adjudicate_frame(
                 pl.lit("").alias("reverses"),
                 pl.lit(rank, dtype=pl.Int64).alias("__order"),
             )
-            .collect(engine="in-memory")
         )
-        if hits.height:
-            lumps.append(hits)
     if not lumps:
         return out
     # Lump sums follow all inpatient rows, by input row then plan order (the row
