@@ -98,7 +98,17 @@ class Claim(models.Model):
     amount_fen = models.BigIntegerField(_("互助金额（分）"), null=True, blank=True)
     breakdown = models.JSONField(_("计算明细"), default=dict, blank=True)
     explanation = models.TextField(_("计算说明"), blank=True)
-    plan_version_number = models.PositiveIntegerField(_("方案版本"), null=True, blank=True)
+    # The plan version the amount was computed under: the row, and its number for display and
+    # for bulk writers that only know the number.
+    plan_version = models.ForeignKey(
+        "plans.PlanVersion",
+        verbose_name=_("方案版本"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="claims",
+    )
+    plan_version_number = models.PositiveIntegerField(_("方案版本号"), null=True, blank=True)
 
     status = models.CharField(
         _("状态"), max_length=16, choices=ClaimStatus.choices, default=ClaimStatus.DRAFT

@@ -9,6 +9,7 @@ from huzhu.claims import services
 from huzhu.claims.error_codes import ClaimError, ClaimErrorCode
 from huzhu.claims.ledger import LedgerTotals
 from huzhu.claims.models import Claim, ClaimFiler, ClaimStatus, MemberYearLedger, Notification
+from huzhu.plans.models import PlanVersion
 from tests.factories import ClaimFactory
 
 S = ClaimStatus
@@ -23,6 +24,9 @@ def make_claim(world, status, filer=ClaimFiler.MEMBER, **kwargs):
 
 def test_approve_runs_the_engine_callable_under_the_ledger_lock(world):
     claim = make_claim(world, S.UNION_REVIEWED)
+    version = PlanVersion.objects.create(
+        scheme_year=world.year, version=2, content_hash="0" * 64, source_text="year: 2026"
+    )
     seen = {}
 
     def compute(locked_claim, ledger):
@@ -33,12 +37,14 @@ def test_approve_runs_the_engine_callable_under_the_ledger_lock(world):
             breakdown={"deductible_fen": 50_000},
             explanation="起付线500.00元，超出部分按50%",
             plan_version_number=2,
+            plan_version_id=version.pk,
             ledger_totals=LedgerTotals(50_000, 250_000, 125_000),
         )
 
     approved = services.claim_approve(claim=claim, acting_user=world.reviewer, amount=compute)
     assert seen == {"claim": claim.pk, "ledger": (world.member.pk, world.year.pk, 0)}
     assert (approved.amount_fen, approved.plan_version_number) == (125_000, 2)
+    assert Claim.objects.get(pk=claim.pk).plan_version == version
     assert approved.breakdown == {"deductible_fen": 50_000} and not approved.is_fixed
     ledger = MemberYearLedger.objects.get(member=world.member, scheme_year=world.year)
     assert (ledger.paid_toward_cap_fen, ledger.version) == (125_000, 1)

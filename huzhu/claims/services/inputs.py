@@ -29,6 +29,7 @@ class ClaimAmount:
     breakdown: dict = field(default_factory=dict)
     explanation: str = ""
     plan_version_number: int | None = None
+    plan_version_id: int | None = None  # the plans.PlanVersion row, when the caller has it
     # Member-year totals after this claim; written to the locked ledger row when given.
     ledger_totals: LedgerTotals | None = None
 
@@ -209,6 +210,7 @@ def _amount_changes(amount: ClaimAmount) -> dict:
         "breakdown": amount.breakdown,
         "explanation": amount.explanation,
         "plan_version_number": amount.plan_version_number,
+        "plan_version_id": amount.plan_version_id,
     }
 
 
