@@ -15,19 +15,28 @@ class LoadedPlan:
     plan: Plan
     version: int | None
     scheme_year: SchemeYear
+    version_id: int | None = None  # the plans.PlanVersion row
 
 
 def loaded_plans() -> list[LoadedPlan]:
     """The current version of every loaded plan (`huzhu plan-load`), oldest year first."""
-    try:
-        from huzhu.plans import selectors
-    except ImportError:  # the plans app's versions are not installed
-        return []
+    from huzhu.plans.models import PlanVersion
+    from huzhu.plans.selectors import plan_from_version, plan_version_current
+
     out = []
-    for year in SchemeYear.objects.order_by("year"):
-        found = selectors.plan_for_year(year.year)
-        if found is None:
+    years = SchemeYear.objects.filter(pk__in=PlanVersion.objects.values("scheme_year_id")).order_by(
+        "year"
+    )
+    for year in years:
+        version = plan_version_current(year.year)
+        if version is None:
             continue
-        version, plan = found
-        out.append(LoadedPlan(plan=plan, version=version, scheme_year=year))
+        out.append(
+            LoadedPlan(
+                plan=plan_from_version(version),
+                version=version.version,
+                scheme_year=year,
+                version_id=version.pk,
+            )
+        )
     return out

@@ -234,6 +234,7 @@ def recompute_member_years(work: list[MemberYearWork], *, plans, batch) -> dict:
                 breakdown=texts.breakdown_dict(plan, lp.version, b),
                 explanation=texts.explanation_text(plan, b),
                 plan_version_number=lp.version,
+                plan_version_id=lp.version_id,
             )
             claim = existing.get(b.key)
             if claim is None:
@@ -254,6 +255,7 @@ def recompute_member_years(work: list[MemberYearWork], *, plans, batch) -> dict:
                 ),
                 explanation=texts.lump_explanation_text(benefit, award.diagnosis_code),
                 plan_version_number=lp.version,
+                plan_version_id=lp.version_id,
             )
             stay = fresh.get(award.key)
             source_claim = existing.get(award.key)

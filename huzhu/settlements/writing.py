@@ -476,6 +476,7 @@ def _write_claims(claims: pl.DataFrame, plans, versions, now_db, batch) -> dict:
     ids = reserve_ids(Claim, claims.height)
     claims = claims.with_columns(pl.Series("id", ids, dtype=pl.Int64))
     version_of = {lp.scheme_year.pk: versions[i] for i, lp in enumerate(plans)}
+    version_ids = {lp.scheme_year.pk: lp.version_id for lp in plans}
     approved = pl.col("status") == ClaimStatus.APPROVED.value
     to_write = claims.select(
         "id",
@@ -505,6 +506,9 @@ def _write_claims(claims: pl.DataFrame, plans, versions, now_db, batch) -> dict:
         pl.col("scheme_year_id")
         .replace_strict(version_of, return_dtype=pl.Int64)
         .alias("plan_version_number"),
+        pl.col("scheme_year_id")
+        .replace_strict(version_ids, return_dtype=pl.Int64)
+        .alias("plan_version_id"),
         "status",
         pl.lit(now_db).alias("status_changed_at"),
         "status_reason",

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from huzhu.plans.schema import plan_from_file
-from huzhu.settlements.plans import LoadedPlan
+from huzhu.plans.services import plan_load
+from huzhu.settlements.plans import loaded_plans
 from tests.factories import EnrollmentFactory, MemberFactory, SchemeYearFactory, UnionFactory
 
 DATA = Path(__file__).resolve().parent.parent / "data"
@@ -27,12 +27,10 @@ def year2026(db):
 
 
 @pytest.fixture
-def plans(year2026, monkeypatch):
-    """The plan of domain.md as the only loaded plan (version 1)."""
-    plan, _text = plan_from_file(str(PLAN_2026))
-    loaded = [LoadedPlan(plan=plan, version=1, scheme_year=year2026)]
-    monkeypatch.setattr("huzhu.settlements.importing.loaded_plans", lambda: loaded)
-    return loaded
+def plans(year2026):
+    """The plan of domain.md loaded for 2026 through `plan_load` (version 1)."""
+    plan_load(source_text=PLAN_2026.read_text(encoding="utf-8"), source_name="2026.yaml")
+    return loaded_plans()
 
 
 @pytest.fixture
