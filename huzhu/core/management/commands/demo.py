@@ -7,6 +7,7 @@ from django.core.management.base import BaseCommand
 # Each module has `run(*, stdout) -> None`; they run in this order (later ones build on earlier).
 DEMO_STEPS = [
     "huzhu.organizations.demo",
+    "huzhu.settlements.demo",
 ]
 
 
