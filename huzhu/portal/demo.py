@@ -85,26 +85,39 @@ def _publish(page: Page, user=None) -> None:
     page.save_revision(user=user).publish(user=user)
 
 
-def _home(site: Site, stdout) -> HomePage:
-    """The portal's HomePage as the site root, replacing Wagtail's default welcome page."""
+def _home(stdout) -> tuple[HomePage, Site]:
+    """The portal's HomePage as the default site's root, replacing Wagtail's welcome page."""
     home = HomePage.objects.first()
     if home is None:
-        root = Page.get_first_root_node()
+        root = Page.get_first_root_node()  # created by Wagtail's migrations
         home = HomePage(
             title="首页", slug="shengzhou", seo_title="嵊州市总工会", member_entry_url="/m/"
         )
         root.add_child(instance=home)
         _publish(home)
         stdout.write("门户: 已创建首页")
+    site = Site.objects.filter(is_default_site=True).first() or Site.objects.first()
+    if site is None:
+        site = Site.objects.create(
+            hostname="localhost",
+            port=80,
+            root_page=home,
+            is_default_site=True,
+            site_name=settings.WAGTAIL_SITE_NAME,
+        )
     if site.root_page_id != home.pk:
         old_root = site.root_page
         site.root_page = home
         site.site_name = site.site_name or settings.WAGTAIL_SITE_NAME
         site.save()
         # Wagtail's own "Welcome to your new Wagtail site!" page is not ours: drop it.
-        if type(old_root.specific) is Page and not old_root.get_children().exists():
+        if (
+            old_root.depth > 1
+            and type(old_root.specific) is Page
+            and not old_root.get_children().exists()
+        ):
             old_root.delete()
-    return home
+    return home, site
 
 
 def _section(parent: Page, title: str, slug: str) -> SectionPage:
@@ -135,16 +148,7 @@ def _notice_through_workflow(section, editor, chief, workflow, key, slug, title,
 
 @transaction.atomic
 def run(*, stdout) -> None:
-    site = Site.objects.filter(is_default_site=True).first() or Site.objects.first()
-    if site is None:
-        site = Site.objects.create(
-            hostname="localhost",
-            port=80,
-            root_page=Page.get_first_root_node(),
-            is_default_site=True,
-            site_name=settings.WAGTAIL_SITE_NAME,
-        )
-    home = _home(site, stdout)
+    home, site = _home(stdout)
 
     sections = {}
     for title, slug, children in SECTIONS:

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from decimal import Decimal
 
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from wagtail.models import Page, PageLogEntry, TaskState, WorkflowState
 
 from huzhu.core.money import format_fen
+from huzhu.plans.rules.explain import BASE_LABELS, percent
 
 from .models import (
     HOME_SECTION_ITEMS,
@@ -139,23 +140,8 @@ def portal_home(*, site=None) -> HomePage | None:
 # --- 医疗互助 办事指南 ------------------------------------------------------------------
 
 
-BASE_LABELS = {
-    "self_pay_in_policy": "医保政策范围内个人负担部分",
-    "self_pay_out_policy": "医保政策范围外个人自付部分",
-    "total_cost": "住院医疗总费用",
-    "fund_paid": "医保基金支付部分",
-}
-
-
 def _yuan(fen: int) -> str:
     return f"{format_fen(fen)}元"
-
-
-def _percent(ratio: Decimal) -> str:
-    text = format(ratio * 100, "f")
-    if "." in text:
-        text = text.rstrip("0").rstrip(".")
-    return f"{text}%"
 
 
 def _day(value: dt.date) -> str:
@@ -166,11 +152,14 @@ def _diagnoses(entries) -> str:
     return "、".join(entries)
 
 
-def current_plan():
-    """The plan (frozen `huzhu.plans.schema.Plan`) of the current scheme year, or None."""
-    from huzhu.plans import selectors as plan_selectors
-
-    return plan_selectors.plan_current()
+def current_plan(*, today: dt.date | None = None):
+    """The current version of this scheme year's plan (a frozen `Plan`), or None if none is loaded."""
+    try:
+        from huzhu.plans import selectors as plan_selectors
+    except ImportError:  # plan versions are not stored in this installation yet
+        return None
+    found = plan_selectors.plan_for_year((today or timezone.localdate()).year)
+    return found[1] if found else None
 
 
 def service_guide_rows(plan, *, member_entry_url: str = "/m/") -> dict:
@@ -190,7 +179,7 @@ def service_guide_rows(plan, *, member_entry_url: str = "/m/") -> dict:
             f"新参加的职工自入会登记之日起{plan.waiting_period_days}天为观察期，观察期内入院的不予补助；"
             "上一年度已参加、连续续保的职工没有观察期",
         ),
-        (_("补助基数"), f"{inpatient.name}以每次住院的{BASE_LABELS[inpatient.base]}为基数"),
+        (_("补助基数"), f"{inpatient.name}以每次住院的{BASE_LABELS[inpatient.base]}部分为基数"),
     ]
     if inpatient.deductible is None:
         rows.append((_("起付线"), _("不设起付线")))
@@ -209,14 +198,13 @@ def service_guide_rows(plan, *, member_entry_url: str = "/m/") -> dict:
 
     bands = []
     for lower, upper, ratio_units in inpatient.bands():
-        ratio = Decimal(ratio_units) / 10000
         if upper is None:
             label = f"超过{_yuan(lower)}的部分" if lower else _("起付线以上全部")
         elif lower == 0:
             label = f"{_yuan(upper)}以内（含）的部分"
         else:
             label = f"{_yuan(lower)}以上至{_yuan(upper)}（含）的部分"
-        bands.append((label, _percent(ratio)))
+        bands.append((label, percent(ratio_units)))
 
     lump_sums = []
     for benefit in plan.lump_sums:

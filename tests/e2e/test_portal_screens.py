@@ -1,0 +1,68 @@
+"""The portal in a real browser at phone (360px) and desktop (1280px) width, with screenshots."""
+
+import io
+
+import pytest
+
+SPEECH_URL = "/xxgk/ldjh/2019-10-25-wangjuncan-dangke/"
+WIDTHS = {"phone": (360, 780), "desktop": (1280, 900)}
+
+
+@pytest.fixture
+def portal(live_server):
+    # The live server needs committed data; serialized_rollback restores what Wagtail's
+    # migrations created (root page, locale) if an earlier transactional test flushed it.
+    from huzhu.organizations import demo as organizations_demo
+    from huzhu.portal import demo as portal_demo
+
+    organizations_demo.run(stdout=io.StringIO())
+    portal_demo.run(stdout=io.StringIO())
+
+
+def _no_horizontal_scroll(page) -> bool:
+    return page.evaluate(
+        "document.documentElement.scrollWidth <= document.documentElement.clientWidth + 1"
+    )
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.parametrize("size", list(WIDTHS))
+def test_home_page_screens(browser_page, portal, screenshot_dir, size):
+    page = browser_page
+    page.set_viewport_size(dict(zip(("width", "height"), WIDTHS[size], strict=True)))
+    page.goto("/")
+    entry = page.get_by_role("link", name="医疗互助 在线申请 / 查询").first
+    assert entry.is_visible()
+    assert entry.get_attribute("href") == "/m/"
+    assert page.locator("svg.qr").first.is_visible()
+    assert page.locator("svg.qr").first.bounding_box()["width"] >= 90
+    assert page.get_by_text("通知公告").first.is_visible()
+    assert page.get_by_text("嵊州市总工会门户网站改版上线的公告").is_visible()
+    assert _no_horizontal_scroll(page)
+    page.screenshot(path=str(screenshot_dir / f"portal-home-{size}.png"), full_page=True)
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.parametrize("size", list(WIDTHS))
+def test_article_screens(browser_page, portal, screenshot_dir, size):
+    page = browser_page
+    page.set_viewport_size(dict(zip(("width", "height"), WIDTHS[size], strict=True)))
+    page.goto(SPEECH_URL)
+    assert page.locator("h1").inner_text() == "不忘初心,牢记使命 进一步提升新时期工会干部的综合素质"
+    crumb = " ".join(page.locator("nav.crumb").inner_text().split())
+    assert crumb == "当前位置: 首页 > 信息公开 > 领导讲话"
+    meta = page.locator(".article-head").inner_text()
+    assert "发布日期:2019-10-25 17:09:02" in meta and "阅读量:1" in meta
+    assert page.locator(".article-body p").count() == 18
+    assert " ".join(page.locator(".byline").inner_text().split()) == (
+        "编辑:嵊州采编01 责任编辑:嵊州采编01"
+    )
+    footer = page.locator("footer").inner_text()
+    assert "版权所有:嵊州市总工会" in footer and "浙ICP备14041666号" in footer
+    # body text is readable: at least 15px on a phone, no sideways scrolling
+    size_px = page.locator(".article-body p").first.evaluate(
+        "el => parseFloat(getComputedStyle(el).fontSize)"
+    )
+    assert size_px >= 15
+    assert _no_horizontal_scroll(page)
+    page.screenshot(path=str(screenshot_dir / f"portal-article-{size}.png"), full_page=True)
