@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import re
 from datetime import date
+from functools import lru_cache
+from operator import mul
 
 import polars as pl
 
@@ -62,7 +64,9 @@ class IdNumberError(ValueError):
 
 def check_digit(first17: str) -> str:
     """GB 11643 check character for the first 17 digits."""
-    total = sum(int(c) * w for c, w in zip(first17, _WEIGHTS, strict=True))
+    if len(first17) != 17:
+        raise ValueError("need exactly 17 digits")
+    total = sum(map(mul, map(int, first17), _WEIGHTS))
     return _CHECK_CHARS[total % 11]
 
 
@@ -83,6 +87,21 @@ def normalize_id_number(raw: object) -> str:
         raw = str(raw)
     if not isinstance(raw, str):
         raise IdNumberError("empty" if raw is None else "bad_characters")
+    number, code = _normalize_text(raw)
+    if code is not None:
+        raise IdNumberError(code)
+    return number
+
+
+@lru_cache(maxsize=1 << 18)  # files repeat the same members; checking is pure
+def _normalize_text(raw: str) -> tuple[str, str | None]:
+    try:
+        return _normalize_uncached(raw), None
+    except IdNumberError as e:
+        return "", e.code
+
+
+def _normalize_uncached(raw: str) -> str:
     text = _clean(raw)
     if not text:
         raise IdNumberError("empty")

@@ -10,6 +10,7 @@ import hashlib
 import re
 from datetime import date
 from decimal import Decimal, InvalidOperation
+from functools import cached_property, lru_cache
 from typing import Annotated, Any, Literal
 
 import yaml
@@ -146,6 +147,7 @@ def _to_diagnosis_entry(value: Any) -> str:
 DiagnosisEntry = Annotated[str, BeforeValidator(_to_diagnosis_entry)]
 
 
+@lru_cache(maxsize=65536)
 def diagnosis_matches(entries: tuple[str, ...], code: str | None) -> bool:
     """True when the (raw) diagnosis code matches one of a benefit's entries."""
     norm = normalize_diagnosis(code)
@@ -223,11 +225,15 @@ class InpatientBenefit(BaseModel):
 
     def bands(self) -> list[tuple[int, int | None, int]]:
         """[(lower_fen, upper_fen or None for open, ratio_units)] over cumulative excess."""
+        return list(self._bands)
+
+    @cached_property
+    def _bands(self) -> tuple[tuple[int, int | None, int], ...]:
         out, lower = [], 0
         for tier in self.tiers:
             out.append((lower, tier.up_to_fen, tier.ratio_units))
             lower = tier.up_to_fen if tier.up_to_fen is not None else lower
-        return out
+        return tuple(out)
 
 
 class LumpSumBenefit(BaseModel):
@@ -256,11 +262,11 @@ class Plan(BaseModel):
     claim_window_days: Annotated[int, Field(ge=1, le=36600)]
     benefits: tuple[InpatientBenefit | LumpSumBenefit, ...]
 
-    @property
+    @cached_property
     def inpatient(self) -> InpatientBenefit:
         return next(b for b in self.benefits if isinstance(b, InpatientBenefit))
 
-    @property
+    @cached_property
     def lump_sums(self) -> tuple[LumpSumBenefit, ...]:
         return tuple(b for b in self.benefits if isinstance(b, LumpSumBenefit))
 

@@ -6,6 +6,7 @@ the outcome table (for OUT.csv) and a summary; the command only parses flags and
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 
@@ -101,8 +102,30 @@ def coverage_from_enrollments(
     return cov, stats
 
 
-def coverage_map(cov: pl.DataFrame) -> dict[str, Coverage]:
-    return {m: Coverage(d, r) for m, d, r in cov.iter_rows()}
+class CoverageMap(Mapping):
+    """member -> Coverage over a coverage frame, building Coverage objects on demand."""
+
+    def __init__(self, cov: pl.DataFrame) -> None:
+        self._rows = {
+            m: (d, r) for m, d, r in cov.select("member", "enrolled_on", "renewal").iter_rows()
+        }
+
+    def __getitem__(self, member: str) -> Coverage:
+        return Coverage(*self._rows[member])
+
+    def get(self, member, default=None):
+        row = self._rows.get(member)
+        return default if row is None else Coverage(*row)
+
+    def __iter__(self):
+        return iter(self._rows)
+
+    def __len__(self) -> int:
+        return len(self._rows)
+
+
+def coverage_map(cov: pl.DataFrame) -> CoverageMap:
+    return CoverageMap(cov)
 
 
 def yuan_expr(col: pl.Expr) -> pl.Expr:
@@ -114,50 +137,49 @@ def yuan_expr(col: pl.Expr) -> pl.Expr:
 
 
 def _outcomes_to_frame(outcomes: list[Outcome], n_bands: int) -> pl.DataFrame:
-    cols: dict[str, list] = {
-        k: []
-        for k in (
-            "row",
-            "settlement_id",
-            "benefit",
-            "status",
-            "amount_fen",
-            "deductible_fen",
-            "base_fen",
-            "excess_fen",
-            *[f"band_{i}_{k}_fen" for i in range(n_bands) for k in ("base", "amount")],
-            "before_cap_fen",
-            "cap_cut_fen",
-            "reason_code",
-            "reason",
-            "member",
-            "coverage_start",
-            "reverses",
+    names = [
+        "row",
+        "settlement_id",
+        "benefit",
+        "status",
+        "amount_fen",
+        "deductible_fen",
+        "base_fen",
+        "excess_fen",
+        *[f"band_{i}_{k}_fen" for i in range(n_bands) for k in ("base", "amount")],
+        "before_cap_fen",
+        "cap_cut_fen",
+        "reason_code",
+        "reason",
+        "member",
+        "coverage_start",
+        "reverses",
+    ]
+    no_bands = (0,) * (2 * n_bands)
+    rows = [
+        (
+            o.row,
+            o.settlement_id,
+            o.benefit,
+            o.status.value,
+            o.amount_fen,
+            o.deductible_fen,
+            o.base_fen,
+            o.excess_fen,
+            *([v for b in o.bands for v in (b.base_fen, b.amount_fen)] if o.bands else no_bands),
+            o.before_cap_fen,
+            o.cap_cut_fen,
+            o.reason_code,
+            o.reason,
+            o.member,
+            o.coverage_start,
+            o.reverses,
         )
-    }
-    for o in outcomes:
-        cols["row"].append(o.row)
-        cols["settlement_id"].append(o.settlement_id)
-        cols["benefit"].append(o.benefit)
-        cols["status"].append(o.status.value)
-        cols["amount_fen"].append(o.amount_fen)
-        cols["deductible_fen"].append(o.deductible_fen)
-        cols["base_fen"].append(o.base_fen)
-        cols["excess_fen"].append(o.excess_fen)
-        for i in range(n_bands):
-            part = o.bands[i] if o.bands else None
-            cols[f"band_{i}_base_fen"].append(part.base_fen if part else 0)
-            cols[f"band_{i}_amount_fen"].append(part.amount_fen if part else 0)
-        cols["before_cap_fen"].append(o.before_cap_fen)
-        cols["cap_cut_fen"].append(o.cap_cut_fen)
-        cols["reason_code"].append(o.reason_code)
-        cols["reason"].append(o.reason)
-        cols["member"].append(o.member)
-        cols["coverage_start"].append(o.coverage_start)
-        cols["reverses"].append(o.reverses)
-    schema = {k: (pl.Int64 if k.endswith("_fen") or k == "row" else pl.String) for k in cols}
+        for o in outcomes
+    ]
+    schema = {k: (pl.Int64 if k.endswith("_fen") or k == "row" else pl.String) for k in names}
     schema["coverage_start"] = pl.Date
-    return pl.DataFrame(cols, schema=schema)
+    return pl.DataFrame(rows, schema=schema, orient="row")
 
 
 def outcome_csv_frame(outcomes: pl.DataFrame, plan: Plan) -> pl.DataFrame:
@@ -277,7 +299,7 @@ def simulate(
         outcomes = adjudicate_frame(plan, lf, coverage, columns)
     elif engine == "row":
         records = records_from_rows(
-            settlements.iter_rows(named=True), columns, amount_fields=[base]
+            settlements.iter_rows(named=True), columns, amount_fields=[base], with_text=False
         )
         result = adjudicate_records(plan, records, coverage_map(coverage))
         outcomes = _outcomes_to_frame(result, len(plan.inpatient.tiers))

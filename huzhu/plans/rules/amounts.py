@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import date
+from functools import lru_cache
 
 import polars as pl
 
@@ -32,6 +33,7 @@ AMOUNT_ERROR_MESSAGES = {
 _DATE_RE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
 _NUMBER_RE = r"^[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)$"
 _NUMBER_MATCH = re.compile(_NUMBER_RE).match
+_PLAIN_MATCH = re.compile(r"(-?)([0-9]{1,12})\.([0-9]{2})").fullmatch
 # Both paths strip exactly these characters around values.
 SPACES = " \t\r\n\u3000\ufeff"
 
@@ -43,6 +45,10 @@ def parse_amount(text: str | None) -> tuple[int | None, str | None]:
     text = text.strip(SPACES)
     if not text:
         return None, "empty"
+    plain = _PLAIN_MATCH(text)
+    if plain:  # the common "1234.56" form: no Decimal needed
+        fen = int(plain[2]) * 100 + int(plain[3])
+        return (-fen if plain[1] else fen), None
     if not _NUMBER_MATCH(text):
         return None, "not_a_number"
     try:
@@ -54,6 +60,7 @@ def parse_amount(text: str | None) -> tuple[int | None, str | None]:
     return fen, None
 
 
+@lru_cache(maxsize=65536)
 def parse_iso_date(text: str | None) -> date | None:
     """A `YYYY-MM-DD` date, or None for anything else (other forms are refused)."""
     if not text:

@@ -101,7 +101,7 @@ def adjudicate_stay(
     high = low + excess
     parts = []
     numerator = 0
-    for index, (lower, upper, ratio) in enumerate(benefit.bands()):
+    for index, (lower, upper, ratio) in enumerate(benefit._bands):
         top = high if upper is None else min(high, upper)
         part = max(0, top - max(low, lower))
         numerator += part * ratio
@@ -121,11 +121,8 @@ def adjudicate_stay(
         cumulative_excess_before_fen=low,
         paid_before_fen=state.paid_fen,
     )
-    new_state = replace(
-        state,
-        deductible_used_fen=state.deductible_used_fen + used,
-        cumulative_excess_fen=high,
-        paid_fen=state.paid_fen + amount,
+    new_state = LedgerState(
+        state.deductible_used_fen + used, high, state.paid_fen + amount, state.lump_sums_paid
     )
     return result, new_state
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import polars as pl
 
@@ -93,6 +94,11 @@ class ColumnPlan:
 
     def has(self, name: str) -> bool:
         return name in self.columns or name in self.derived
+
+    @cached_property
+    def sources(self) -> dict[str, str]:
+        """Canonical field -> the column(s) it comes from, for messages."""
+        return {n: self.source(n) for n in CANONICAL_FIELDS if self.has(n)}
 
     def source(self, name: str) -> str:
         if name in self.columns:
@@ -199,6 +205,7 @@ def record_from_mapping(
     *,
     row_number: int = 0,
     amount_fields: Iterable[str] = AMOUNT_FIELDS,
+    with_text: bool = True,
 ) -> SettlementRecord:
     """One record (a file row or a push payload). A national refund row comes back with
     `is_reversal=True` and `reverses=""`: finding the record it cancels needs the other
@@ -206,11 +213,15 @@ def record_from_mapping(
     reverses = _cell(row, plan.columns.get("reverses"))
     flag = _cell(row, plan.reversal_flag) == "1"
     amounts = {n: _amount(row, plan, n) for n in amount_fields if plan.has(n)}
-    text = {
-        n: _cell(row, plan.columns.get(n))
-        for n in ("name", "hospital", "hospital_code", "hospital_level", "out_of_area")
-        if n in plan.columns
-    }
+    text = (
+        {
+            n: _cell(row, plan.columns.get(n))
+            for n in ("name", "hospital", "hospital_code", "hospital_level", "out_of_area")
+            if n in plan.columns
+        }
+        if with_text
+        else {}
+    )
     return SettlementRecord(
         row=row_number,
         settlement_id=_cell(row, plan.columns["settlement_id"]),
@@ -223,7 +234,7 @@ def record_from_mapping(
         visit_id=_cell(row, plan.columns.get("visit_id")),
         amounts=amounts,
         text=text,
-        sources={n: plan.source(n) for n in CANONICAL_FIELDS if plan.has(n)},
+        sources=plan.sources,
     )
 
 
@@ -243,6 +254,7 @@ def records_from_rows(
     plan: ColumnPlan,
     *,
     amount_fields: Iterable[str] = AMOUNT_FIELDS,
+    with_text: bool = True,
 ) -> list[SettlementRecord]:
     """Records of a whole file, in file order (`row` = 1-based data row).
 
@@ -254,7 +266,7 @@ def records_from_rows(
     if plan.reversal_flag and "total_cost" not in fields and plan.has("total_cost"):
         fields.append("total_cost")
     records = [
-        record_from_mapping(r, plan, row_number=i, amount_fields=fields)
+        record_from_mapping(r, plan, row_number=i, amount_fields=fields, with_text=with_text)
         for i, r in enumerate(rows, start=1)
     ]
     if not plan.reversal_flag:
