@@ -151,6 +151,10 @@ def deliver(notification_id: int) -> Notification:
     A failing channel is logged and recorded in `error`; it never stops the other channels.
     """
     notification = Notification.objects.select_related("member__user").get(pk=notification_id)
+    return _deliver(notification)
+
+
+def _deliver(notification: Notification) -> Notification:
     delivered, errors = [], []
     for channel in configured_channels():
         try:
@@ -172,5 +176,5 @@ def notify_member(*, member, kind: str, text: str, claim=None) -> Notification:
     Inside a transaction that rolls back, nothing is stored and nothing is sent.
     """
     notification = Notification.objects.create(member=member, claim=claim, kind=kind, text=text)
-    transaction.on_commit(lambda: deliver(notification.pk), robust=True)
+    transaction.on_commit(lambda: _deliver(notification), robust=True)
     return notification
