@@ -153,13 +153,11 @@ def _diagnoses(entries) -> str:
 
 
 def current_plan(*, today: dt.date | None = None):
-    """The current version of this scheme year's plan (a frozen `Plan`), or None if none is loaded."""
-    try:
-        from huzhu.plans import selectors as plan_selectors
-    except ImportError:  # plan versions are not stored in this installation yet
-        return None
-    found = plan_selectors.plan_for_year((today or timezone.localdate()).year)
-    return found[1] if found else None
+    """The current version of this scheme year's plan (a frozen `Plan`), or None if not loaded."""
+    from huzhu.plans.selectors import plan_from_version, plan_version_current
+
+    version = plan_version_current((today or timezone.localdate()).year)
+    return plan_from_version(version) if version is not None else None
 
 
 def service_guide_rows(plan, *, member_entry_url: str = "/m/") -> dict:
