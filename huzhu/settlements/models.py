@@ -98,6 +98,11 @@ class SettlementRecord(models.Model):
         related_name="records",
         verbose_name=_("批次"),
         db_index=False,  # (batch, row_number) below serves it
+        # No database-level constraint on the three links of this million-row table: PostgreSQL
+        # checks each one per row at commit (about as long as the COPY itself). The import
+        # writes ids it has just read inside its own transaction, and members, scheme years
+        # and batches are never deleted (PROTECT elsewhere), so the check adds nothing.
+        db_constraint=False,
     )
     row_number = models.PositiveIntegerField(_("行号"))
     id_number = models.CharField(_("身份证号"), max_length=18)
@@ -108,6 +113,7 @@ class SettlementRecord(models.Model):
         on_delete=models.PROTECT,
         related_name="settlement_records",
         db_index=False,  # (member, discharge_date) below serves it
+        db_constraint=False,
     )
     scheme_year = models.ForeignKey(
         "enrollment.SchemeYear",
@@ -116,6 +122,7 @@ class SettlementRecord(models.Model):
         on_delete=models.PROTECT,
         related_name="settlement_records",
         db_index=False,
+        db_constraint=False,
     )
     name = models.CharField(_("姓名"), max_length=64, blank=True)
     hospital = models.CharField(_("医院"), max_length=128, blank=True)
