@@ -173,6 +173,7 @@ def recompute_member_years(work: list[MemberYearWork], *, plans, batch) -> dict:
             remaining.append(c)
         # 2. Manual claims for the same stay get the record attached.
         new_stays = []
+        attached_ids: set[int] = set()
         for stay in w.new_stays:
             match = next(
                 (
@@ -197,6 +198,7 @@ def recompute_member_years(work: list[MemberYearWork], *, plans, batch) -> dict:
                 reason=f"医保结算记录{stay.settlement_id}与该申请为同一次住院",
             )
             remaining[remaining.index(match)] = attached
+            attached_ids.add(attached.pk)
         # 3. The year's stays in ledger order.
         base_attr = f"{inpatient.base}_fen"
         existing: dict[str, Claim] = {}
@@ -207,7 +209,11 @@ def recompute_member_years(work: list[MemberYearWork], *, plans, batch) -> dict:
             if c.benefit_code != inpatient.code or c.status not in COMPUTED:
                 continue
             base = getattr(c, base_attr)
-            if c.amount_fen is None or base is None or c.discharge_date is None:
+            # A manual claim that just got its record is computed now, so the reviewer sees
+            # the engine's figure; other claims without an amount wait for their approval.
+            if base is None or c.discharge_date is None:
+                continue
+            if c.amount_fen is None and c.pk not in attached_ids:
                 continue
             key = c.settlement_id or c.number
             existing[key] = c

@@ -191,3 +191,14 @@ def test_command_exit_codes(plans, tmp_path):
     assert exc.value.code == 1
     assert json.loads(out.getvalue().strip().splitlines()[-1])["error"] == "bad_columns"
     assert SettlementBatch.objects.get().state == "failed"
+
+
+def test_notifications_are_delivered_by_a_task_after_the_import_commits(
+    plans, enroll, write_csv, django_capture_on_commit_callbacks, capsys
+):
+    a = enroll(name="周九")
+    with django_capture_on_commit_callbacks(execute=True):
+        settlement_import_file(path=write_csv([row("N1", a)]))
+    note = Notification.objects.get(claim__settlement_id="N1")
+    assert note.sent_at is not None and note.channels == "console"
+    assert "已自动受理住院医疗互助，金额1,250.00元，无需申请" in capsys.readouterr().out

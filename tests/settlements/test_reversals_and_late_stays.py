@@ -88,3 +88,35 @@ def test_reversal_that_arrives_before_its_record_is_flagged_then_matched(plans, 
     assert Claim.objects.get(settlement_id="B1").amount_fen == 590000
     pending.refresh_from_db()
     assert not pending.reversal_pending and pending.reverses == "A1"
+
+
+def test_a_manual_claim_for_the_same_stay_gets_the_record_not_a_second_claim(
+    plans, enroll, write_csv, union
+):
+    import datetime as dt
+
+    from huzhu.claims.services import claim_submit
+    from huzhu.organizations.models import Role
+    from tests.factories import UserFactory
+
+    m = enroll()
+    operator = UserFactory(username="op-manual", role=Role.UNION_OPERATOR, union=union)
+    manual = claim_submit(
+        acting_user=operator,
+        member=m,
+        scheme_year=plans[0].scheme_year,
+        data={
+            "benefit_code": "inpatient",
+            "hospital_name": "嵊州市人民医院",
+            "admit_date": dt.date(2026, 5, 1),
+            "discharge_date": dt.date(2026, 5, 10),
+            "self_pay_in_policy_fen": 1_000_000,
+        },
+    )
+    s = settlement_import_file(path=write_csv([row("M1", m, **B)])).summary
+    assert s["created"] == 0 and s["covered"] == 1
+    manual.refresh_from_db()
+    assert manual.settlement_id == "M1"
+    assert manual.self_pay_in_policy_fen == 1_200_000  # the bureau's figure replaced the claimant's
+    assert manual.amount_fen == 590000 and manual.status == "submitted"
+    assert Claim.objects.filter(member=m).count() == 1
