@@ -218,15 +218,12 @@ def child_setup(members: int) -> dict:
 def child_import(path: str) -> dict:
     _django()
     from huzhu.claims.models import Claim
-    from huzhu.enrollment.models import SchemeYear
-    from huzhu.plans.schema import plan_from_file
-    from huzhu.settlements.plans import LoadedPlan
+    from huzhu.plans.services import plan_load
     from huzhu.settlements.services import settlement_import_file
 
-    plan, _ = plan_from_file(str(PLAN))
-    plans = [LoadedPlan(plan=plan, version=1, scheme_year=SchemeYear.objects.get(year=2026))]
+    plan_load(source_text=PLAN.read_text(encoding="utf-8"), source_name=PLAN.name)  # idempotent
     t = time.perf_counter()
-    result = settlement_import_file(path=path, plans=plans)
+    result = settlement_import_file(path=path)
     seconds = time.perf_counter() - t
     s = result.summary
     return {

@@ -10,6 +10,7 @@ from huzhu.api.api import api
 
 urlpatterns = [
     path("staff/", include("huzhu.web.urls")),
+    path("m/", include("huzhu.web.member.urls")),
     path("api/", api.urls),
     path("django-admin/", admin.site.urls),
     path("cms/", include(wagtailadmin_urls)),

@@ -2,5 +2,7 @@
 
 from huzhu.api.api import api  # noqa: E402
 from huzhu.api.bureau import router as bureau_router  # noqa: E402
+from huzhu.api.member import router as member_router  # noqa: E402
 
 api.add_router("/bureau", bureau_router)
+api.add_router("/member", member_router)

@@ -116,40 +116,142 @@ def write_csv(rows: Sequence[BankRow]) -> bytes:
     return ("\ufeff" + out.getvalue()).encode("utf-8")
 
 
-def write_xlsx(rows: Sequence[BankRow], *, title: str, created: dt.datetime) -> bytes:
-    """The batch file as .xlsx. `created` is written as the document date, so the same batch
-    exported twice gives the same bytes (and the same checksum)."""
-    import xlsxwriter
+_XML_BAD = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f]")
 
-    out = io.BytesIO()
-    workbook = xlsxwriter.Workbook(
-        out, {"in_memory": True, "constant_memory": True, "strings_to_numbers": False}
-    )
-    created_naive = created.replace(tzinfo=None) if created.tzinfo else created
-    workbook.set_properties({"title": title, "created": created_naive})
-    sheet = workbook.add_worksheet("代发明细")
-    head = workbook.add_format({"bold": True, "bg_color": "#F0F0F0", "border": 1})
-    text = workbook.add_format({"num_format": "@"})
-    money = workbook.add_format({"num_format": "0.00"})
-    bold_money = workbook.add_format({"num_format": "0.00", "bold": True})
-    bold = workbook.add_format({"bold": True})
-    for col, (name, width) in enumerate(zip(COLUMNS, (6, 12, 24, 28, 12, 48), strict=True)):
-        sheet.set_column(col, col, width)
-        sheet.write_string(0, col, name, head)
-    line = 0
-    for line, r in enumerate(rows, start=1):
-        sheet.write_number(line, 0, r.seq)
-        sheet.write_string(line, 1, r.name)
-        sheet.write_string(line, 2, r.account, text)
-        sheet.write_string(line, 3, r.bank_name)
-        # fen -> yuan as a float is exact to the cent for any amount below 2**53 fen.
-        sheet.write_number(line, 4, r.amount_fen / 100, money)
-        sheet.write_string(line, 5, r.memo)
+
+def _xml(text: str) -> str:
+    if text.isprintable() and "&" not in text and "<" not in text and ">" not in text:
+        return text  # the common case, checked first: 400,000 cells per 100,000 rows
+    text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return _XML_BAD.sub("", text)
+
+
+def _col(index: int) -> str:
+    return "ABCDEF"[index]
+
+
+_STYLES = (
+    '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
+    '<styleSheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
+    '<fonts count="2"><font><sz val="11"/><name val="宋体"/></font>'
+    '<font><b/><sz val="11"/><name val="宋体"/></font></fonts>'
+    '<fills count="2"><fill><patternFill patternType="none"/></fill>'
+    '<fill><patternFill patternType="gray125"/></fill></fills>'
+    '<borders count="1"><border><left/><right/><top/><bottom/><diagonal/></border></borders>'
+    '<cellStyleXfs count="1"><xf numFmtId="0" fontId="0" fillId="0" borderId="0"/></cellStyleXfs>'
+    '<cellXfs count="5"><xf numFmtId="0" fontId="0" fillId="0" borderId="0" xfId="0"/>'
+    '<xf numFmtId="0" fontId="1" fillId="0" borderId="0" xfId="0" applyFont="1"/>'
+    '<xf numFmtId="49" fontId="0" fillId="0" borderId="0" xfId="0" applyNumberFormat="1"/>'
+    '<xf numFmtId="2" fontId="0" fillId="0" borderId="0" xfId="0" applyNumberFormat="1"/>'
+    '<xf numFmtId="2" fontId="1" fillId="0" borderId="0" xfId="0" applyNumberFormat="1" '
+    'applyFont="1"/></cellXfs>'
+    '<cellStyles count="1"><cellStyle name="Normal" xfId="0" builtinId="0"/></cellStyles>'
+    "</styleSheet>"
+)
+_CONTENT_TYPES = (
+    '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
+    '<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
+    '<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/>'
+    '<Default Extension="xml" ContentType="application/xml"/>'
+    '<Override PartName="/xl/workbook.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/>'
+    '<Override PartName="/xl/worksheets/sheet1.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/>'
+    '<Override PartName="/xl/styles.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.styles+xml"/>'
+    '<Override PartName="/docProps/core.xml" ContentType="application/vnd.openxmlformats-package.core-properties+xml"/>'
+    "</Types>"
+)
+_ROOT_RELS = (
+    '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
+    '<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
+    '<Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/officeDocument" Target="xl/workbook.xml"/>'
+    '<Relationship Id="rId2" Type="http://schemas.openxmlformats.org/package/2006/relationships/metadata/core-properties" Target="docProps/core.xml"/>'
+    "</Relationships>"
+)
+_WORKBOOK = (
+    '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
+    '<workbook xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" '
+    'xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships">'
+    '<sheets><sheet name="代发明细" sheetId="1" r:id="rId1"/></sheets></workbook>'
+)
+_WORKBOOK_RELS = (
+    '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
+    '<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
+    '<Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/worksheet" Target="worksheets/sheet1.xml"/>'
+    '<Relationship Id="rId2" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/styles" Target="styles.xml"/>'
+    "</Relationships>"
+)
+_WIDTHS = (6, 12, 24, 28, 12, 48)
+
+
+def write_xlsx(rows: Sequence[BankRow], *, title: str, created: dt.datetime) -> bytes:
+    """The batch file as .xlsx (Office Open XML, one sheet, inline strings).
+
+    Written directly rather than through a general spreadsheet library: 100,000 rows take
+    well under a second this way (xlsxwriter needed several). Zip entries carry a fixed
+    date and `created` is the document date, so the same batch gives the same bytes (and
+    checksum) every time. 账号 cells are text (number format "@"), 金额 cells numbers
+    written from exact fen with the format 0.00.
+    """
+    import zipfile
+
+    def text_cell(ref: str, value: str, style: int) -> str:
+        return f'<c r="{ref}" s="{style}" t="inlineStr"><is><t>{_xml(value)}</t></is></c>'
+
+    parts = [
+        '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
+        '<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
+        '<sheetViews><sheetView workbookViewId="0"><pane ySplit="1" topLeftCell="A2" '
+        'activePane="bottomLeft" state="frozen"/></sheetView></sheetViews><cols>'
+    ]
+    parts += [
+        f'<col min="{i + 1}" max="{i + 1}" width="{w}" customWidth="1"/>'
+        for i, w in enumerate(_WIDTHS)
+    ]
+    parts.append('</cols><sheetData><row r="1">')
+    parts += [text_cell(f"{_col(i)}1", name, 1) for i, name in enumerate(COLUMNS)]
+    parts.append("</row>")
+    line = 1
+    for line, r in enumerate(rows, start=2):
+        parts.append(
+            f'<row r="{line}"><c r="A{line}"><v>{r.seq}</v></c>'
+            f'<c r="B{line}" t="inlineStr"><is><t>{_xml(r.name)}</t></is></c>'
+            f'<c r="C{line}" s="2" t="inlineStr"><is><t>{_xml(r.account)}</t></is></c>'
+            f'<c r="D{line}" t="inlineStr"><is><t>{_xml(r.bank_name)}</t></is></c>'
+            f'<c r="E{line}" s="3"><v>{fen_to_yuan(r.amount_fen)}</v></c>'
+            f'<c r="F{line}" t="inlineStr"><is><t>{_xml(r.memo)}</t></is></c></row>'
+        )
     total = _total_line(rows)
-    sheet.write_string(line + 1, 0, total[0], bold)
-    sheet.write_string(line + 1, 1, total[1], bold)
-    sheet.write_number(line + 1, 4, sum(r.amount_fen for r in rows) / 100, bold_money)
-    workbook.close()
+    last = line + 1
+    parts.append(
+        f'<row r="{last}">{text_cell(f"A{last}", total[0], 1)}{text_cell(f"B{last}", total[1], 1)}'
+        f'<c r="E{last}" s="4"><v>{total[4]}</v></c></row>'
+    )
+    parts.append("</sheetData></worksheet>")
+    stamp = (created.astimezone(dt.UTC) if created.tzinfo else created).strftime(
+        "%Y-%m-%dT%H:%M:%SZ"
+    )
+    core = (
+        '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
+        '<cp:coreProperties xmlns:cp="http://schemas.openxmlformats.org/package/2006/metadata/core-properties" '
+        'xmlns:dc="http://purl.org/dc/elements/1.1/" xmlns:dcterms="http://purl.org/dc/terms/" '
+        'xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">'
+        f"<dc:title>{_xml(title)}</dc:title><dc:creator>Huzhu</dc:creator>"
+        f'<dcterms:created xsi:type="dcterms:W3CDTF">{stamp}</dcterms:created>'
+        "</cp:coreProperties>"
+    )
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=1) as z:
+        for name, data in (
+            ("[Content_Types].xml", _CONTENT_TYPES),
+            ("_rels/.rels", _ROOT_RELS),
+            ("docProps/core.xml", core),
+            ("xl/workbook.xml", _WORKBOOK),
+            ("xl/_rels/workbook.xml.rels", _WORKBOOK_RELS),
+            ("xl/styles.xml", _STYLES),
+            ("xl/worksheets/sheet1.xml", "".join(parts)),
+        ):
+            info = zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0))
+            info.compress_type = zipfile.ZIP_DEFLATED
+            z.writestr(info, data.encode("utf-8"), compresslevel=1)
     return out.getvalue()
 
 
@@ -250,11 +352,14 @@ class ReturnFile:
 def _norm(value: object) -> str:
     if value is None:
         return ""
+    if value.__class__ is str and value.isascii():
+        return value.strip()  # nothing full-width to fold: skip NFKC
     if isinstance(value, float) and value.is_integer():
         value = int(value)
     return unicodedata.normalize("NFKC", str(value)).strip()
 
 
+_PLAIN_AMOUNT = re.compile(r"[0-9]{1,15}\.[0-9]{2}")
 _ACCOUNT_NOISE = re.compile(r"[\s\-]")
 
 
@@ -275,6 +380,24 @@ def _account(value: object, line: int, problems: list[RowProblem]) -> str:
 def _is_total_row(record: dict[str, object]) -> bool:
     first = _norm(record.get("seq")) or _norm(record.get("name"))
     return first.startswith(("合计", "总计", "共计"))
+
+
+def _amount_fen(raw: object) -> int:
+    """An amount cell (yuan) as fen > 0, exactly, or MoneyError."""
+    if raw is None:
+        raise MoneyError("empty", "金额为空")
+    if raw.__class__ is str:
+        if _PLAIN_AMOUNT.fullmatch(raw):  # "1234.56": the common case, no Decimal needed
+            fen = int(raw.replace(".", ""))
+        else:
+            fen = yuan_to_fen(_norm(raw).replace(",", ""))
+    elif isinstance(raw, float):
+        fen = yuan_to_fen(Decimal(str(raw)))
+    else:
+        fen = yuan_to_fen(raw)
+    if fen <= 0:
+        raise MoneyError("not_positive", f"金额“{_norm(raw)}”必须大于0")
+    return fen
 
 
 def read_return_file(data: bytes, file_name: str, *, layout: str | None = None) -> ReturnFile:
@@ -319,18 +442,8 @@ def read_return_file(data: bytes, file_name: str, *, layout: str | None = None) 
                 seq = int(raw_seq)
             else:
                 problems.append(RowProblem(line, "序号", "bad_seq", f"序号“{raw_seq}”不是正整数"))
-        amount_fen = None
-        raw_amount = record.get("amount")
         try:
-            if raw_amount is None:
-                raise MoneyError("empty", "金额为空")
-            if isinstance(raw_amount, float):
-                raw_amount = Decimal(str(raw_amount))
-            amount_fen = yuan_to_fen(
-                _norm(raw_amount).replace(",", "") if isinstance(raw_amount, str) else raw_amount
-            )
-            if amount_fen <= 0:
-                raise MoneyError("not_positive", f"金额“{_norm(raw_amount)}”必须大于0")
+            amount_fen = _amount_fen(record.get("amount"))
         except MoneyError as exc:
             problems.append(RowProblem(line, "金额", exc.code, exc.message))
             amount_fen = None

@@ -6,6 +6,7 @@ import datetime as dt
 from dataclasses import dataclass
 
 from django.contrib.auth.models import Group, Permission
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
@@ -160,16 +161,25 @@ def _paragraph_html(paragraphs) -> list[str]:
     return [f"<p>{escape(text)}</p>" for text in paragraphs]
 
 
+class OldSiteImportError(ValueError):
+    def __init__(self, code: str, message: str) -> None:
+        self.code = code
+        self.message = message
+        super().__init__(message)
+
+
 def _section_for_path(home: Page, path: tuple[str, ...]) -> SectionPage:
     parent = home
     section = None
     for title in path:
         section = SectionPage.objects.child_of(parent).filter(title=title).first()
         if section is None:
-            raise ValueError(f"栏目“{' > '.join(path)}”不存在（缺少“{title}”）")
+            raise OldSiteImportError(
+                "section_missing", f"栏目“{' > '.join(path)}”不存在（缺少“{title}”）"
+            )
         parent = section
     if section is None:
-        raise ValueError("旧网站页面没有栏目")
+        raise OldSiteImportError("section_missing", "旧网站页面没有栏目")
     return section
 
 
@@ -195,10 +205,19 @@ def old_site_article_import(
     paragraphs = _paragraph_html(page.paragraphs)
     blocks = [("paragraph", RichText(html)) for html in paragraphs]
     article = ArticlePage.objects.filter(import_key=import_key).first()
+    if article is None and Page.objects.child_of(section).filter(slug=slug).exists():
+        raise OldSiteImportError(
+            "slug_taken", f"栏目“{section.title}”下已有网址名为“{slug}”的页面，请换一个 --slug"
+        )
     if article is None:
         article = ArticlePage(import_key=import_key, slug=slug, body=blocks, **wanted)
         article.first_published_at = published_at
-        section.add_child(instance=article)
+        try:
+            with transaction.atomic():
+                section.add_child(instance=article)
+        except ValidationError as e:
+            problems = "；".join(f"{k}: {'、'.join(v)}" for k, v in e.message_dict.items())
+            raise OldSiteImportError("page_invalid", f"页面无法保存：{problems}")
         created = True
     else:
         current = {k: getattr(article, k) for k in wanted}

@@ -209,3 +209,14 @@ def test_excel_mangled_account_in_a_return_file_is_refused():
     )
     report = match_return(ROWS[:1], read_return_file(data, "r.xlsx"))
     assert "excel_mangled" in {p.code for p in report.problems}
+
+
+def test_exported_xlsx_reads_back_through_calamine_with_accounts_as_text():
+    from huzhu.core.tabular import read_table
+
+    data = write_xlsx(ROWS, title="t", created=CREATED)
+    aliases = {name: name for name in COLUMNS}
+    sheet = read_table(data, "bank.xlsx", aliases=aliases, required=set(COLUMNS))
+    assert [r["账号"] for _, r in sheet.rows[:3]] == [r.account for r in ROWS]
+    assert sheet.rows[0][1]["金额"] == pytest.approx(1234.56)
+    assert sheet.rows[-1][1]["序号"] == "合计"

@@ -8,8 +8,8 @@ ledger state so far and store the state it returns; callers hold the member-year
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
+from typing import NamedTuple
 
 from ..schema import InpatientBenefit, Plan
 from .outcomes import BandPart, LumpSumAward, StayBenefit
@@ -33,8 +33,7 @@ def round_half_up(numerator: int, denominator: int = RATIO_DENOMINATOR) -> int:
     return (2 * numerator + denominator) // (2 * denominator)
 
 
-@dataclass(frozen=True, slots=True)
-class LedgerState:
+class LedgerState(NamedTuple):
     """What a member has used of one scheme year's inpatient benefit so far.
 
     `lump_sums_paid`: codes of lump-sum benefits already paid within their `once_per`
@@ -44,11 +43,10 @@ class LedgerState:
     deductible_used_fen: int = 0
     cumulative_excess_fen: int = 0
     paid_fen: int = 0
-    lump_sums_paid: frozenset[str] = field(default_factory=frozenset)
+    lump_sums_paid: frozenset[str] = frozenset()
 
 
-@dataclass(frozen=True, slots=True)
-class Coverage:
+class Coverage(NamedTuple):
     """A member's enrollment in the plan's scheme year."""
 
     enrolled_on: date
@@ -65,8 +63,7 @@ class Coverage:
         return self.renewal or admit >= self.start(plan)
 
 
-@dataclass(frozen=True, slots=True)
-class CoveredStay:
+class CoveredStay(NamedTuple):
     """A stay already known to be covered. `key` breaks discharge-date ties as text
     (the settlement id; a manual claim's number)."""
 
@@ -76,8 +73,7 @@ class CoveredStay:
     diagnosis_code: str = ""
 
 
-@dataclass(frozen=True, slots=True)
-class MemberYearResult:
+class MemberYearResult(NamedTuple):
     benefits: tuple[StayBenefit, ...]  # in ledger order
     lump_sums: tuple[LumpSumAward, ...]
     state: LedgerState
@@ -156,5 +152,5 @@ def adjudicate_member_year(
                 awards.append(
                     LumpSumAward(stay.key, lump.code, lump.lump_sum_fen, stay.diagnosis_code)
                 )
-    state = replace(state, lump_sums_paid=frozenset(paid_codes))
+    state = state._replace(lump_sums_paid=frozenset(paid_codes))
     return MemberYearResult(tuple(benefits), tuple(awards), state)

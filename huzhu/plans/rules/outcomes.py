@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
+from typing import NamedTuple
 
 from huzhu.members.idnumbers import ID_ERROR_MESSAGES
 
@@ -93,8 +93,7 @@ def reason_message(code: str, source: str = "") -> str:
     return f"{source}：{text}" if source else text
 
 
-@dataclass(frozen=True, slots=True)
-class BandPart:
+class BandPart(NamedTuple):
     """One band's share of a stay: `base_fen` of excess in the band, paid at `ratio_units`/10000.
 
     `amount_fen` is that share rounded half up on its own, for display; the stay's
@@ -110,8 +109,7 @@ class BandPart:
     amount_fen: int
 
 
-@dataclass(frozen=True, slots=True)
-class StayBenefit:
+class StayBenefit(NamedTuple):
     """The inpatient benefit of one covered stay, with its breakdown."""
 
     key: str
@@ -126,16 +124,14 @@ class StayBenefit:
     paid_before_fen: int
 
 
-@dataclass(frozen=True, slots=True)
-class LumpSumAward:
+class LumpSumAward(NamedTuple):
     key: str
     benefit: str
     amount_fen: int
     diagnosis_code: str
 
 
-@dataclass(frozen=True, slots=True)
-class Outcome:
+class Outcome(NamedTuple):
     """One outcome row: the inpatient outcome of a record, or a lump sum it triggered."""
 
     row: int

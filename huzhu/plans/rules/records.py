@@ -8,8 +8,10 @@ row by row (`records_from_rows`, `record_from_mapping`) or over a polars frame
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import cached_property
+from types import MappingProxyType
+from typing import NamedTuple
 
 import polars as pl
 
@@ -72,6 +74,7 @@ DERIVED = {
     "self_pay_in_policy": ("-", "inscp_scp_amt", "fund_pay_sumamt"),
 }
 REVERSAL_FLAG = "refd_setl_flag"
+_EMPTY: Mapping = MappingProxyType({})
 
 
 class RecordsFormatError(ValueError):
@@ -146,8 +149,7 @@ def column_plan(header: Sequence[str], *, need: Iterable[str] = ()) -> ColumnPla
     return plan
 
 
-@dataclass(frozen=True, slots=True)
-class Amount:
+class Amount(NamedTuple):
     """A parsed amount: `fen`, or `error` (a code) naming `source`, the column at fault."""
 
     fen: int | None
@@ -155,8 +157,7 @@ class Amount:
     source: str
 
 
-@dataclass(frozen=True, slots=True)
-class SettlementRecord:
+class SettlementRecord(NamedTuple):
     """One settlement record in our field names. Text fields are trimmed, not validated."""
 
     row: int
@@ -168,9 +169,9 @@ class SettlementRecord:
     is_reversal: bool = False
     reverses: str = ""
     visit_id: str = ""
-    amounts: Mapping[str, Amount] = field(default_factory=dict)
-    text: Mapping[str, str] = field(default_factory=dict)  # other fields (name, hospital…)
-    sources: Mapping[str, str] = field(default_factory=dict)  # field -> source column
+    amounts: Mapping[str, Amount] = _EMPTY
+    text: Mapping[str, str] = _EMPTY  # other fields (name, hospital…)
+    sources: Mapping[str, str] = _EMPTY  # field -> source column
 
     def amount(self, name: str) -> Amount:
         return self.amounts.get(name) or Amount(None, "empty", self.sources.get(name, name))
@@ -289,9 +290,7 @@ def records_from_rows(
 
 
 def _replace_reverses(r: SettlementRecord, target: str) -> SettlementRecord:
-    from dataclasses import replace
-
-    return replace(r, reverses=target)
+    return r._replace(reverses=target)
 
 
 # --- polars -----------------------------------------------------------------------------

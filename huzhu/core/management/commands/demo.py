@@ -7,7 +7,11 @@ from django.core.management.base import BaseCommand
 # Each module has `run(*, stdout) -> None`; they run in this order (later ones build on earlier).
 DEMO_STEPS = [
     "huzhu.organizations.demo",
+    "huzhu.enrollment.demo",
     "huzhu.settlements.demo",
+    "huzhu.payments.demo",
+    "huzhu.web.member.demo",
+    "huzhu.portal.demo",
 ]
 
 

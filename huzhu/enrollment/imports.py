@@ -1,0 +1,716 @@
+"""Enrolling a union's members for a scheme year from the sheet it already keeps.
+
+The whole file is read and checked before anything is written. Policy: all-or-nothing by
+default (any problem refuses the file), or `valid_only` (write the valid rows, report the
+rest). The natural key (member ID number × scheme year) makes a second run of the same file
+change nothing: its rows come back as `already_enrolled`.
+
+Members are matched by ID number. A new ID creates the member; an existing one must carry
+the same name (a different name is an error: the registry is corrected on the member page,
+not by a sheet). Phone, bank name and bank account from the file replace the stored ones
+when they are given and differ, and the member's current union becomes this union — but
+only when this scheme year is the member's latest, so loading an older year's records never
+overwrites newer details. Blank cells never erase stored values.
+
+Speed (benchmarks/enrollment_import.py): the file is read once by python-calamine, each row
+is checked by cheap string functions, existing members and enrollments are fetched in a few
+`IN` queries, and new rows go in through COPY (PostgreSQL) / executemany (SQLite).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+import polars as pl
+from django.core.exceptions import PermissionDenied
+from django.db import connection, transaction
+from django.utils import timezone
+
+from huzhu.core.bulk import bulk_insert, bulk_update_rows, values_in
+from huzhu.core.crypto import decrypt_text_many, encrypt_text, encrypt_text_many
+from huzhu.core.masking import mask_id_number
+from huzhu.core.tabular import RowProblem, read_table
+from huzhu.members.fields import (
+    FieldError,
+    normalize_bank_account,
+    normalize_bank_name,
+    normalize_name,
+    normalize_phone,
+    parse_date_cell,
+)
+from huzhu.members.idnumbers import ID_ERROR_MESSAGES, with_id_number_check
+from huzhu.members.models import Member
+from huzhu.organizations.models import Union
+from huzhu.organizations.selectors import union_visible_ids
+
+from .models import Enrollment, EnrollmentImport, SchemeYear
+
+__all__ = [
+    "ALIASES",
+    "COLUMN_LABELS",
+    "EnrollmentImportResult",
+    "ImportPreviewRow",
+    "RowProblem",
+    "enrollment_import",
+]
+
+# Accepted headers -> canonical column. The first header of each column is its label.
+ALIASES: dict[str, str] = {
+    "姓名": "name",
+    "职工姓名": "name",
+    "会员姓名": "name",
+    "名字": "name",
+    "name": "name",
+    "full name": "name",
+    "身份证号": "id_number",
+    "身份证号码": "id_number",
+    "身份证": "id_number",
+    "公民身份号码": "id_number",
+    "证件号码": "id_number",
+    "id_number": "id_number",
+    "id no": "id_number",
+    "id card": "id_number",
+    "手机号": "phone",
+    "手机号码": "phone",
+    "手机": "phone",
+    "联系电话": "phone",
+    "电话": "phone",
+    "phone": "phone",
+    "mobile": "phone",
+    "开户银行": "bank_name",
+    "开户行": "bank_name",
+    "银行名称": "bank_name",
+    "bank_name": "bank_name",
+    "bank": "bank_name",
+    "银行账号": "bank_account",
+    "银行帐号": "bank_account",
+    "银行卡号": "bank_account",
+    "账号": "bank_account",
+    "帐号": "bank_account",
+    "卡号": "bank_account",
+    "bank_account": "bank_account",
+    "account_number": "bank_account",
+    "参保日期": "enrolled_on",
+    "登记日期": "enrolled_on",
+    "入保日期": "enrolled_on",
+    "enrolled_on": "enrolled_on",
+    "enrollment_date": "enrolled_on",
+}
+COLUMN_LABELS = {
+    "name": "姓名",
+    "id_number": "身份证号",
+    "phone": "手机号",
+    "bank_name": "开户银行",
+    "bank_account": "银行账号",
+    "enrolled_on": "参保日期",
+}
+REQUIRED = {"name", "id_number"}
+
+STATUS_NEW = "new"
+STATUS_RENEWAL = "renewal"
+STATUS_ALREADY = "already_enrolled"
+STATUS_ERROR = "error"
+
+
+@dataclass(frozen=True)
+class ImportPreviewRow:
+    row: int
+    name: str
+    id_number_masked: str
+    phone: str
+    enrolled_on: date | None
+    status: str  # "new" | "renewal" | "already_enrolled" | "error"
+    problems: list[RowProblem]
+
+
+@dataclass(frozen=True)
+class EnrollmentImportResult:
+    summary: dict  # {"rows", "enrolled", "renewals", "already_enrolled", "errors"}
+    problems: list[RowProblem]
+    preview: list[ImportPreviewRow]
+    written: bool  # False for dry runs and refused all-or-nothing runs
+    encoding: str | None
+    batch_id: int | None  # the EnrollmentImport row when written
+    header_row: int = 1
+
+
+class _Row:
+    """One data row while it is being checked and classified."""
+
+    __slots__ = (
+        "row",
+        "name",
+        "id_number",
+        "id_shown",
+        "phone",
+        "bank_name",
+        "bank_account",
+        "enrolled_on",
+        "problems",
+        "status",
+        "member",
+    )
+
+    def __init__(self, row: int) -> None:
+        self.row = row
+        self.problems: list[RowProblem] = []
+        self.status = STATUS_ERROR
+        self.member = None  # the existing member's tuple, see _MEMBER_FIELDS
+
+
+# Columns fetched for members already in the registry (tuple positions below).
+_MEMBER_COLUMNS = (
+    "id",
+    "id_number",
+    "name",
+    "phone",
+    "bank_name",
+    "bank_account_last4",
+    "bank_account_encrypted",
+    "union_id",
+)
+_M_ID, _M_IDNO, _M_NAME, _M_PHONE, _M_BANK, _M_LAST4, _M_ENC, _M_UNION = range(8)
+
+
+def _problem(row: int, column: str, code: str, message: str) -> RowProblem:
+    return RowProblem(row=row, column=COLUMN_LABELS[column], code=code, message=message)
+
+
+# Values already in their normal form skip the row functions (the common case, by far).
+_CLEAN_NAME = re.compile(r"[\u4e00-\u9fff]{1,20}(?:·[\u4e00-\u9fff]{1,20}){0,3}")
+_CLEAN_PHONE = re.compile(r"1[3-9][0-9]{9}")
+_CLEAN_BANK_NAME = re.compile(r"[\u4e00-\u9fffA-Za-z0-9]{1,128}")
+_CLEAN_ACCOUNT = re.compile(r"[0-9]{10,30}")
+
+
+def _id_numbers(raws: list[object]) -> tuple[list[str | None], list[str | None]]:
+    """Vectorised `normalize_id_number` over a column: (normalised or None, code or None).
+
+    A numeric cell is refused as mangled: Excel keeps 15 significant digits of 18.
+    """
+    texts: list[str | None] = []
+    mangled: list[bool] = []
+    for raw in raws:
+        if raw is None or raw.__class__ is str:
+            texts.append(raw)
+            mangled.append(False)
+        elif isinstance(raw, int | float) and not isinstance(raw, bool):
+            small = abs(raw) < 1e15 and (isinstance(raw, int) or raw.is_integer())
+            texts.append(str(int(raw)) if small else None)
+            mangled.append(not small)
+        else:  # a date or a boolean in the ID column
+            texts.append(str(raw))
+            mangled.append(False)
+    frame = with_id_number_check(
+        pl.LazyFrame({"raw": pl.Series(texts, dtype=pl.String)}), "raw", out="id", code="code"
+    ).collect()
+    codes = frame["code"].to_list()
+    for i, flag in enumerate(mangled):
+        if flag:
+            codes[i] = "excel_mangled"
+    numbers = [n if c is None else None for n, c in zip(frame["id"].to_list(), codes, strict=True)]
+    return numbers, codes
+
+
+def _shown_id(raw: object) -> str:
+    if raw is None:
+        return ""
+    text = str(raw).strip()
+    return mask_id_number(text) if len(text) == 18 else text
+
+
+def _check_rows(sheet, *, default_date: date, scheme_year, today: date) -> list[_Row]:
+    """Per-row checks that need no database: formats, dates, duplicates in the file."""
+    earliest = scheme_year.start - timedelta(days=366)
+    has_date_column = "enrolled_on" in sheet.columns
+    id_numbers, id_codes = _id_numbers([cells.get("id_number") for _, cells in sheet.rows])
+    clean_name, clean_phone = _CLEAN_NAME.fullmatch, _CLEAN_PHONE.fullmatch
+    clean_bank, clean_account = _CLEAN_BANK_NAME.fullmatch, _CLEAN_ACCOUNT.fullmatch
+    probe = _Row(0)
+    _check_date(probe, default_date, scheme_year, earliest, today)
+    default_bad = bool(probe.problems)  # then every row using the default date says so
+    first_seen: dict[str, int] = {}
+    checked: list[_Row] = []
+    for (number, cells), id_number, id_code in zip(sheet.rows, id_numbers, id_codes, strict=True):
+        r = _Row(number)
+        problems = r.problems
+        get = cells.get
+
+        raw = get("name")
+        if raw.__class__ is str and clean_name(raw):
+            r.name = raw
+        else:
+            try:
+                r.name = normalize_name(raw)
+            except FieldError as exc:
+                r.name = "" if raw is None else str(raw)
+                problems.append(_problem(number, "name", exc.code, exc.message))
+
+        if id_code is None:
+            r.id_number = id_number
+            r.id_shown = id_number[:6] + "********" + id_number[14:]  # mask_id_number, inlined
+            first = first_seen.setdefault(id_number, number)
+            if first != number:
+                problems.append(
+                    _problem(
+                        number,
+                        "id_number",
+                        "duplicate_in_file",
+                        f"身份证号与第{first}行重复（同一人在文件中出现了两次）",
+                    )
+                )
+        else:
+            r.id_number = None
+            r.id_shown = _shown_id(get("id_number"))
+            code = "missing_id_number" if id_code == "empty" else id_code
+            problems.append(_problem(number, "id_number", code, ID_ERROR_MESSAGES[id_code]))
+
+        raw = get("phone")
+        if raw is None:
+            r.phone = ""
+        elif raw.__class__ is str and clean_phone(raw):
+            r.phone = raw
+        elif raw.__class__ is float and raw.is_integer() and clean_phone(text := str(int(raw))):
+            r.phone = text  # a numeric cell: 11 digits survive Excel
+        else:
+            try:
+                r.phone = normalize_phone(raw)
+            except FieldError as exc:
+                r.phone = str(raw)
+                problems.append(_problem(number, "phone", exc.code, exc.message))
+
+        raw = get("bank_name")
+        if raw is None:
+            r.bank_name = ""
+        elif raw.__class__ is str and clean_bank(raw):
+            r.bank_name = raw
+        else:
+            try:
+                r.bank_name = normalize_bank_name(raw)
+            except FieldError as exc:
+                r.bank_name = ""
+                problems.append(_problem(number, "bank_name", exc.code, exc.message))
+
+        raw = get("bank_account")
+        if raw is None:
+            r.bank_account = ""
+        elif raw.__class__ is str and clean_account(raw):
+            r.bank_account = raw
+        else:
+            try:
+                r.bank_account = normalize_bank_account(raw)
+            except FieldError as exc:
+                r.bank_account = ""
+                problems.append(_problem(number, "bank_account", exc.code, exc.message))
+
+        enrolled_on = default_date
+        if has_date_column:
+            try:
+                enrolled_on = parse_date_cell(get("enrolled_on")) or default_date
+            except FieldError as exc:
+                enrolled_on = None
+                problems.append(_problem(number, "enrolled_on", exc.code, exc.message))
+        if enrolled_on is not None and (default_bad or enrolled_on is not default_date):
+            _check_date(r, enrolled_on, scheme_year, earliest, today)
+        r.enrolled_on = enrolled_on
+        checked.append(r)
+    return checked
+
+
+def _check_date(r: _Row, enrolled_on: date, scheme_year, earliest: date, today: date) -> None:
+    if enrolled_on > today:
+        r.problems.append(_problem(r.row, "enrolled_on", "future_date", "参保日期不能晚于今天"))
+    elif enrolled_on > scheme_year.end:
+        r.problems.append(
+            _problem(
+                r.row,
+                "enrolled_on",
+                "date_out_of_range",
+                f"参保日期晚于{scheme_year.year}年度的结束日期{scheme_year.end:%Y-%m-%d}",
+            )
+        )
+    elif enrolled_on < earliest:
+        r.problems.append(
+            _problem(
+                r.row,
+                "enrolled_on",
+                "date_out_of_range",
+                f"参保日期早于{scheme_year.year}年度开始前一年",
+            )
+        )
+
+
+def _existing(rows: list[_Row], year: int):
+    """Registry members of the file's IDs, and their active enrollments from year-1 on.
+
+    Two queries whatever the file's size (one parameter holds every ID).
+    """
+    ids = [r.id_number for r in rows if r.id_number is not None]
+    members: dict[str, tuple] = {}
+    enrollments: dict[int, dict[int, tuple]] = {}  # member id -> {year: (union id, name, date)}
+    if not ids:
+        return members, enrollments
+    member_table = Member._meta.db_table
+    where, params = values_in("m.id_number", ids)
+    columns = ", ".join(f"m.{c}" for c in _MEMBER_COLUMNS)
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT {columns} FROM {member_table} m WHERE {where}", params)
+        for values in cursor.fetchall():
+            members[values[_M_IDNO]] = values
+        if not members:
+            return members, enrollments
+        where, params = values_in("e.member_id", [m[_M_ID] for m in members.values()])
+        cursor.execute(
+            f"SELECT e.member_id, y.year, e.union_id, u.name, e.enrolled_on "
+            f"FROM {Enrollment._meta.db_table} e "
+            f"JOIN {SchemeYear._meta.db_table} y ON y.id = e.scheme_year_id "
+            f"JOIN {Union._meta.db_table} u ON u.id = e.union_id "
+            f"WHERE {where} AND e.withdrawn_at IS NULL AND y.year >= %s",
+            [*params, year - 1],
+        )
+        to_date = date.fromisoformat
+        for member_id, y, union_id, union_name, enrolled_on in cursor.fetchall():
+            if isinstance(enrolled_on, str):  # SQLite hands raw SQL dates back as text
+                enrolled_on = to_date(enrolled_on)
+            enrollments.setdefault(member_id, {})[y] = (union_id, union_name, enrolled_on)
+    return members, enrollments
+
+
+def _mask_name(name: str) -> str:
+    return name[:1] + "*" * max(1, len(name) - 1)
+
+
+def _classify(rows: list[_Row], members, enrollments, *, union, year: int) -> None:
+    for r in rows:
+        if r.id_number is None:
+            continue
+        m = members.get(r.id_number)
+        if m is not None:
+            r.member = m
+            stored_name = m[_M_NAME]
+            if stored_name != r.name and _safe_name(stored_name) != r.name:
+                r.problems.append(
+                    _problem(
+                        r.row,
+                        "name",
+                        "name_mismatch",
+                        f"姓名与系统中该身份证号登记的姓名（{_mask_name(stored_name)}）不一致；"
+                        "如系统中的姓名有误，请在职工详情页更正后再导入",
+                    )
+                )
+            years = enrollments.get(m[_M_ID], {})
+            current = years.get(year)
+            if current is not None:
+                if current[0] != union.id:
+                    r.problems.append(
+                        _problem(
+                            r.row,
+                            "id_number",
+                            "enrolled_elsewhere",
+                            f"该职工本年度已通过其他工会（{current[1]}）参保，"
+                            "一人一年只能通过一个工会参保",
+                        )
+                    )
+                elif not r.problems:
+                    r.status = STATUS_ALREADY
+                    r.enrolled_on = current[2]
+                continue
+            if not r.problems:
+                r.status = STATUS_RENEWAL if (year - 1) in years else STATUS_NEW
+        elif not r.problems:
+            r.status = STATUS_NEW
+    for r in rows:
+        if r.problems:
+            r.status = STATUS_ERROR
+
+
+def _safe_name(name: str) -> str:
+    try:
+        return normalize_name(name)
+    except FieldError:
+        return name
+
+
+def enrollment_import(
+    *,
+    data: bytes,
+    file_name: str,
+    union,
+    scheme_year,
+    valid_only: bool = False,
+    enrolled_on: date | None = None,
+    dry_run: bool = False,
+    acting_user=None,
+    today: date | None = None,
+) -> EnrollmentImportResult:
+    """Check a sheet of members and enroll them in `scheme_year` through `union`.
+
+    Raises `huzhu.core.tabular.TabularError` for a file that cannot be read (no header,
+    missing 姓名/身份证号 columns), and PermissionDenied when `acting_user` may not act for
+    `union`. Otherwise returns the result: `written` is False for a dry run and for a
+    refused all-or-nothing run. The summary of a dry run is the one the same call would
+    report for real (so a preview can say "will enroll N").
+    Enrollment date: the row's 参保日期, else `enrolled_on`, else `today`.
+    """
+    if acting_user is not None:
+        visible = union_visible_ids(acting_user)
+        if visible is not None and union.id not in visible:
+            raise PermissionDenied("not your union")
+    today = today or timezone.localdate()
+    sheet = read_table(data, file_name, aliases=ALIASES, required=REQUIRED)
+    rows = _check_rows(
+        sheet, default_date=enrolled_on or today, scheme_year=scheme_year, today=today
+    )
+    if dry_run:
+        return _run(rows, sheet, data, union, scheme_year, valid_only, False, acting_user)
+    with transaction.atomic():
+        _lock_imports()
+        return _run(rows, sheet, data, union, scheme_year, valid_only, True, acting_user)
+
+
+def _lock_imports() -> None:
+    """Serialise enrollment imports (SQLite already did at BEGIN IMMEDIATE)."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(hashtext('huzhu.enrollment_import'))")
+
+
+def _run(rows, sheet, data, union, scheme_year, valid_only, write, acting_user):
+    year = scheme_year.year
+    members, enrollments = _existing(rows, year)
+    _classify(rows, members, enrollments, union=union, year=year)
+
+    counts = {STATUS_NEW: 0, STATUS_RENEWAL: 0, STATUS_ALREADY: 0, STATUS_ERROR: 0}
+    for r in rows:
+        counts[r.status] += 1
+    refused = counts[STATUS_ERROR] > 0 and not valid_only
+    enrolled = 0 if refused else counts[STATUS_NEW] + counts[STATUS_RENEWAL]
+    summary = {
+        "rows": len(rows),
+        "enrolled": enrolled,
+        "renewals": 0 if refused else counts[STATUS_RENEWAL],
+        "already_enrolled": counts[STATUS_ALREADY],
+        "errors": counts[STATUS_ERROR],
+    }
+    problems = [p for r in rows for p in r.problems]
+    preview = [
+        ImportPreviewRow(
+            row=r.row,
+            name=r.name,
+            id_number_masked=r.id_shown,
+            phone=r.phone,
+            enrolled_on=r.enrolled_on,
+            status=r.status,
+            problems=r.problems,
+        )
+        for r in rows
+    ]
+    batch_id = None
+    written = write and not refused
+    if written:
+        batch_id = _write(
+            rows,
+            enrollments,
+            union=union,
+            scheme_year=scheme_year,
+            file_name=sheet.file_name,
+            data=data,
+            valid_only=valid_only,
+            summary=summary,
+            acting_user=acting_user,
+        )
+    return EnrollmentImportResult(
+        summary=summary,
+        problems=problems,
+        preview=preview,
+        written=written,
+        encoding=sheet.encoding,
+        batch_id=batch_id,
+        header_row=sheet.header_row,
+    )
+
+
+_birth_dates: dict[str, date] = {}
+
+
+def _birth_date(yyyymmdd: str) -> date:
+    """The birth date in an ID number (already validated), memoised: many people share one."""
+    born = _birth_dates[yyyymmdd] = date(int(yyyymmdd[:4]), int(yyyymmdd[4:6]), int(yyyymmdd[6:]))
+    return born
+
+
+def _write(
+    rows, enrollments, *, union, scheme_year, file_name, data, valid_only, summary, acting_user
+) -> int:
+    from huzhu.audit.services import audit_record
+
+    now = timezone.now()
+    year = scheme_year.year
+    # Rows that were not enrolled by this run and why (the enrolled ones point at the batch).
+    report = [
+        {
+            "row": r.row,
+            "status": r.status,
+            "problems": [
+                {"column": p.column, "code": p.code, "message": p.message} for p in r.problems
+            ],
+        }
+        for r in rows
+        if r.status == STATUS_ERROR
+    ]
+    batch = EnrollmentImport.objects.create(
+        union=union,
+        scheme_year=scheme_year,
+        file_name=file_name[:255],
+        checksum=hashlib.sha256(data).hexdigest(),
+        policy="valid_only" if valid_only else "all_or_nothing",
+        created_by=acting_user if getattr(acting_user, "is_authenticated", False) else None,
+        summary=summary,
+        report=report,
+    )
+
+    new_rows: list[_Row] = []
+    existing: list[_Row] = []
+    for r in rows:
+        if r.status not in (STATUS_NEW, STATUS_RENEWAL, STATUS_ALREADY):
+            continue
+        m = r.member
+        if m is None:
+            new_rows.append(r)
+        elif not any(y > year for y in enrollments.get(m[_M_ID], {})):
+            # Only the member's latest year may change their details and current union.
+            existing.append(r)
+    updates = _member_updates(existing, union.id, now)
+    accounts = [r.bank_account for r in new_rows if r.bank_account]
+    encrypted = iter(encrypt_text_many(accounts))
+    new_members = []
+    for r in new_rows:
+        number = r.id_number
+        born = _birth_dates.get(number[6:14]) or _birth_date(number[6:14])
+        account = r.bank_account
+        new_members.append(
+            (
+                number,
+                r.name,
+                r.phone,
+                "male" if number[16] in "13579" else "female",
+                born,
+                r.bank_name,
+                next(encrypted) if account else "",
+                account[-4:],
+                union.id,
+                now,
+                now,
+            )
+        )
+    new_ids = bulk_insert(
+        Member,
+        (
+            "id_number",
+            "name",
+            "phone",
+            "sex",
+            "birth_date",
+            "bank_name",
+            "bank_account_encrypted",
+            "bank_account_last4",
+            "union",
+            "created_at",
+            "updated_at",
+        ),
+        new_members,
+    )
+    bulk_update_rows(
+        Member,
+        (
+            "phone",
+            "bank_name",
+            "bank_account_encrypted",
+            "bank_account_last4",
+            "union",
+            "updated_at",
+        ),
+        updates,
+    )
+    member_ids = {r.id_number: pk for r, pk in zip(new_rows, new_ids, strict=True)}
+    fee = scheme_year.fee_per_member_fen
+    enrollment_rows = [
+        (
+            member_ids[r.id_number] if r.member is None else r.member[_M_ID],
+            scheme_year.id,
+            union.id,
+            r.enrolled_on,
+            fee,
+            None,
+            batch.id,
+            now,
+        )
+        for r in rows
+        if r.status in (STATUS_NEW, STATUS_RENEWAL)
+    ]
+    bulk_insert(
+        Enrollment,
+        (
+            "member",
+            "scheme_year",
+            "union",
+            "enrolled_on",
+            "fee_fen",
+            "withdrawn_at",
+            "import_batch",
+            "created_at",
+        ),
+        enrollment_rows,
+    )
+    audit_record(
+        actor=acting_user,
+        action="enrollment.import",
+        obj=batch,
+        after={
+            **summary,
+            "file_name": file_name,
+            "union": union.code,
+            "year": year,
+            "members_created": len(new_members),
+            "members_updated": len(updates),
+        },
+    )
+    return batch.id
+
+
+def _member_updates(rows: list[_Row], union_id: int, now) -> list[tuple[int, tuple]]:
+    """[(member id, (phone, bank_name, encrypted, last4, union_id, now))] for the existing
+    members whose details the file changes. Blank cells keep the stored value; a stored
+    account is decrypted (in one batch) only when its last four digits match the file's."""
+    to_check = [
+        r
+        for r in rows
+        if r.bank_account and r.bank_account[-4:] == r.member[_M_LAST4] and r.member[_M_ENC]
+    ]
+    stored = dict(
+        zip(
+            (r.member[_M_ID] for r in to_check),
+            decrypt_text_many([r.member[_M_ENC] for r in to_check]),
+            strict=True,
+        )
+    )
+    updates = []
+    for r in rows:
+        m = r.member
+        phone = r.phone or m[_M_PHONE]
+        bank_name = r.bank_name or m[_M_BANK]
+        encrypted, last4 = m[_M_ENC], m[_M_LAST4]
+        account = r.bank_account
+        if account and stored.get(m[_M_ID]) != account:
+            encrypted, last4 = encrypt_text(account), account[-4:]
+        if (
+            phone != m[_M_PHONE]
+            or bank_name != m[_M_BANK]
+            or encrypted != m[_M_ENC]
+            or union_id != m[_M_UNION]
+        ):
+            updates.append((m[_M_ID], (phone, bank_name, encrypted, last4, union_id, now)))
+    return updates

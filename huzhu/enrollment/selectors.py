@@ -1,0 +1,81 @@
+"""Reads of enrollments: renewal and coverage start are derived here, never stored.
+
+domain.md: an enrollment is a *renewal* when the member has an (active) enrollment, through
+any union, in the previous scheme year; coverage starts at the scheme year's start for a
+renewal, and at enrolled_on + waiting_period_days for a new enrollment.
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+from django.db import models
+from django.db.models import Case, Exists, F, OuterRef, QuerySet, When
+
+from .models import Enrollment
+
+__all__ = [
+    "AddDays",
+    "enrollment_coverage_start",
+    "enrollment_is_renewal",
+    "enrollments_with_coverage",
+]
+
+
+class AddDays(models.Func):
+    """date + integer days, as a date, on SQLite and PostgreSQL."""
+
+    output_field = models.DateField()
+    arity = 2
+
+    def as_sql(self, compiler, connection, **extra):  # PostgreSQL: date + integer = date
+        return super().as_sql(
+            compiler, connection, template="(%(expressions)s)", arg_joiner=" + ", **extra
+        )
+
+    def as_sqlite(self, compiler, connection, **extra):
+        return super().as_sql(
+            compiler,
+            connection,
+            template="date(%(expressions)s || ' days')",
+            arg_joiner=", '+' || ",
+            **extra,
+        )
+
+
+def _previous_year_enrollment(member_ref, year_ref) -> QuerySet:
+    return Enrollment.objects.filter(
+        member_id=member_ref, scheme_year__year=year_ref - 1, withdrawn_at__isnull=True
+    )
+
+
+def enrollment_is_renewal(enrollment) -> bool:
+    annotated = getattr(enrollment, "is_renewal", None)
+    if annotated is not None:
+        return bool(annotated)
+    return _previous_year_enrollment(enrollment.member_id, enrollment.scheme_year.year).exists()
+
+
+def enrollment_coverage_start(enrollment) -> date:
+    annotated = getattr(enrollment, "coverage_start", None)
+    if annotated is not None:
+        return annotated
+    if enrollment_is_renewal(enrollment):
+        return enrollment.scheme_year.start
+    return enrollment.enrolled_on + timedelta(days=enrollment.scheme_year.waiting_period_days)
+
+
+def enrollments_with_coverage(qs: QuerySet | None = None) -> QuerySet:
+    """`qs` (default: all enrollments) annotated with `is_renewal` and `coverage_start`."""
+    if qs is None:
+        qs = Enrollment.objects.all()
+    renewal = Exists(
+        _previous_year_enrollment(OuterRef("member_id"), OuterRef("scheme_year__year"))
+    )
+    return qs.annotate(is_renewal=renewal).annotate(
+        coverage_start=Case(
+            When(is_renewal=True, then=F("scheme_year__start")),
+            default=AddDays(F("enrolled_on"), F("scheme_year__waiting_period_days")),
+            output_field=models.DateField(),
+        )
+    )

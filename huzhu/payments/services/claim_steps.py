@@ -1,0 +1,279 @@
+"""Claim and adjustment-item steps for a whole bank return file at once.
+
+These are the claims core's steps — `claim_mark_paid`, `claim_record_payment_failure`,
+`adjustment_settle` (huzhu.claims.services) — applied to thousands of claims with a few
+set-based statements instead of several statements per claim: a 100,000-claim return file
+must apply in seconds (issue 6). Each writes what its single-claim twin writes: the same
+state check under row locks (refused as a whole, with every offending claim listed), the
+same fields, one `ClaimTransition` and one audit event per claim, the member's message.
+They belong in huzhu.claims (see the hand-over note in the payments README section).
+
+Preconditions: inside `transaction.atomic()`; the caller holds the batch row lock.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from huzhu.audit.models import AuditEvent
+from huzhu.claims.models import (
+    AdjustmentItem,
+    AdjustmentStatus,
+    Claim,
+    ClaimStatus,
+    ClaimTransition,
+    Notification,
+)
+from huzhu.claims.workflow import TRANSITIONS, actor_kind
+from huzhu.core.bulk import bulk_insert, bulk_update_rows, in_chunks
+from huzhu.core.money import format_fen
+from huzhu.core.tabular import RowProblem
+
+from ..error_codes import PaymentError, PaymentErrorCode
+
+E = PaymentErrorCode
+_AUDIT_FIELDS = [
+    "at",
+    "actor_id",
+    "action",
+    "object_type",
+    "object_id",
+    "before",
+    "after",
+    "reason",
+]
+
+
+def _actor_id(acting_user):
+    return acting_user.pk if acting_user is not None and acting_user.is_authenticated else None
+
+
+def _lock_claims(claim_ids) -> list[tuple]:
+    """Lock the claims (id order) and read what the steps check. `claim_ids` is a list, or a
+    queryset of ids (a subquery: no 100,000-value IN list to build and send)."""
+    if isinstance(claim_ids, list | tuple | set):
+        rows = []
+        for chunk in in_chunks(sorted(claim_ids)):
+            rows += _lock_claims(Claim.objects.filter(id__in=chunk).values("id"))
+        return rows
+    return list(
+        Claim.objects.filter(id__in=claim_ids)
+        .select_for_update(of=("self",))
+        .order_by("id")
+        .values_list("id", "status", "amount_fen", "number", "member_id")
+    )
+
+
+def _refuse(bad: list[RowProblem], what: str) -> None:
+    if bad:
+        raise PaymentError(
+            E.CLAIMS_CHANGED,
+            _("有%(k)s笔申请已不是待发放状态，%(w)s未处理，请联系审核人员核实。")
+            % {"k": len(bad), "w": what},
+            problems=bad,
+        )
+
+
+def _status_problem(number, status, fen) -> RowProblem:
+    return RowProblem(
+        0,
+        "申请",
+        "claim_changed",
+        _("申请%(n)s状态为“%(s)s”，金额%(a)s元")
+        % {"n": number, "s": ClaimStatus(status).label, "a": format_fen(fen or 0)},
+    )
+
+
+def claims_mark_paid_many(
+    *, claim_ids, amounts: dict[int, int], acting_user, paid_at: dt.datetime, reason: str
+) -> int:
+    """`approved -> paid` for the claims `claim_ids` (a list or a queryset of ids); each must
+    still be approved with the amount in `amounts` (claim id -> fen paid). Returns the count.
+    """
+    allowed = TRANSITIONS[(ClaimStatus.APPROVED, ClaimStatus.PAID)]
+    if actor_kind(acting_user) not in allowed:
+        raise PaymentError(E.ROLE_NOT_ALLOWED, _("您的角色不能确认发放。"))
+    now = timezone.now()
+    locked = _lock_claims(claim_ids)
+    if not locked:
+        return 0
+    _refuse(
+        [
+            _status_problem(number, status, fen)
+            for claim_id, status, fen, number, _m in locked
+            if status != ClaimStatus.APPROVED or not fen or fen != amounts.get(claim_id)
+        ],
+        _("回盘"),
+    )
+    ids = [row[0] for row in locked]
+    target = (
+        Claim.objects.filter(id__in=claim_ids)
+        if not isinstance(claim_ids, list | tuple | set)
+        else None
+    )
+    update = {
+        "status": ClaimStatus.PAID,
+        "status_changed_at": now,
+        "status_reason": reason,
+        "paid_at": paid_at,
+        "payment_failed_at": None,
+        "payment_failure_reason": "",
+        "is_fixed": True,  # paid is fixed (domain.md)
+        "updated_at": now,
+    }
+    if target is not None:
+        target.update(**update)
+    else:
+        for chunk in in_chunks(ids):
+            Claim.objects.filter(id__in=chunk).update(**update)
+    actor_id = _actor_id(acting_user)
+    bulk_insert(
+        ClaimTransition,
+        ["claim_id", "from_status", "to_status", "actor_id", "at", "reason"],
+        [(i, ClaimStatus.APPROVED, ClaimStatus.PAID, actor_id, now, reason) for i in ids],
+    )
+    before = json.dumps({"status": ClaimStatus.APPROVED})
+    after = json.dumps(
+        {"status": ClaimStatus.PAID, "paid_at": paid_at.isoformat()}, ensure_ascii=False
+    )
+    label = Claim._meta.label_lower
+    bulk_insert(
+        AuditEvent,
+        _AUDIT_FIELDS,
+        [(now, actor_id, "claim.paid", label, str(i), before, after, reason) for i in ids],
+    )
+    return len(ids)
+
+
+def claims_record_payment_failure_many(*, failures: dict[int, str], acting_user) -> int:
+    # (few claims per return file fail: a plain list of ids is fine here)
+    """The bank refused these payments (claim id -> reason): the claims stay `approved`, the
+    failure and reason are recorded, each member is asked to check the card."""
+    if not failures:
+        return 0
+    now = timezone.now()
+    locked = _lock_claims(sorted(failures))
+    _refuse(
+        [
+            _status_problem(number, status, fen)
+            for _i, status, fen, number, _m in locked
+            if status != ClaimStatus.APPROVED
+        ],
+        _("发放失败记录"),
+    )
+    bulk_update_rows(
+        Claim,
+        ["payment_failed_at", "payment_failure_reason", "updated_at"],
+        [(claim_id, (now, failures[claim_id], now)) for claim_id, *_ in locked],
+    )
+    actor_id = _actor_id(acting_user)
+    label = Claim._meta.label_lower
+    bulk_insert(
+        AuditEvent,
+        _AUDIT_FIELDS,
+        [
+            (
+                now,
+                actor_id,
+                "claim.payment_failed",
+                label,
+                str(claim_id),
+                None,
+                json.dumps({"payment_failure_reason": failures[claim_id]}, ensure_ascii=False),
+                failures[claim_id],
+            )
+            for claim_id, *_ in locked
+        ],
+    )
+    text = _(
+        "您的申请（%(n)s）互助金%(amt)s元发放失败：%(r)s。请核对或更新银行卡信息，"
+        "更新后将在下一批次发放。"
+    )
+    notify_many(
+        [
+            (
+                member_id,
+                claim_id,
+                "claim_payment_failed",
+                text % {"n": number, "amt": format_fen(fen), "r": failures[claim_id]},
+            )
+            for claim_id, _s, fen, number, member_id in locked
+        ]
+    )
+    return len(locked)
+
+
+def adjustments_settle_many(*, settlements: list[tuple[int, int]], acting_user, reason: str) -> int:
+    """Settle (item id, amount) pairs: a payment netted or paid that much of each item."""
+    if not settlements:
+        return 0
+    now = timezone.now()
+    wanted: dict[int, int] = {}
+    for item_id, fen in settlements:
+        wanted[item_id] = wanted.get(item_id, 0) + fen
+    items = []
+    for chunk in in_chunks(sorted(wanted)):
+        items += list(
+            AdjustmentItem.objects.filter(id__in=chunk)
+            .select_for_update()
+            .order_by("id")
+            .values_list("id", "amount_fen", "settled_amount_fen", "status")
+        )
+    bad = [
+        RowProblem(0, "调整项", "adjustment_changed", _("调整项%(i)s已结清或余额不足") % {"i": i})
+        for i, amount, settled, status in items
+        if status == AdjustmentStatus.SETTLED or settled + wanted[i] > amount
+    ]
+    if bad:
+        raise PaymentError(E.CLAIMS_CHANGED, _("部分调整项已被结清，回盘未处理。"), problems=bad)
+    updates, events = [], []
+    actor_id = _actor_id(acting_user)
+    label = AdjustmentItem._meta.label_lower
+    for i, amount, settled, status in items:
+        new = settled + wanted[i]
+        done = new == amount
+        new_status = AdjustmentStatus.SETTLED if done else AdjustmentStatus.OPEN
+        updates.append((i, (new, new_status, now if done else None)))
+        events.append(
+            (
+                now,
+                actor_id,
+                "adjustment.settle",
+                label,
+                str(i),
+                json.dumps({"settled_amount_fen": settled, "status": status}),
+                json.dumps({"settled_amount_fen": new, "status": new_status}),
+                reason,
+            )
+        )
+    bulk_update_rows(AdjustmentItem, ["settled_amount_fen", "status", "settled_at"], updates)
+    bulk_insert(AuditEvent, _AUDIT_FIELDS, events)
+    return len(items)
+
+
+def notify_many(messages: list[tuple[int, int | None, str, str]]) -> list[int]:
+    """Store (member id, claim id, kind, text) notifications now; deliver them after commit
+    through a background task, 1,000 per task (never inside the transaction)."""
+    if not messages:
+        return []
+    now = timezone.now()
+    ids = bulk_insert(
+        Notification,
+        ["member_id", "claim_id", "kind", "text", "channels", "error", "created_at"],
+        [(m, c, kind, text, "", "", now) for m, c, kind, text in messages],
+    )
+    from ..tasks import deliver_notifications
+
+    chunks = [list(c) for c in in_chunks(ids, 1000)]
+
+    def enqueue():
+        for chunk in chunks:
+            deliver_notifications.enqueue(chunk)
+
+    transaction.on_commit(enqueue, robust=True)
+    return ids

@@ -1,0 +1,57 @@
+"""Who may open a member page, and the session state of a login in progress."""
+
+from __future__ import annotations
+
+import time
+from functools import wraps
+
+from django.contrib.auth.views import redirect_to_login
+from django.shortcuts import redirect, render
+
+from huzhu.organizations.models import Role
+
+from .accounts import member_of_user
+
+LOGIN_URL = "/m/login/"
+# After the SMS code is right but before the phone is bound to a member.
+VERIFIED_PHONE_KEY = "huzhu_m_verified_phone"
+VERIFIED_TTL_SECONDS = 15 * 60
+BIND_FAILURES_KEY = "huzhu_m_bind_failures"
+MAX_BIND_FAILURES = 5
+
+
+def verified_phone_remember(session, phone: str) -> None:
+    session[VERIFIED_PHONE_KEY] = {"phone": phone, "at": int(time.time())}
+    session[BIND_FAILURES_KEY] = 0
+
+
+def verified_phone(session) -> str | None:
+    data = session.get(VERIFIED_PHONE_KEY) or {}
+    if not data or time.time() - data.get("at", 0) > VERIFIED_TTL_SECONDS:
+        return None
+    return data.get("phone")
+
+
+def verified_phone_forget(session) -> None:
+    session.pop(VERIFIED_PHONE_KEY, None)
+    session.pop(BIND_FAILURES_KEY, None)
+
+
+def member_required(view):
+    """Anonymous -> the SMS login; a staff login -> a page saying to use a member login;
+    a member login -> the view with `request.member` set."""
+
+    @wraps(view)
+    def wrapped(request, *args, **kwargs):
+        user = request.user
+        if not user.is_authenticated:
+            return redirect_to_login(request.get_full_path(), LOGIN_URL)
+        if user.role != Role.MEMBER:
+            return render(request, "member/staff_not_member.html", status=403)
+        member = member_of_user(user)
+        if member is None:
+            return redirect("member:login")
+        request.member = member
+        return view(request, *args, **kwargs)
+
+    return wrapped

@@ -1,0 +1,20 @@
+from django.urls import path
+
+from . import claim_views, views
+
+app_name = "member"
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("login/", views.login_view, name="login"),
+    path("bind/", views.bind_view, name="bind"),
+    path("logout/", views.logout_view, name="logout"),
+    path("coverage/", views.coverage_view, name="coverage"),
+    path("bank-card/", views.bank_card_view, name="bank_card"),
+    path("claims/", claim_views.claim_list, name="claim_list"),
+    path("claims/new/", claim_views.claim_new, name="claim_new"),
+    path("claims/scan-invoice/", claim_views.invoice_scan, name="invoice_scan"),
+    path("claims/<int:pk>/", claim_views.claim_detail, name="claim_detail"),
+    path("claims/<int:pk>/correct/", claim_views.claim_correct, name="claim_correct"),
+    path("documents/<int:pk>/", claim_views.document_view, name="document"),
+]

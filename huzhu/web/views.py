@@ -1,7 +1,0 @@
-from django.contrib.auth.decorators import login_required
-from django.shortcuts import render
-
-
-@login_required
-def dashboard(request):
-    return render(request, "web/dashboard.html")

@@ -1,0 +1,72 @@
+"""The staff claim list (auto and manual claims) and claim detail with its breakdown, under
+/staff/claims/. Union operators see their union's claims; federation staff see all."""
+
+from __future__ import annotations
+
+from django.shortcuts import render
+
+from huzhu.claims.models import ClaimSource, ClaimStatus
+from huzhu.claims.selectors import ClaimFilters, access_claim_by_id, claim_list, claim_timeline
+from huzhu.organizations.selectors import union_list_visible
+from huzhu.settlements.selectors import settlement_record_for_claim
+from huzhu.web.permissions import staff_required
+
+from ._common import paginate
+
+
+def _filters(request) -> tuple[ClaimFilters, dict]:
+    shown = {
+        k: request.GET.get(k, "").strip()
+        for k in ("status", "source", "union", "benefit", "number", "year")
+    }
+    f = ClaimFilters(
+        status=shown["status"] if shown["status"] in ClaimStatus.values else None,
+        source=shown["source"] if shown["source"] in ClaimSource.values else None,
+        union_id=int(shown["union"]) if shown["union"].isdigit() else None,
+        benefit_code=shown["benefit"] or None,
+        number=shown["number"] or None,
+        scheme_year=int(shown["year"]) if shown["year"].isdigit() else None,
+    )
+    return f, shown
+
+
+@staff_required("members")
+def claim_list_view(request):
+    filters, shown = _filters(request)
+    qs = claim_list(request.user, filters)
+    benefits = sorted(
+        set(claim_list(request.user).values_list("benefit_code", "benefit_name").distinct())
+    )
+    return render(
+        request,
+        "web/claims/list.html",
+        {
+            "page": paginate(request, qs),
+            "shown": shown,
+            "statuses": ClaimStatus.choices,
+            "sources": ClaimSource.choices,
+            "unions": union_list_visible(request.user),
+            "benefits": benefits,
+        },
+    )
+
+
+@staff_required("members")
+def claim_detail_view(request, pk: int):
+    claim = access_claim_by_id(request.user, pk)
+    record = settlement_record_for_claim(claim)
+    timeline = claim_timeline(claim)
+    # A claim the bulk import created has no creation step of its own: its batch records it.
+    created_by_batch = record is not None and not any(t.from_status == "" for t in timeline)
+    return render(
+        request,
+        "web/claims/detail.html",
+        {
+            "claim": claim,
+            "breakdown": claim.breakdown or {},
+            "timeline": timeline,
+            "created_by_batch": created_by_batch,
+            "record": record,
+            "adjustments": claim.adjustments.order_by("created_at"),
+        },
+    )

@@ -1,0 +1,315 @@
+"""Member claim pages: file a claim with papers, refusals, timeline, scope."""
+
+import datetime as dt
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+
+from huzhu.claims.models import Claim, ClaimSource, ClaimStatus
+from huzhu.members.models import MemberDocument
+from tests.factories import ClaimFactory
+from tests.member_pages.images import PDF_BYTES, jpeg_bytes
+
+TODAY = dt.date(2026, 6, 1)
+
+
+@pytest.fixture(autouse=True)
+def _today(monkeypatch):
+    from django.utils import timezone
+
+    monkeypatch.setattr(timezone, "localdate", lambda *a, **k: TODAY)
+
+
+def files(**extra):
+    out = {
+        "file_invoice": SimpleUploadedFile("发票.jpg", jpeg_bytes(), "image/jpeg"),
+        "file_settlement_sheet": SimpleUploadedFile("结算单.png", jpeg_bytes(), "image/png"),
+        "file_discharge_summary": SimpleUploadedFile("出院小结.pdf", PDF_BYTES, "application/pdf"),
+    }
+    out.update(extra)
+    return out
+
+
+def claim_form(**overrides):
+    data = {
+        "benefit_code": "inpatient",
+        "hospital_name": "嵊州市人民医院",
+        "admit_date": "2026-03-01",
+        "discharge_date": "2026-03-10",
+        "invoice_number": "33060126000123",
+        "total_cost": "15000.00",
+        "fund_paid": "9000.00",
+        "self_pay_in_policy": "3000.00",
+        "self_pay_out_policy": "3000.00",
+        "action": "submit",
+    }
+    data.update(overrides)
+    return data
+
+
+@pytest.fixture
+def member_client(client, world):
+    client.force_login(world.member.user)
+    return client
+
+
+def test_member_files_a_claim_with_papers(member_client, world):
+    response = member_client.post("/m/claims/new/", {**claim_form(), **files()})
+    assert response.status_code == 302, response.content.decode()[:3000]
+    claim = Claim.objects.get(member=world.member)
+    assert claim.status == ClaimStatus.SUBMITTED and claim.filer == "member"
+    assert claim.self_pay_in_policy_fen == 300_000 and claim.benefit_name == "住院医疗互助"
+    assert sorted(claim.documents.values_list("kind", flat=True)) == [
+        "discharge_summary",
+        "invoice",
+        "settlement_sheet",
+    ]
+    page = member_client.get(response["Location"]).content.decode()
+    assert "已提交" in page and claim.number in page and "timeline" in page
+
+
+def test_missing_papers_are_named(member_client, world):
+    response = member_client.post(
+        "/m/claims/new/",
+        {**claim_form(), "file_invoice": SimpleUploadedFile("a.jpg", jpeg_bytes())},
+    )
+    page = response.content.decode()
+    assert "请上传：结算单、出院小结" in page
+    # The good upload is kept for the next try.
+    doc = MemberDocument.objects.get(member=world.member)
+    assert f'name="documents" value="{doc.pk}"' in page
+    assert not Claim.objects.exists()
+
+
+def test_a_bad_file_is_refused_by_content_with_its_name(member_client):
+    bad = SimpleUploadedFile("发票.jpg", b"not really a picture", "image/jpeg")
+    response = member_client.post("/m/claims/new/", {**claim_form(), **files(file_invoice=bad)})
+    page = response.content.decode()
+    assert "“发票.jpg”不是JPG、PNG、HEIC照片或PDF文件" in page
+    assert not Claim.objects.exists()
+
+
+def test_invoice_qr_prefills_the_form_and_asks_to_check(member_client):
+    qr = "01,10,033002100111,88776655,2345.67,20260310,1234,ABCD"
+    invoice = SimpleUploadedFile("发票.jpg", jpeg_bytes((1200, 900), qr_text=qr), "image/jpeg")
+    data = claim_form(invoice_number="", total_cost="")
+    response = member_client.post("/m/claims/new/", {**data, **files(file_invoice=invoice)})
+    page = response.content.decode()
+    assert "已从发票二维码识别：发票号码88776655，金额2345.67元" in page
+    assert 'value="88776655"' in page
+    assert not Claim.objects.exists()
+
+
+def test_invoice_scan_endpoint_returns_the_qr_fields(member_client):
+    qr = "01,10,033002100111,11223344,99.50,20260311,1234,ABCD"
+    response = member_client.post(
+        "/m/claims/scan-invoice/",
+        {"file": SimpleUploadedFile("f.jpg", jpeg_bytes((1000, 800), qr_text=qr))},
+    )
+    body = response.json()
+    assert body["invoice"]["number"] == "11223344" and body["invoice"]["amount"] == "99.50"
+    assert MemberDocument.objects.filter(pk=body["document"], claim__isnull=True).exists()
+
+
+def test_invoice_number_already_claimed_is_refused(member_client, world):
+    ClaimFactory(
+        enrollment=world.member.enrollments.get(scheme_year__year=2026),
+        invoice_number="33060126000123",
+        admit_date=dt.date(2026, 2, 1),
+        discharge_date=dt.date(2026, 2, 5),
+    )
+    response = member_client.post("/m/claims/new/", {**claim_form(), **files()})
+    assert "发票33060126000123已用于申请" in response.content.decode()
+    assert Claim.objects.count() == 1
+
+
+def test_stay_already_auto_claimed_is_stopped_with_a_link(member_client, world):
+    auto = ClaimFactory(
+        enrollment=world.member.enrollments.get(scheme_year__year=2026),
+        source=ClaimSource.AUTO,
+        filer="platform",
+        settlement_id="S-1",
+        status=ClaimStatus.APPROVED,
+        admit_date=dt.date(2026, 3, 1),
+        discharge_date=dt.date(2026, 3, 10),
+    )
+    response = member_client.post("/m/claims/new/", {**claim_form(), **files()})
+    page = response.content.decode()
+    assert f"该次住院已自动受理（申请号{auto.number}）" in page
+    assert f'href="/m/claims/{auto.pk}/"' in page
+    assert Claim.objects.count() == 1
+
+
+def test_claim_after_the_window_is_refused_with_the_deadline(member_client, world, monkeypatch):
+    world.year.claim_window_days = 30
+    world.year.save()
+    response = member_client.post("/m/claims/new/", {**claim_form(), **files()})
+    page = response.content.decode()
+    assert "已超过申请期限：出院日期2026-03-10，须在出院后30天内（2026-04-09前）申请" in page
+    assert not Claim.objects.exists()
+
+
+@pytest.mark.parametrize(
+    "field, value, message",
+    [
+        ("self_pay_in_policy", "12.345", "超过两位小数"),
+        ("self_pay_in_policy", "", "请填写政策范围内个人负担"),
+        ("discharge_date", "2026-02-01", "出院日期早于入院日期"),
+        ("discharge_date", "2026-13-01", "不是有效日期"),
+        ("benefit_code", "dental", "没有互助项目“dental”"),
+        ("hospital_name", "", "请填写医院"),
+    ],
+)
+def test_bad_form_values_get_a_clear_message(member_client, field, value, message):
+    response = member_client.post("/m/claims/new/", {**claim_form(**{field: value}), **files()})
+    assert message in response.content.decode()
+    assert not Claim.objects.exists()
+
+
+def test_lump_sum_claim_needs_a_diagnosis(member_client):
+    response = member_client.post(
+        "/m/claims/new/", {**claim_form(benefit_code="critical_illness"), **files()}
+    )
+    assert "请填写诊断编码" in response.content.decode()
+
+
+def test_member_without_bank_account_must_give_one_in_own_name(client, world):
+    member = world.other
+    client.force_login(member.user)
+    card = SimpleUploadedFile("card.jpg", jpeg_bytes())
+    data = {**claim_form(), **files(file_bank_card=card)}
+    data.update(account_name="张三", bank_name="农业银行", bank_account="6228480099998888")
+    response = client.post("/m/claims/new/", data)
+    assert "与职工本人姓名不一致" in response.content.decode()
+    assert not Claim.objects.exists()
+    card = SimpleUploadedFile("card.jpg", jpeg_bytes())
+    data = {**claim_form(), **files(file_bank_card=card)}
+    data.update(account_name=member.name, bank_name="农业银行", bank_account="6228480099998888")
+    response = client.post("/m/claims/new/", data)
+    assert response.status_code == 302
+    member.refresh_from_db()
+    assert member.bank_account == "6228480099998888"
+
+
+def test_member_sees_only_own_claims(member_client, world):
+    mine = ClaimFactory(enrollment=world.member.enrollments.get(scheme_year__year=2026))
+    theirs = ClaimFactory(enrollment=world.other.enrollments.get(scheme_year__year=2026))
+    listing = member_client.get("/m/claims/").content.decode()
+    assert mine.number in listing and theirs.number not in listing
+    assert member_client.get(f"/m/claims/{mine.pk}/").status_code == 200
+    assert member_client.get(f"/m/claims/{theirs.pk}/").status_code == 404
+
+
+def test_member_cannot_open_another_members_document(member_client, world):
+    from huzhu.members.documents import document_check, document_store
+
+    doc = document_store(
+        member=world.other,
+        kind="invoice",
+        checked=document_check(jpeg_bytes(), name="x.jpg"),
+        acting_user=None,
+    )
+    assert member_client.get(f"/m/documents/{doc.pk}/").status_code == 404
+    own = document_store(
+        member=world.member,
+        kind="invoice",
+        checked=document_check(jpeg_bytes(), name="x.jpg"),
+        acting_user=None,
+    )
+    response = member_client.get(f"/m/documents/{own.pk}/")
+    assert response.status_code == 200 and response["Content-Type"] == "image/jpeg"
+
+
+def test_returned_claim_is_corrected_and_resubmitted(member_client, world):
+    from huzhu.claims.services import claim_return
+
+    member_client.post("/m/claims/new/", {**claim_form(), **files()})
+    claim = Claim.objects.get()
+    claim_return(claim=claim, acting_user=world.operator, reason="结算单不清晰，请重新拍照")
+    page = member_client.get(f"/m/claims/{claim.pk}/").content.decode()
+    assert "申请被退回：结算单不清晰，请重新拍照" in page
+    response = member_client.post(
+        f"/m/claims/{claim.pk}/correct/",
+        {
+            **claim_form(self_pay_in_policy="3100.00"),
+            "file_settlement_sheet": SimpleUploadedFile("new.jpg", jpeg_bytes()),
+        },
+    )
+    assert response.status_code == 302
+    claim.refresh_from_db()
+    assert claim.status == ClaimStatus.SUBMITTED and claim.self_pay_in_policy_fen == 310_000
+    assert claim.documents.count() == 4
+    steps = list(claim.transitions.values_list("to_status", flat=True))
+    assert steps == ["submitted", "returned", "submitted"]
+
+
+def test_coverage_page_is_generated_from_the_plan(member_client, world):
+    page = member_client.get("/m/coverage/").content.decode()
+    assert "甲公司工会" in page and "（续保）" in page
+    assert "起付线：每年500.00元" in page
+    assert "超过起付线的部分，全年累计10,000.00元至50,000.00元的补助60%" in page
+    assert "全年累计10,000.00元以内的补助50%" in page
+    assert "全年累计50,000.00元以上的补助70%" in page
+    assert "封顶线：每年最高30,000.00元" in page
+    assert "限女职工" in page and "终身限一次" in page
+    assert "出院后365天内" in page
+
+
+def test_coverage_shows_waiting_period_end_for_a_new_enrollment(member_client, world):
+    world.member.enrollments.filter(scheme_year__year=2025).delete()
+    enrollment = world.member.enrollments.get(scheme_year__year=2026)
+    enrollment.enrolled_on = dt.date(2026, 3, 1)
+    enrollment.save()
+    page = member_client.get("/m/coverage/").content.decode()
+    assert "2026-05-30" in page  # coverage start: 1 March + 90 days
+    assert "至2026-05-29（观察期内入院不予补助）" in page
+
+
+def test_coverage_renewal_has_no_waiting_period(member_client, world):
+    page = member_client.get("/m/coverage/").content.decode()
+    assert "续保无观察期" in page and "2026年度" in page and "2025年度" in page
+
+
+def test_draft_is_saved_incomplete_then_submitted(member_client, world):
+    response = member_client.post(
+        "/m/claims/new/",
+        {
+            "benefit_code": "inpatient",
+            "hospital_name": "嵊州市人民医院",
+            "admit_date": "2026-03-01",
+            "action": "draft",
+            "file_invoice": SimpleUploadedFile("fp.jpg", jpeg_bytes()),
+        },
+    )
+    assert response.status_code == 302
+    draft = Claim.objects.get()
+    assert draft.status == ClaimStatus.DRAFT and draft.documents.count() == 1
+    page = member_client.get(f"/m/claims/{draft.pk}/").content.decode()
+    assert "继续填写并提交" in page
+    # Staff never see a member's unsent draft.
+    from django.test import Client
+
+    staff = Client()
+    staff.force_login(world.operator)
+    assert staff.get(f"/staff/claims/review/{draft.pk}/").status_code == 404
+    # Finish it: the invoice saved with the draft counts.
+    rest = files()
+    rest.pop("file_invoice")
+    response = member_client.post("/m/claims/new/", {**claim_form(), **rest, "draft": draft.pk})
+    assert response.status_code == 302, response.content.decode()[:2000]
+    draft.refresh_from_db()
+    assert draft.status == ClaimStatus.SUBMITTED and draft.documents.count() == 3
+    assert list(draft.transitions.values_list("to_status", flat=True)) == ["draft", "submitted"]
+
+
+def test_scanning_an_invoice_already_claimed_is_refused_at_once(member_client, world):
+    ClaimFactory(
+        enrollment=world.other.enrollments.get(scheme_year__year=2026), invoice_number="99887766"
+    )
+    qr = "01,10,033002100111,99887766,99.50,20260311,1234,ABCD"
+    response = member_client.post(
+        "/m/claims/scan-invoice/",
+        {"file": SimpleUploadedFile("f.jpg", jpeg_bytes((1000, 800), qr_text=qr))},
+    )
+    assert response.status_code == 400
+    assert "发票99887766已用于申请HZ2026-" in response.json()["error"]

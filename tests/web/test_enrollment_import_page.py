@@ -1,0 +1,215 @@
+"""The enrollment import page: upload -> preview (every row's problems) -> confirm."""
+
+import datetime as dt
+import io
+import re
+
+import openpyxl
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.urls import reverse
+
+from huzhu.enrollment.models import Enrollment
+from huzhu.members.models import Member
+from tests.factories import SchemeYearFactory, make_id_number
+
+pytestmark = pytest.mark.django_db
+
+
+def _xlsx(rows, *, title="2026年度职工医疗互助参保名单") -> bytes:
+    """A sheet as offices keep it: a merged title row, then the header, then the rows."""
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.append([title])
+    ws.merge_cells("A1:E1")
+    ws.append(["姓名", "身份证号", "手机号", "开户银行", "银行账号"])
+    for row in rows:
+        ws.append(list(row))
+    buf = io.BytesIO()
+    wb.save(buf)
+    return buf.getvalue()
+
+
+NAMES = ["张伟", "王芳", "李娜", "刘洋", "陈静", "杨磊", "赵敏", "黄勇"]
+
+
+def _good(n: int):
+    return [
+        (NAMES[i], make_id_number(dt.date(1980, 1, 1 + i)), f"1380000{i:04d}", "农业银行", "")
+        for i in range(n)
+    ]
+
+
+def _with_problems():
+    good = _good(3)
+    bad_check = make_id_number(dt.date(1975, 5, 5))
+    bad_check = bad_check[:-1] + ("0" if bad_check[-1] != "0" else "1")
+    mangled = float(make_id_number(dt.date(1970, 7, 7))[:17] + "1")  # a numeric cell
+    return good + [
+        ("错校验", bad_check, "13800001111", "", ""),  # row 6
+        ("被转数字", mangled, "13800002222", "", ""),  # row 7
+        ("", make_id_number(dt.date(1990, 2, 2)), "13800003333", "", ""),  # row 8: no name
+    ]
+
+
+def _upload(client, data: bytes, *, name="名单.xlsx", **extra):
+    payload = {"scheme_year": SchemeYearFactory(year=2026).pk, **extra}
+    payload["file"] = SimpleUploadedFile(name, data)
+    return client.post(reverse("web:enrollment_import"), payload)
+
+
+def _token(response) -> str:
+    assert response.status_code == 302, response.content.decode()[:2000]
+    match = re.search(r"/enrollment/import/([A-Za-z0-9_-]+)/$", response["Location"])
+    assert match, response["Location"]
+    return match.group(1)
+
+
+def _confirm(client, token, policy="all"):
+    return client.post(reverse("web:enrollment_import_confirm", args=[token]), {"policy": policy})
+
+
+def test_preview_lists_every_row_and_every_rows_problems_and_writes_nothing(
+    login, operator_a, upload_dir
+):
+    client = login(operator_a)
+    token = _token(_upload(client, _xlsx(_with_problems())))
+    # the bytes are kept server-side under the token, nowhere the client chose
+    assert (upload_dir / token).is_file()
+
+    response = client.get(reverse("web:enrollment_import_preview", args=[token]))
+    assert response.status_code == 200
+    page = response.content.decode()
+    rows = {r.row: r for r in response.context["page"].object_list}
+    assert sorted(rows) == [3, 4, 5, 6, 7, 8]
+    assert [p.code for p in rows[6].problems] == ["bad_check_digit"]
+    assert [p.code for p in rows[7].problems] == ["excel_mangled"]
+    assert rows[8].problems[0].column == "姓名"
+    assert "身份证号校验位错误" in page
+    assert "3.30683E+17" in page  # the mangled message says what happened
+    assert response.context["summary"]["errors"] == 3
+    # the all-or-nothing button is disabled, the valid-only one offered
+    assert re.search(r'value="all"\s+disabled', page)
+    assert "只导入无误的行（3 行）" in page
+    assert not Enrollment.objects.exists() and not Member.objects.exists()
+
+
+def test_confirm_all_or_nothing_writes_a_clean_file(login, operator_a, tree, upload_dir):
+    client = login(operator_a)
+    token = _token(_upload(client, _xlsx(_good(4))))
+    preview = client.get(reverse("web:enrollment_import_preview", args=[token])).content.decode()
+    assert "确认导入（写入 4 条参保记录）" in preview
+
+    response = _confirm(client, token)
+    assert response.status_code == 200
+    assert response.context["summary"]["enrolled"] == 4
+    assert Enrollment.objects.filter(union=tree["a"], scheme_year__year=2026).count() == 4
+    # the upload is gone once used, and the token no longer works
+    assert not (upload_dir / token).exists()
+    again = _confirm(client, token)
+    assert again.status_code == 302
+    assert Enrollment.objects.count() == 4
+
+
+def test_confirm_all_with_problems_writes_nothing(login, operator_a):
+    client = login(operator_a)
+    token = _token(_upload(client, _xlsx(_with_problems())))
+    response = _confirm(client, token, "all")
+    assert response.status_code == 400
+    assert "未写入任何记录" in response.content.decode()
+    assert not Enrollment.objects.exists()
+
+
+def test_valid_only_writes_the_valid_rows_and_reports_the_rest(login, operator_a, tree):
+    client = login(operator_a)
+    token = _token(_upload(client, _xlsx(_with_problems())))
+    response = _confirm(client, token, "valid_only")
+    assert response.status_code == 200
+    assert Enrollment.objects.filter(union=tree["a"]).count() == 3
+    assert sorted(r.row for r in response.context["error_rows"]) == [6, 7, 8]
+    assert "身份证号校验位错误" in response.content.decode()
+
+
+def test_uploading_the_same_file_again_writes_nothing(login, operator_a):
+    client = login(operator_a)
+    data = _xlsx(_good(3))
+    _confirm(client, _token(_upload(client, data)))
+    assert Enrollment.objects.count() == 3
+    enrollments_before = list(Enrollment.objects.values_list("id", "enrolled_on"))
+
+    token = _token(_upload(client, data))
+    preview = client.get(reverse("web:enrollment_import_preview", args=[token]))
+    assert preview.context["summary"]["already_enrolled"] == 3
+    response = _confirm(client, token)
+    assert response.status_code == 200
+    assert response.context["summary"]["enrolled"] == 0
+    assert list(Enrollment.objects.values_list("id", "enrolled_on")) == enrollments_before
+    assert Member.objects.count() == 3
+
+
+def test_csv_upload_in_gbk_is_previewed(login, operator_a):
+    text = "姓名,身份证号,手机号\r\n" + "".join(
+        f"{name},{idn},{phone}\r\n" for name, idn, phone, _b, _a in _good(2)
+    )
+    client = login(operator_a)
+    token = _token(_upload(client, text.encode("gbk"), name="名单.csv"))
+    response = client.get(reverse("web:enrollment_import_preview", args=[token]))
+    assert response.context["summary"]["rows"] == 2
+    assert "gb18030" in response.content.decode().lower()
+
+
+def test_operator_imports_for_own_union_whatever_the_form_says(login, operator_a, tree):
+    client = login(operator_a)
+    token = _token(_upload(client, _xlsx(_good(2)), union=tree["b"].pk))
+    _confirm(client, token)
+    assert set(Enrollment.objects.values_list("union_id", flat=True)) == {tree["a"].id}
+
+
+def test_federation_staff_choose_the_union(login, reviewer, tree):
+    client = login(reviewer)
+    response = _upload(client, _xlsx(_good(1)))
+    assert response.status_code == 400  # union is required for federation staff
+    token = _token(_upload(client, _xlsx(_good(2)), union=tree["b"].pk))
+    _confirm(client, token)
+    assert set(Enrollment.objects.values_list("union_id", flat=True)) == {tree["b"].id}
+
+
+def test_a_token_of_another_session_or_a_forged_one_is_refused(
+    login, operator_a, client, django_user_model, tree
+):
+    from tests.factories import UserFactory
+
+    token = _token(_upload(login(operator_a), _xlsx(_good(1))))
+    other = UserFactory(union=tree["a"])
+    client.logout()
+    client.force_login(other)
+    for candidate in (token, "x" * 43, "..%2F..%2Fetc%2Fpasswd"):
+        response = client.get(f"/staff/enrollment/import/{candidate}/")
+        assert response.status_code in (302, 404)
+        response = client.post(f"/staff/enrollment/import/{candidate}/confirm/", {"policy": "all"})
+        assert response.status_code in (302, 404)
+    assert not Enrollment.objects.exists()
+
+
+def test_cancel_deletes_the_upload(login, operator_a, upload_dir):
+    client = login(operator_a)
+    token = _token(_upload(client, _xlsx(_good(1))))
+    client.post(reverse("web:enrollment_import_cancel", args=[token]))
+    assert not (upload_dir / token).exists()
+    assert client.get(reverse("web:enrollment_import_preview", args=[token])).status_code == 302
+
+
+def test_an_unreadable_file_is_reported_not_crashed(login, operator_a):
+    client = login(operator_a)
+    response = _upload(client, b"PK\x03\x04 this is not a workbook", name="坏文件.xlsx")
+    if response.status_code == 302:
+        response = client.get(response["Location"], follow=True)
+    assert response.status_code in (200, 400)
+    assert "无法读取" in response.content.decode()
+    assert not Enrollment.objects.exists()
+
+
+def test_a_wrong_file_type_is_refused_at_upload(login, operator_a):
+    response = _upload(login(operator_a), b"hello", name="名单.pdf")
+    assert response.status_code == 400
+    assert "CSV" in response.content.decode()
