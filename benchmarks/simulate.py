@@ -140,9 +140,13 @@ def generate(directory: Path, rows: int, members: int, seed: int = 2026) -> tupl
     return directory / "enrollments.csv", directory / "settlements.csv"
 
 
-def run(engine: str, enr: Path, setl: Path, out: Path) -> dict:
+def run(engine: str, enr: Path, setl: Path, out: Path, entry: str = "huzhu") -> dict:
+    if entry == "huzhu":
+        launcher = [str(ROOT / ".venv" / "bin" / "huzhu")]
+    else:  # same Command class, without importing the whole Django project first
+        launcher = [sys.executable, "-m", "huzhu.plans.cli"]
     cmd = [
-        str(ROOT / ".venv" / "bin" / "huzhu"),
+        *launcher,
         "simulate",
         "--plan",
         str(PLAN),
@@ -171,6 +175,9 @@ def run(engine: str, enr: Path, setl: Path, out: Path) -> dict:
     summary = json.loads(stdout.decode().strip().splitlines()[-1])
     return {
         "engine": engine,
+        "entry": entry,
+        "cpu_seconds": usage.ru_utime + usage.ru_stime,
+        "load_average": os.getloadavg()[0],
         "seconds": elapsed,
         "command_seconds": summary["seconds"],
         "rows": summary["rows"],
@@ -185,25 +192,37 @@ def main() -> None:
     parser.add_argument("--members", type=int, default=200_000)
     parser.add_argument("--engines", default="bulk,row")
     parser.add_argument("--dir", default=None, help="keep the generated files here")
+    parser.add_argument(
+        "--entry",
+        default="huzhu,cli",
+        help="huzhu: the `huzhu simulate` console script; cli: python -m huzhu.plans.cli",
+    )
+    parser.add_argument("--reuse", action="store_true", help="reuse files already in --dir")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         directory = Path(args.dir or tmp)
         directory.mkdir(parents=True, exist_ok=True)
         t = time.perf_counter()
-        enr, setl = generate(directory, args.rows, args.members)
+        if args.reuse and (directory / "settlements.csv").exists():
+            enr, setl = directory / "enrollments.csv", directory / "settlements.csv"
+        else:
+            enr, setl = generate(directory, args.rows, args.members)
         size = setl.stat().st_size / 1e6
         print(
             f"generated {args.rows:,} settlement rows ({size:.0f} MB) over {args.members:,} members in {time.perf_counter() - t:.1f} s"
         )
         results = []
         for engine in args.engines.split(","):
-            r = run(engine, enr, setl, directory / f"out-{engine}.csv")
-            results.append(r)
-            print(
-                f"{engine:5s}: {r['rows'] / r['seconds']:>10,.0f} rows/s end to end "
-                f"({r['seconds']:.2f} s wall, {r['command_seconds']:.2f} s in the command), "
-                f"peak {r['peak_mb']:,.0f} MB, payout {r['payout']}"
-            )
+            for entry in args.entry.split(","):
+                r = run(engine, enr, setl, directory / f"out-{engine}.csv", entry)
+                results.append(r)
+                print(
+                    f"{engine:5s} via {entry:5s}: {r['rows'] / r['seconds']:>10,.0f} rows/s end to end "
+                    f"({r['seconds']:.2f} s wall, {r['command_seconds']:.2f} s inside the command, "
+                    f"{r['cpu_seconds']:.2f} s CPU), peak {r['peak_mb']:,.0f} MB, "
+                    f"load average {r['load_average']:.1f}, payout {r['payout']}",
+                    flush=True,
+                )
         if len(results) == 2:
             same = (directory / "out-bulk.csv").read_bytes() == (
                 directory / "out-row.csv"

@@ -236,3 +236,28 @@ def test_console_script_exit_codes(tmp_path, enrollments):
     )
     assert bad.returncode == 2
     assert "找不到文件" in bad.stderr.decode()
+
+
+def test_xlsx_with_numeric_cells(tmp_path, enrollments):
+    # Given a sheet typed by hand: dates as dates, amounts as numbers, and one ID number
+    # that Excel turned into a float.
+    from datetime import date as day
+
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.append(
+        ["settlement_id", "id_number", "admit_date", "discharge_date", "self_pay_in_policy"]
+    )
+    sheet.append(["S1", "330683196708099315", day(2026, 3, 1), day(2026, 3, 5), 3000.5])
+    sheet.append(["S2", 330683196708099315, day(2026, 4, 1), day(2026, 4, 5), 1000])
+    path = tmp_path / "typed.xlsx"
+    book.save(path)
+    out = tmp_path / "o.csv"
+    run("--plan", PLAN, "--enrollments", enrollments, "--settlements", path, "--out", out)
+    rows = read_out(out)
+    assert (rows[0]["status"], rows[0]["base"], rows[0]["amount"]) == (
+        "covered",
+        "3000.50",
+        "1250.25",
+    )
+    assert rows[1]["reason_code"] == "invalid.id_number.excel_mangled"
