@@ -284,6 +284,7 @@ def test_draft_is_saved_incomplete_then_submitted(member_client, world):
     assert response.status_code == 302
     draft = Claim.objects.get()
     assert draft.status == ClaimStatus.DRAFT and draft.documents.count() == 1
+    assert draft.benefit_name == "住院医疗互助"
     page = member_client.get(f"/m/claims/{draft.pk}/").content.decode()
     assert "继续填写并提交" in page
     # Staff never see a member's unsent draft.

@@ -171,6 +171,7 @@ def run(*, stdout) -> None:
         scheme_year=scheme_year,
         data={
             "benefit_code": "inpatient",
+            "benefit_name": plan_for_scheme_year(scheme_year).inpatient.name,
             "hospital_name": HOSPITALS[0],
             "admit_date": admit,
             "discharge_date": discharge,

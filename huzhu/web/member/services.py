@@ -316,19 +316,21 @@ def claim_keep_draft(
     """
     data = {k: v for k, v in parse_claim_form(raw).items() if v not in (None, "")}
     docs = _pending_documents(member, document_ids)
+    day = data.get("discharge_date") or timezone.localdate()
+    year = draft.scheme_year if draft is not None else scheme_year_for_day(day)
+    if year is None:
+        raise MemberAppError(
+            "no_scheme_year", f"{day:%Y-%m-%d}不在任何互助年度内", field="discharge_date"
+        )
+    plan = selectors.plan_for_scheme_year(year)
+    names = {b.code: b.name for b in plan.benefits} if plan is not None else {}
+    if data.get("benefit_code") in names:
+        data["benefit_name"] = names[data["benefit_code"]]
     try:
         with transaction.atomic():
             if draft is None:
-                day = data.get("discharge_date") or timezone.localdate()
-                scheme_year = scheme_year_for_day(day)
-                if scheme_year is None:
-                    raise MemberAppError(
-                        "no_scheme_year",
-                        f"{day:%Y-%m-%d}不在任何互助年度内",
-                        field="discharge_date",
-                    )
                 claim = claim_save_draft(
-                    acting_user=acting_user, member=member, scheme_year=scheme_year, data=data
+                    acting_user=acting_user, member=member, scheme_year=year, data=data
                 )
             else:
                 claim = claim_save_draft(acting_user=acting_user, claim=draft, data=data)
