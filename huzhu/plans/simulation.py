@@ -238,13 +238,21 @@ def _median_fen(values: list[int]) -> int:
 
 
 def summarize(plan: Plan, outcomes: pl.DataFrame, members_enrolled: int, rows: int) -> dict:
-    inpatient = outcomes.filter(pl.col("benefit") == plan.inpatient.code)
-    counts = dict(inpatient.group_by("status").len().iter_rows())
+    groups = outcomes.group_by("benefit", "status").agg(
+        pl.len().alias("n"), pl.col("amount_fen").sum().alias("fen")
+    )
+    code = plan.inpatient.code
+    counts = {s: n for b, s, n, _ in groups.iter_rows() if b == code}
     status_counts = {s.value: int(counts.get(s.value, 0)) for s in OutcomeStatus}
-    by_benefit = dict(outcomes.group_by("benefit").agg(pl.col("amount_fen").sum()).iter_rows())
-    payout = int(outcomes["amount_fen"].sum() or 0)
+    by_benefit: dict[str, int] = {}
+    lump_counts: dict[str, int] = {}
+    for b, _, n, fen in groups.iter_rows():
+        by_benefit[b] = by_benefit.get(b, 0) + int(fen or 0)
+        lump_counts[b] = lump_counts.get(b, 0) + int(n)
+    payout = sum(by_benefit.values())
     per_member = (
-        outcomes.filter(pl.col("amount_fen") > 0)
+        outcomes.select("member", "amount_fen")
+        .filter(pl.col("amount_fen") > 0)
         .group_by("member")
         .agg(pl.col("amount_fen").sum())["amount_fen"]
         .to_list()
@@ -266,11 +274,9 @@ def summarize(plan: Plan, outcomes: pl.DataFrame, members_enrolled: int, rows: i
         "status_counts": status_counts,
         "payout_total": fen_to_yuan(payout),
         "payout_by_benefit": {
-            b.code: fen_to_yuan(int(by_benefit.get(b.code, 0) or 0)) for b in plan.benefits
+            b.code: fen_to_yuan(by_benefit.get(b.code, 0)) for b in plan.benefits
         },
-        "lump_sums_paid": {
-            b.code: int(outcomes.filter(pl.col("benefit") == b.code).height) for b in plan.lump_sums
-        },
+        "lump_sums_paid": {b.code: lump_counts.get(b.code, 0) for b in plan.lump_sums},
         "members_enrolled": members_enrolled,
         "fee_income": fen_to_yuan(income),
         "members_paid": paid,
