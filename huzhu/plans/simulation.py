@@ -137,49 +137,29 @@ def yuan_expr(col: pl.Expr) -> pl.Expr:
 
 
 def _outcomes_to_frame(outcomes: list[Outcome], n_bands: int) -> pl.DataFrame:
-    names = [
-        "row",
-        "settlement_id",
-        "benefit",
-        "status",
-        "amount_fen",
-        "deductible_fen",
-        "base_fen",
-        "excess_fen",
-        *[f"band_{i}_{k}_fen" for i in range(n_bands) for k in ("base", "amount")],
-        "before_cap_fen",
-        "cap_cut_fen",
-        "reason_code",
-        "reason",
-        "member",
-        "coverage_start",
-        "reverses",
-    ]
-    no_bands = (0,) * (2 * n_bands)
-    rows = [
-        (
-            o.row,
-            o.settlement_id,
-            o.benefit,
-            o.status.value,
-            o.amount_fen,
-            o.deductible_fen,
-            o.base_fen,
-            o.excess_fen,
-            *([v for b in o.bands for v in (b.base_fen, b.amount_fen)] if o.bands else no_bands),
-            o.before_cap_fen,
-            o.cap_cut_fen,
-            o.reason_code,
-            o.reason,
-            o.member,
-            o.coverage_start,
-            o.reverses,
-        )
-        for o in outcomes
-    ]
-    schema = {k: (pl.Int64 if k.endswith("_fen") or k == "row" else pl.String) for k in names}
-    schema["coverage_start"] = pl.Date
-    return pl.DataFrame(rows, schema=schema, orient="row")
+    """Row-engine outcomes as the bulk engine's columns (built column by column)."""
+    get = {name: [getattr(o, name) for o in outcomes] for name in Outcome._fields}
+    columns: dict[str, pl.Series] = {}
+
+    def int_col(name: str, values) -> None:
+        columns[name] = pl.Series(name, values, dtype=pl.Int64)
+
+    int_col("row", get["row"])
+    columns["settlement_id"] = pl.Series("settlement_id", get["settlement_id"], dtype=pl.String)
+    columns["benefit"] = pl.Series("benefit", get["benefit"], dtype=pl.String)
+    columns["status"] = pl.Series("status", [s.value for s in get["status"]], dtype=pl.String)
+    for name in ("amount_fen", "deductible_fen", "base_fen", "excess_fen"):
+        int_col(name, get[name])
+    for i in range(n_bands):
+        int_col(f"band_{i}_base_fen", [b[i].base_fen if b else 0 for b in get["bands"]])
+        int_col(f"band_{i}_amount_fen", [b[i].amount_fen if b else 0 for b in get["bands"]])
+    for name in ("before_cap_fen", "cap_cut_fen"):
+        int_col(name, get[name])
+    for name in ("reason_code", "reason", "member"):
+        columns[name] = pl.Series(name, get[name], dtype=pl.String)
+    columns["coverage_start"] = pl.Series("coverage_start", get["coverage_start"], dtype=pl.Date)
+    columns["reverses"] = pl.Series("reverses", get["reverses"], dtype=pl.String)
+    return pl.DataFrame(list(columns.values()))
 
 
 def outcome_csv_frame(outcomes: pl.DataFrame, plan: Plan) -> pl.DataFrame:
@@ -304,8 +284,12 @@ def simulate(
         lf = records_frame(settlements, columns, amount_fields=[base])
         outcomes = adjudicate_frame(plan, lf, coverage, columns)
     elif engine == "row":
+        header = settlements.columns
         records = records_from_rows(
-            settlements.iter_rows(named=True), columns, amount_fields=[base], with_text=False
+            (dict(zip(header, r, strict=True)) for r in settlements.iter_rows()),
+            columns,
+            amount_fields=[base],
+            with_text=False,
         )
         result = adjudicate_records(plan, records, coverage_map(coverage))
         outcomes = _outcomes_to_frame(result, len(plan.inpatient.tiers))
