@@ -11,6 +11,7 @@ from `db_datetime(value)` (the same instant on both databases).
 from __future__ import annotations
 
 import io
+from collections.abc import Callable
 from datetime import datetime
 
 import polars as pl
@@ -18,7 +19,7 @@ from django.db import connection, models
 
 __all__ = ["db_datetime", "reserve_ids", "frame_insert"]
 
-COPY_CHUNK_ROWS = 200_000
+COPY_CHUNK_ROWS = 50_000
 SQLITE_CHUNK_ROWS = 50_000
 
 
@@ -73,32 +74,58 @@ def _columns(model: type[models.Model], names: list[str]) -> list[str]:
     return out
 
 
-def frame_insert(model: type[models.Model], frame: pl.DataFrame) -> int:
+def frame_insert(
+    model: type[models.Model],
+    frame: pl.DataFrame,
+    transform: Callable[[pl.DataFrame], pl.DataFrame] | None = None,
+) -> int:
     """Insert every row of `frame` (columns named after model fields, `id` included when the
-    ids were reserved) into `model`'s table. Returns the number of rows written."""
+    ids were reserved) into `model`'s table. `transform`, when given, turns each slice into
+    those columns just before it is written, so derived text (JSON, explanations) never exists
+    for the whole frame at once. Returns the number of rows written."""
     if frame.height == 0:
         return 0
     qn = connection.ops.quote_name
     table = qn(model._meta.db_table)
-    columns = _columns(model, frame.columns)
-    names = ", ".join(qn(c) for c in columns)
+    step = COPY_CHUNK_ROWS if connection.vendor == "postgresql" else SQLITE_CHUNK_ROWS
+    names: list[str] | None = None
+    written = 0
     with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            raw = cursor.cursor
-            sql = f"COPY {table} ({names}) FROM STDIN WITH (FORMAT csv)"
-            with raw.copy(sql) as copy:
-                for start in range(0, frame.height, COPY_CHUNK_ROWS):
+        copy_cm = None
+        copy = None
+        try:
+            for start in range(0, frame.height, step):
+                chunk = frame.slice(start, step)
+                if transform is not None:
+                    chunk = transform(chunk)
+                if names is None:
+                    names = list(chunk.columns)
+                    sql_cols = ", ".join(qn(c) for c in _columns(model, names))
+                    if connection.vendor == "postgresql":
+                        copy_cm = cursor.cursor.copy(
+                            f"COPY {table} ({sql_cols}) FROM STDIN WITH (FORMAT csv)"
+                        )
+                        copy = copy_cm.__enter__()
+                    else:
+                        placeholders = ", ".join(["%s"] * len(names))
+                        insert = f"INSERT INTO {table} ({sql_cols}) VALUES ({placeholders})"
+                chunk = chunk.select(names)
+                if copy is not None:
                     buf = io.BytesIO()
-                    frame.slice(start, COPY_CHUNK_ROWS).write_csv(
-                        buf, include_header=False, quote_style="necessary"
+                    chunk.write_csv(buf, include_header=False, quote_style="necessary")
+                    copy.write(buf.getbuffer())
+                else:
+                    chunk = chunk.with_columns(
+                        [pl.col(c).cast(pl.String) for c, t in chunk.schema.items() if t == pl.Date]
                     )
-                    copy.write(buf.getvalue())
-            return frame.height
-        prepared = frame.with_columns(
-            [pl.col(c).cast(pl.String) for c, t in frame.schema.items() if t == pl.Date]
-        )
-        placeholders = ", ".join(["%s"] * len(columns))
-        sql = f"INSERT INTO {table} ({names}) VALUES ({placeholders})"
-        for start in range(0, prepared.height, SQLITE_CHUNK_ROWS):
-            cursor.executemany(sql, list(prepared.slice(start, SQLITE_CHUNK_ROWS).iter_rows()))
-        return frame.height
+                    cursor.executemany(insert, list(chunk.iter_rows()))
+                written += chunk.height
+        except BaseException as exc:
+            if copy_cm is not None:
+                copy_cm.__exit__(type(exc), exc, exc.__traceback__)
+                copy_cm = None
+            raise
+        finally:
+            if copy_cm is not None:
+                copy_cm.__exit__(None, None, None)
+    return written

@@ -314,8 +314,7 @@ def settlement_import(
     """Import one settlement file (or pushed batch). Raises ImportRefused when the input as a
     whole cannot be imported (the batch is then marked failed); bad rows are kept as problems
     and the rest is imported. See the module docstring for the steps."""
-    frame = source_input.frame
-    total = frame.height
+    total = source_input.frame.height
     now = timezone.now()
     if batch is None:
         batch = SettlementBatch.objects.create(
@@ -375,6 +374,8 @@ def _run(source_input: SettlementInput, batch, plans, report: Progress) -> Impor
     except RecordsFormatError as exc:
         raise ImportRefused(exc.message, exc.code) from None
     rec = settlement_frame(frame, columns)
+    # The raw text columns are not needed any more: let a million-row file go.
+    source_input.frame = frame = None
     too_long = length_problems(rec, columns)
     report(total // 10, total)
 
@@ -389,16 +390,21 @@ def _run(source_input: SettlementInput, batch, plans, report: Progress) -> Impor
         rec = rec.with_columns(db_dup.alias("db_dup"))
         summary["duplicates"] += int(rec["db_dup"].sum())
         bad_len = set(too_long["row"].to_list())
-        fresh = rec.filter(~pl.col("db_dup") & ~pl.col("row").is_in(list(bad_len)))
+        if stored or bad_len:
+            fresh = rec.filter(~pl.col("db_dup") & ~pl.col("row").is_in(list(bad_len)))
+        else:
+            fresh = rec  # nothing to drop: no copy of a million rows
         engine_in, reversals = _resolve_reversals(fresh)
         coverages = [_coverage(lp) for lp in plans]
         report(total // 5, total)
         outcomes = _adjudicate(engine_in, plans, coverages, columns)
+        del engine_in
         report(total * 2 // 5, total)
+        frames = {"rec": fresh, "outcomes": outcomes}
+        del rec, fresh, outcomes  # write_import drops them as soon as it can
         result = write_import(
             batch=batch,
-            rec=fresh,
-            outcomes=outcomes,
+            frames=frames,
             too_long=too_long,
             plans=plans,
             coverages=coverages,

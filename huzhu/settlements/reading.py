@@ -24,9 +24,11 @@ __all__ = [
 ]
 
 
-@dataclass(frozen=True)
+@dataclass
 class SettlementInput:
-    frame: pl.DataFrame  # every column String
+    """One input of the import. The import drops `frame` once it has parsed it (memory)."""
+
+    frame: pl.DataFrame | None  # every column String
     file_name: str
     checksum: str  # SHA-256 of the bytes (file) or of the canonical JSON (push)
     encoding: str

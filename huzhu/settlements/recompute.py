@@ -140,6 +140,13 @@ def recompute_member_years(work: list[MemberYearWork], *, plans, batch) -> dict:
     ledgers = ledger_lock_many([(w.member_id, w.scheme_year_id) for w in work])
     members = Member.objects.in_bulk([w.member_id for w in work])
     why = f"医保结算数据更新（导入批次{batch.pk}），按出院顺序重新计算本年度住院互助"
+    # A stay settled at a hospital cashier (one-stop) reaches the bureau's file later with the
+    # same settlement id: it is the same stay, already claimed (domain.md): no second claim.
+    claimed = set(
+        Claim.objects.filter(
+            settlement_id__in=[s.settlement_id for w in work for s in w.new_stays]
+        ).values_list("settlement_id", flat=True)
+    )
     for w in work:
         lp = plans[w.plan_index]
         plan = lp.plan
@@ -175,6 +182,8 @@ def recompute_member_years(work: list[MemberYearWork], *, plans, batch) -> dict:
         new_stays = []
         attached_ids: set[int] = set()
         for stay in w.new_stays:
+            if stay.settlement_id in claimed:
+                continue
             match = next(
                 (
                     c

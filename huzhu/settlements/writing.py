@@ -64,8 +64,7 @@ def _nonneg(col: str) -> pl.Expr:
 def write_import(
     *,
     batch: SettlementBatch,
-    rec: pl.DataFrame,
-    outcomes: pl.DataFrame,
+    frames: dict,
     too_long: pl.DataFrame,
     plans: list[LoadedPlan],
     coverages: list[pl.DataFrame],
@@ -80,6 +79,9 @@ def write_import(
     total = summary["rows"]
     now = timezone.now()
     now_db = db_datetime(now)
+    # `frames` holds the only references to the big frames ("rec", "outcomes"): each is
+    # dropped as soon as it has served, so a million-row import stays within memory.
+    outcomes = frames.pop("outcomes")
     inpatient_code = {i: lp.plan.inpatient.code for i, lp in enumerate(plans)}
     outcomes = outcomes.with_columns(
         (pl.col("benefit") != pl.col("plan_idx").replace_strict(inpatient_code)).alias("is_lump")
@@ -102,6 +104,11 @@ def write_import(
             .alias("reverses"),
         )
     inp = outcomes.filter(~pl.col("is_lump"))
+    lump_rows = outcomes.filter(pl.col("is_lump") & (pl.col("status") == "covered")).select(
+        "row", "benefit", "amount_fen", "plan_idx"
+    )
+    del outcomes
+    reversed_by = _reversed_by(inp, reversals)
     counts = dict(inp.group_by("status").len().iter_rows())
     for status in (
         "covered",
@@ -160,10 +167,21 @@ def write_import(
     )
     year_ids = {i: lp.scheme_year.pk for i, lp in enumerate(plans)}
     versions = {i: lp.version for i, lp in enumerate(plans)}
-    stored = inp.filter(~pl.col("status").is_in(["duplicate", "invalid"]))
-    stored = stored.join(rec.drop("settlement_id", "reverses"), on="row", how="left").join(
+    stored = inp.filter(~pl.col("status").is_in(["duplicate", "invalid"])).drop("benefit")
+    del inp
+    rec = frames.pop("rec").drop(
+        "settlement_id",
+        "reverses",
+        "admit_date",
+        "discharge_date",
+        "is_reversal",
+        "db_dup",
+        strict=False,
+    )
+    stored = stored.join(rec, on="row", how="left").join(
         cov_all, on=["member", "plan_idx"], how="left"
     )
+    del rec
     in_period = pl.col("status").is_in(["covered", "not_enrolled", "waiting_period"])
     stored = stored.with_columns(
         review_reason_expr(plans[0].plan.inpatient.base).alias("__review"),
@@ -178,128 +196,8 @@ def write_import(
             parts.append(part)
         stored = pl.concat(parts).sort("row")
 
-    # --- member-years: bulk (nothing before) or recompute (history) ---------------------------
-    covered = stored.filter(pl.col("status") == "covered")
-    history_pairs: set[tuple[int, int]] = set()
-    for i, lp in enumerate(plans):
-        ids = covered.filter(pl.col("plan_idx") == i)["member_id"].unique().to_list()
-        for m in _members_with_history(lp, ids):
-            history_pairs.add((m, year_ids[i]))
-    targets = _stored_targets(reversals)
-    for t in targets:
-        if t["member_id"] and t["scheme_year_id"]:
-            history_pairs.add((t["member_id"], t["scheme_year_id"]))
-    covered = covered.with_columns(
-        pl.col("plan_idx").replace_strict(year_ids, return_dtype=pl.Int64).alias("scheme_year_id")
-    )
-    pair_frame = pl.DataFrame(
-        list(history_pairs),
-        schema={"member_id": pl.Int64, "scheme_year_id": pl.Int64},
-        orient="row",
-    ).with_columns(pl.lit(True).alias("history"))
-    covered = covered.join(pair_frame, on=["member_id", "scheme_year_id"], how="left").with_columns(
-        pl.col("history").fill_null(False)
-    )
-    bulk = covered.filter(~pl.col("history"))
-
-    # Ledger rows first: a member-year somebody else created meanwhile goes to the recompute.
-    ledgers = bulk.group_by(["member_id", "scheme_year_id"]).agg(
-        pl.col("deductible_fen").sum().alias("deductible_used_fen"),
-        pl.col("excess_fen").sum().alias("cumulative_excess_fen"),
-        pl.col("amount_fen").sum().alias("paid_toward_cap_fen"),
-    )
-    report(total // 2, total)
-
-    # Lump sums: the engine's first matching stay per member-year, unless a lifetime benefit
-    # was already paid (any year).
-    lifetime = {
-        i: [b.code for b in lp.plan.lump_sums if b.once_per == "lifetime"]
-        for i, lp in enumerate(plans)
-    }
-    lumps = outcomes.filter(pl.col("is_lump") & (pl.col("status") == "covered")).select(
-        "row", "benefit", "amount_fen", "plan_idx"
-    )
-    lumps = lumps.join(
-        bulk.select("row", "member_id", "scheme_year_id", "enrollment_id", "union_id"),
-        on="row",
-        how="inner",
-    )
-    held = _lifetime_held(sorted({c for cs in lifetime.values() for c in cs}))
-    if held:
-        held_frame = pl.DataFrame(
-            list(held), schema={"member_id": pl.Int64, "benefit": pl.String}, orient="row"
-        ).with_columns(pl.lit(True).alias("held"))
-        lumps = (
-            lumps.join(held_frame, on=["member_id", "benefit"], how="left")
-            .filter(pl.col("held").is_null())
-            .drop("held")
-        )
-
-    # --- claims of the bulk member-years --------------------------------------------------------
-    claim_frames = []
-    for i, lp in enumerate(plans):
-        plan = lp.plan
-        part = bulk.filter(pl.col("plan_idx") == i)
-        if part.height:
-            claim_frames.append(
-                _claim_frame(part, plan.inpatient.code, plan.inpatient.name).with_columns(
-                    texts.inpatient_breakdown_expr(plan, versions[i]).alias("breakdown"),
-                    texts.inpatient_explanation_expr(plan).alias("explanation"),
-                    texts.zero_reason_expr().alias("zero_reason"),
-                    pl.lit(False).alias("is_lump"),
-                )
-            )
-        for benefit in plan.lump_sums:
-            hits = lumps.filter((pl.col("plan_idx") == i) & (pl.col("benefit") == benefit.code))
-            if not hits.height:
-                continue
-            hits = hits.select("row", "amount_fen").join(
-                bulk.drop("amount_fen"), on="row", how="inner"
-            )
-            claim_frames.append(
-                _claim_frame(hits, benefit.code, benefit.name).with_columns(
-                    texts.lump_breakdown_expr(plan, versions[i], benefit).alias("breakdown"),
-                    texts.lump_explanation_expr(benefit).alias("explanation"),
-                    pl.lit("").alias("zero_reason"),
-                    pl.lit(True).alias("is_lump"),
-                )
-            )
-    claims = _number_claims(claim_frames, plans)
-    lump_json = (
-        claims.filter(pl.col("is_lump"))
-        .group_by(["member_id", "scheme_year_id"])
-        .agg(
-            pl.concat_str(
-                [pl.lit('"'), pl.col("benefit_code"), pl.lit('":"'), pl.col("number"), pl.lit('"')]
-            )
-            .str.join(",")
-            .alias("lump_sums")
-        )
-        .with_columns((pl.lit("{") + pl.col("lump_sums") + pl.lit("}")).alias("lump_sums"))
-    )
-    ledgers = ledgers.join(lump_json, on=["member_id", "scheme_year_id"], how="left").with_columns(
-        pl.col("lump_sums").fill_null("{}")
-    )
-    conflicts = _insert_ledgers(ledgers, now_db=now_db)
-    if conflicts:
-        conflict_frame = pl.DataFrame(
-            list(conflicts),
-            schema={"member_id": pl.Int64, "scheme_year_id": pl.Int64},
-            orient="row",
-        ).with_columns(pl.lit(True).alias("conflict"))
-        bulk = bulk.join(conflict_frame, on=["member_id", "scheme_year_id"], how="left")
-        moved = bulk.filter(pl.col("conflict").is_not_null()).drop("conflict")
-        bulk = bulk.filter(pl.col("conflict").is_null()).drop("conflict")
-        claims = claims.join(conflict_frame, on=["member_id", "scheme_year_id"], how="anti")
-        history_pairs |= conflicts
-    else:
-        moved = bulk.clear()
-    created = _write_claims(claims, plans, versions, now_db, batch)
-    report(total * 4 // 5, total)
-
     # --- settlement records ----------------------------------------------------------------------
-    reversed_by = _reversed_by(inp, reversals)
-    records = stored.join(reversed_by, on="settlement_id", how="left").select(
+    record_exprs = [
         "settlement_id",
         pl.lit(batch.pk, dtype=pl.Int64).alias("batch_id"),
         pl.col("row").alias("row_number"),
@@ -345,8 +243,148 @@ def write_import(
         .then(pl.col("plan_idx").replace_strict(versions, return_dtype=pl.Int64))
         .alias("plan_version_number"),
         pl.lit(now_db).alias("created_at"),
+    ]
+    frame_insert(
+        SettlementRecord,
+        stored.join(reversed_by, on="settlement_id", how="left"),
+        transform=lambda chunk: chunk.select(record_exprs),
     )
-    frame_insert(SettlementRecord, records)
+
+    flagged = (pl.col("reason_code") == "reversal_unmatched") | (
+        (pl.col("status") == "covered") & (pl.col("__review") != "")
+    )
+    review = (
+        stored.filter(flagged)
+        .select(
+            "row",
+            "settlement_id",
+            pl.when(pl.col("status") == "covered")
+            .then(pl.col("__review"))
+            .otherwise(pl.col("reason"))
+            .alias("review_reason"),
+        )
+        .sort("row")
+        .head(PROBLEM_LIST_LIMIT)
+        .to_dicts()
+    )
+
+    # --- member-years: bulk (nothing before) or recompute (history) ---------------------------
+    covered = stored.filter(pl.col("status") == "covered")
+    del stored
+    history_pairs: set[tuple[int, int]] = set()
+    for i, lp in enumerate(plans):
+        ids = covered.filter(pl.col("plan_idx") == i)["member_id"].unique().to_list()
+        for m in _members_with_history(lp, ids):
+            history_pairs.add((m, year_ids[i]))
+    targets = _stored_targets(reversals)
+    for t in targets:
+        if t["member_id"] and t["scheme_year_id"]:
+            history_pairs.add((t["member_id"], t["scheme_year_id"]))
+    covered = covered.with_columns(
+        pl.col("plan_idx").replace_strict(year_ids, return_dtype=pl.Int64).alias("scheme_year_id")
+    )
+    pair_frame = pl.DataFrame(
+        list(history_pairs),
+        schema={"member_id": pl.Int64, "scheme_year_id": pl.Int64},
+        orient="row",
+    ).with_columns(pl.lit(True).alias("history"))
+    if history_pairs:
+        covered = covered.join(
+            pair_frame, on=["member_id", "scheme_year_id"], how="left"
+        ).with_columns(pl.col("history").fill_null(False))
+        history_rows = covered.filter(pl.col("history"))
+        bulk = covered.filter(~pl.col("history"))
+    else:
+        history_rows = covered.clear().with_columns(pl.lit(False).alias("history"))
+        bulk = covered.with_columns(pl.lit(False).alias("history"))
+    del covered
+
+    # Ledger rows first: a member-year somebody else created meanwhile goes to the recompute.
+    ledgers = bulk.group_by(["member_id", "scheme_year_id"]).agg(
+        pl.col("deductible_fen").sum().alias("deductible_used_fen"),
+        pl.col("excess_fen").sum().alias("cumulative_excess_fen"),
+        pl.col("amount_fen").sum().alias("paid_toward_cap_fen"),
+    )
+    report(total // 2, total)
+
+    # Lump sums: the engine's first matching stay per member-year, unless a lifetime benefit
+    # was already paid (any year).
+    lifetime = {
+        i: [b.code for b in lp.plan.lump_sums if b.once_per == "lifetime"]
+        for i, lp in enumerate(plans)
+    }
+    lumps = lump_rows.join(
+        bulk.select("row", "member_id", "scheme_year_id", "enrollment_id", "union_id"),
+        on="row",
+        how="inner",
+    )
+    held = _lifetime_held(sorted({c for cs in lifetime.values() for c in cs}))
+    if held:
+        held_frame = pl.DataFrame(
+            list(held), schema={"member_id": pl.Int64, "benefit": pl.String}, orient="row"
+        ).with_columns(pl.lit(True).alias("held"))
+        lumps = (
+            lumps.join(held_frame, on=["member_id", "benefit"], how="left")
+            .filter(pl.col("held").is_null())
+            .drop("held")
+        )
+
+    # --- claims of the bulk member-years --------------------------------------------------------
+    claim_frames = []
+    for i, lp in enumerate(plans):
+        plan = lp.plan
+        part = bulk.filter(pl.col("plan_idx") == i)
+        if part.height:
+            claim_frames.append(
+                _claim_frame(part, plan.inpatient.code, plan.inpatient.name).with_columns(
+                    pl.lit(False).alias("is_lump")
+                )
+            )
+        for benefit in plan.lump_sums:
+            hits = lumps.filter((pl.col("plan_idx") == i) & (pl.col("benefit") == benefit.code))
+            if not hits.height:
+                continue
+            hits = hits.select("row", "amount_fen").join(
+                bulk.drop("amount_fen"), on="row", how="inner"
+            )
+            claim_frames.append(
+                _claim_frame(hits, benefit.code, benefit.name).with_columns(
+                    pl.lit(True).alias("is_lump")
+                )
+            )
+    claims = _number_claims(claim_frames, plans)
+    lump_json = (
+        claims.filter(pl.col("is_lump"))
+        .group_by(["member_id", "scheme_year_id"])
+        .agg(
+            pl.concat_str(
+                [pl.lit('"'), pl.col("benefit_code"), pl.lit('":"'), pl.col("number"), pl.lit('"')]
+            )
+            .str.join(",")
+            .alias("lump_sums")
+        )
+        .with_columns((pl.lit("{") + pl.col("lump_sums") + pl.lit("}")).alias("lump_sums"))
+    )
+    ledgers = ledgers.join(lump_json, on=["member_id", "scheme_year_id"], how="left").with_columns(
+        pl.col("lump_sums").fill_null("{}")
+    )
+    conflicts = _insert_ledgers(ledgers, now_db=now_db)
+    if conflicts:
+        conflict_frame = pl.DataFrame(
+            list(conflicts),
+            schema={"member_id": pl.Int64, "scheme_year_id": pl.Int64},
+            orient="row",
+        ).with_columns(pl.lit(True).alias("conflict"))
+        bulk = bulk.join(conflict_frame, on=["member_id", "scheme_year_id"], how="left")
+        moved = bulk.filter(pl.col("conflict").is_not_null()).drop("conflict")
+        bulk = bulk.filter(pl.col("conflict").is_null()).drop("conflict")
+        claims = claims.join(conflict_frame, on=["member_id", "scheme_year_id"], how="anti")
+        history_pairs |= conflicts
+    else:
+        moved = bulk.clear()
+    del bulk
+    created = _write_claims(claims, plans, versions, now_db, batch)
+    report(total * 4 // 5, total)
 
     # --- stored records reversed now; stored reversals matched now -----------------------------
     for t in targets:
@@ -364,7 +402,7 @@ def write_import(
         )
 
     # --- member-years with history: row by row under their ledger locks ----------------------------
-    work = _recompute_work(covered.filter(pl.col("history")), moved, targets, plans, year_ids)
+    work = _recompute_work(history_rows, moved, targets, plans, year_ids)
     extra = recompute_member_years(work, plans=plans, batch=batch) if work else None
     if extra:
         for key in ("created", "approved", "for_review"):
@@ -375,12 +413,6 @@ def write_import(
     summary["approved"] = created["approved"]
     summary["for_review"] = created["for_review"]
     summary["approved_amount"] = fen_to_yuan(created["approved_fen"])
-    review = (
-        records.filter(pl.col("review_reason") != "")
-        .select(pl.col("row_number").alias("row"), "settlement_id", "review_reason")
-        .head(PROBLEM_LIST_LIMIT)
-        .to_dicts()
-    )
     SettlementBatch.objects.filter(pk=batch.pk).update(
         state=BatchState.DONE,
         counts=summary,
@@ -403,6 +435,7 @@ def _claim_frame(part: pl.DataFrame, code: str, name: str) -> pl.DataFrame:
     review = pl.col("__review")
     return part.select(
         "row",
+        "plan_idx",
         "member_id",
         "scheme_year_id",
         "enrollment_id",
@@ -478,65 +511,94 @@ def _write_claims(claims: pl.DataFrame, plans, versions, now_db, batch) -> dict:
     version_of = {lp.scheme_year.pk: versions[i] for i, lp in enumerate(plans)}
     version_ids = {lp.scheme_year.pk: lp.version_id for lp in plans}
     approved = pl.col("status") == ClaimStatus.APPROVED.value
-    to_write = claims.select(
-        "id",
-        "number",
-        "member_id",
-        "scheme_year_id",
-        "enrollment_id",
-        "union_id",
-        "benefit_code",
-        "benefit_name",
-        pl.lit(ClaimSource.AUTO.value).alias("source"),
-        pl.lit(ClaimFiler.PLATFORM.value).alias("filer"),
-        pl.lit(PayeeKind.MEMBER.value).alias("payee_kind"),
-        "hospital_code",
-        "settlement_id",
-        "hospital_name",
-        "admit_date",
-        "discharge_date",
-        "total_cost_fen",
-        "fund_paid_fen",
-        "self_pay_in_policy_fen",
-        "self_pay_out_policy_fen",
-        "diagnosis_code",
-        "amount_fen",
-        "breakdown",
-        "explanation",
-        pl.col("scheme_year_id")
-        .replace_strict(version_of, return_dtype=pl.Int64)
-        .alias("plan_version_number"),
-        pl.col("scheme_year_id")
-        .replace_strict(version_ids, return_dtype=pl.Int64)
-        .alias("plan_version_id"),
-        "status",
-        pl.lit(now_db).alias("status_changed_at"),
-        "status_reason",
-        "review_reason",
-        pl.lit(False).alias("is_fixed"),
-        pl.lit(now_db).alias("created_at"),
-        pl.lit(now_db).alias("updated_at"),
-        pl.when(~approved).then(pl.lit(now_db)).alias("submitted_at"),
-        pl.when(approved).then(pl.lit(now_db)).alias("approved_at"),
+    # Breakdown and explanation per (plan, benefit), computed slice by slice while writing.
+    text_exprs: dict[tuple[int, str], list[pl.Expr]] = {}
+    for i, lp in enumerate(plans):
+        plan = lp.plan
+        text_exprs[(i, plan.inpatient.code)] = [
+            texts.inpatient_breakdown_expr(plan, versions[i]).alias("breakdown"),
+            texts.inpatient_explanation_expr(plan).alias("explanation"),
+        ]
+        for benefit in plan.lump_sums:
+            text_exprs[(i, benefit.code)] = [
+                texts.lump_breakdown_expr(plan, versions[i], benefit).alias("breakdown"),
+                texts.lump_explanation_expr(benefit).alias("explanation"),
+            ]
+
+    def claim_rows(chunk: pl.DataFrame) -> pl.DataFrame:
+        parts = []
+        for (i, code), exprs in text_exprs.items():
+            part = chunk.filter((pl.col("plan_idx") == i) & (pl.col("benefit_code") == code))
+            if part.height:
+                parts.append(part.with_columns(exprs))
+        chunk = pl.concat(parts, how="diagonal_relaxed")
+        rows = chunk.select(
+            "id",
+            "number",
+            "member_id",
+            "scheme_year_id",
+            "enrollment_id",
+            "union_id",
+            "benefit_code",
+            "benefit_name",
+            pl.lit(ClaimSource.AUTO.value).alias("source"),
+            pl.lit(ClaimFiler.PLATFORM.value).alias("filer"),
+            pl.lit(PayeeKind.MEMBER.value).alias("payee_kind"),
+            "hospital_code",
+            "settlement_id",
+            "hospital_name",
+            "admit_date",
+            "discharge_date",
+            "total_cost_fen",
+            "fund_paid_fen",
+            "self_pay_in_policy_fen",
+            "self_pay_out_policy_fen",
+            "diagnosis_code",
+            "amount_fen",
+            "breakdown",
+            "explanation",
+            pl.col("scheme_year_id")
+            .replace_strict(version_of, return_dtype=pl.Int64)
+            .alias("plan_version_number"),
+            pl.col("scheme_year_id")
+            .replace_strict(version_ids, return_dtype=pl.Int64)
+            .alias("plan_version_id"),
+            "status",
+            pl.lit(now_db).alias("status_changed_at"),
+            "status_reason",
+            "review_reason",
+            pl.lit(False).alias("is_fixed"),
+            pl.lit(now_db).alias("created_at"),
+            pl.lit(now_db).alias("updated_at"),
+            pl.when(~approved).then(pl.lit(now_db)).alias("submitted_at"),
+            pl.when(approved).then(pl.lit(now_db)).alias("approved_at"),
+        )
+        return _fill_defaults(Claim, rows, now_db)
+
+    frame_insert(Claim, claims, transform=claim_rows)
+    note_ids = reserve_ids(Notification, claims.height)
+    claims = claims.with_columns(pl.Series("note_id", note_ids, dtype=pl.Int64))
+
+    def note_rows(chunk: pl.DataFrame) -> pl.DataFrame:
+        notes = chunk.select(
+            pl.col("note_id").alias("id"),
+            pl.col("member_id"),
+            pl.col("id").alias("claim_id"),
+            (pl.lit("claim_") + pl.col("status")).alias("kind"),
+            texts.notice_expr().alias("text"),
+            pl.lit(now_db).alias("created_at"),
+        )
+        return _fill_defaults(Notification, notes, now_db)
+
+    frame_insert(
+        Notification,
+        claims.with_columns(
+            pl.col("hospital"),
+            (pl.col("status") != ClaimStatus.APPROVED.value).alias("for_review"),
+            texts.zero_reason_expr().alias("zero_reason"),
+        ),
+        transform=note_rows,
     )
-    frame_insert(Claim, _fill_defaults(Claim, to_write, now_db))
-    notes = claims.select(
-        pl.col("member_id"),
-        pl.col("id").alias("claim_id"),
-        (pl.lit("claim_") + pl.col("status")).alias("kind"),
-        pl.col("hospital"),
-        pl.col("admit"),
-        pl.col("discharge"),
-        "benefit_name",
-        "amount_fen",
-        (pl.col("status") != ClaimStatus.APPROVED.value).alias("for_review"),
-        "zero_reason",
-    ).with_columns(texts.notice_expr().alias("text"))
-    note_ids = reserve_ids(Notification, notes.height)
-    notes = notes.select(
-        pl.Series("id", note_ids, dtype=pl.Int64), "member_id", "claim_id", "kind", "text"
-    ).with_columns(pl.lit(now_db).alias("created_at"))
-    frame_insert(Notification, _fill_defaults(Notification, notes, now_db))
     n_approved = int(claims.filter(approved).height)
     out.update(
         created=claims.height,
