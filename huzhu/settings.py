@@ -93,6 +93,7 @@ INSTALLED_APPS = [
     "huzhu.plans",
     "huzhu.claims",
     "huzhu.settlements",
+    "huzhu.hospitals",
     "huzhu.payments",
     "huzhu.reports",
     "huzhu.api",

@@ -114,5 +114,8 @@ def api_request_verify(
     now = time.time() if now is None else now
     if abs(now - sent) > MAX_SKEW_SECONDS:
         raise ApiAuthError("stale_timestamp", "请求时间戳超出5分钟，拒绝重放")
-    ApiKey.objects.filter(pk=key.pk).update(last_used_at=timezone.now())
+    # At most one write a minute per key: the one-stop settle path is real-time.
+    moment = timezone.now()
+    if key.last_used_at is None or (moment - key.last_used_at).total_seconds() > 60:
+        ApiKey.objects.filter(pk=key.pk).update(last_used_at=moment)
     return key

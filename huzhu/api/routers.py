@@ -3,6 +3,8 @@
 from huzhu.api.api import api  # noqa: E402
 from huzhu.api.bureau import router as bureau_router  # noqa: E402
 from huzhu.api.member import router as member_router  # noqa: E402
+from huzhu.api.onestop import router as onestop_router  # noqa: E402
 
 api.add_router("/bureau", bureau_router)
 api.add_router("/member", member_router)
+api.add_router("/onestop", onestop_router)

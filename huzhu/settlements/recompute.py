@@ -268,7 +268,7 @@ def recompute_member_years(work: list[MemberYearWork], *, plans, batch) -> dict:
                 breakdown=texts.lump_breakdown_dict(
                     plan, lp.version, benefit, award.diagnosis_code
                 ),
-                explanation=texts.lump_explanation_text(benefit, award.diagnosis_code),
+                explanation=texts.lump_explanation_text(plan, benefit),
                 plan_version_number=lp.version,
                 plan_version_id=lp.version_id,
             )

@@ -1,4 +1,5 @@
-"""`huzhu api-key create --source NAME`: a key for the bureau's push API (and later hospitals).
+"""`huzhu api-key create --source NAME | --hospital CODE`: a key for the bureau's push API or a
+hospital's one-stop settlement API (`/api/onestop/`).
 
 Prints the key id and the secret once (the secret is stored encrypted and never shown again);
 the last line is the JSON summary. `huzhu api-key list` shows keys without secrets;
@@ -11,12 +12,13 @@ from huzhu.core.commands import HuzhuCommand, UsageError
 
 
 class Command(HuzhuCommand):
-    help = "Create, list or deactivate API keys (bureau push: --source NAME)."
+    help = "Create, list or deactivate API keys (bureau push: --source NAME; one-stop: --hospital CODE)."
 
     def add_arguments(self, parser):
         sub = parser.add_subparsers(dest="action", required=True)
         create = sub.add_parser("create", help="create a key; prints its secret once")
         create.add_argument("--source", help="data source name, e.g. shengzhou-ybj")
+        create.add_argument("--hospital", help="hospital code (one-stop settlement), e.g. H001")
         create.add_argument("--name", default="", help="display name of the owner")
         sub.add_parser("list", help="list keys (no secrets)")
         off = sub.add_parser("deactivate", help="switch a key off")
@@ -26,12 +28,21 @@ class Command(HuzhuCommand):
         action = options["action"]
         if action == "create":
             source = (options.get("source") or "").strip()
-            if not source:
-                raise UsageError("请用 --source NAME 指明数据来源")
+            hospital_code = (options.get("hospital") or "").strip()
+            if bool(source) == bool(hospital_code):
+                raise UsageError("请用 --source NAME 指明数据来源，或用 --hospital CODE 指明医院")
+            kind, owner, name = ApiKeyKind.SOURCE, source, options["name"]
+            if hospital_code:
+                from huzhu.hospitals.models import Hospital
+
+                hospital = Hospital.objects.filter(code=hospital_code).first()
+                if hospital is None:
+                    raise UsageError(
+                        f"医院{hospital_code}未登记：先用 huzhu import-hospitals FILE 导入医院"
+                    )
+                kind, owner, name = ApiKeyKind.HOSPITAL, hospital.code, name or hospital.name
             try:
-                key, secret = api_key_create(
-                    kind=ApiKeyKind.SOURCE, owner_code=source, owner_name=options["name"]
-                )
+                key, secret = api_key_create(kind=kind, owner_code=owner, owner_name=name)
             except ValueError as exc:
                 raise UsageError(str(exc))
             self.stdout.write(f"密钥编号 (X-Huzhu-Key): {key.key_id}")

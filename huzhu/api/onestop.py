@@ -1,0 +1,177 @@
+"""`/api/onestop/*`: hospital cashiers settle the mutual aid at discharge (一站式结算).
+
+Mirrors the medical-insurance platform's pre-settle / settle / cancel steps. Signed like the
+bureau push (`huzhu.api.keys.api_request_verify`) with a key of kind `hospital`
+(`huzhu api-key create --hospital CODE`): `X-Huzhu-Key`, `X-Huzhu-Timestamp`,
+`X-Huzhu-Signature` = hex HMAC-SHA256(secret, timestamp + "\\n" + raw body).
+
+Answers: 200 for every business outcome, with a machine-usable `code` (`OnestopCode`:
+ok, not_enrolled, waiting_period, out_of_period, already_claimed, cancelled, not_found,
+already_cancelled); 400 names the invalid `field`; 401 bad key, signature or stale
+timestamp; 409 a request_id reused with another body; 503 `unavailable` when the database
+cannot answer (nothing was committed: retry with the same request_id). Never a 500.
+The handlers only parse, call `huzhu.hospitals.onestop`, and render.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from django.db import DatabaseError
+from ninja import Field, Router, Schema, Status
+
+from huzhu.claims.error_codes import ClaimError
+from huzhu.hospitals.onestop import (
+    OnestopCode,
+    OnestopConflict,
+    OnestopInputError,
+    body_digest,
+    hospital_for_key,
+    onestop_cancel,
+    onestop_presettle,
+    onestop_settle,
+    parse_body,
+)
+
+from .keys import ApiAuthError, api_request_verify
+from .models import ApiKeyKind
+
+__all__ = ["router"]
+
+log = logging.getLogger(__name__)
+router = Router(tags=["onestop"])
+
+
+class StayIn(Schema):
+    """domain.md's settlement fields + the hospital's code; amounts are yuan strings."""
+
+    hospital_code: str = Field(..., description="医院代码（须与密钥所属医院一致）")
+    settlement_id: str = Field(..., description="医保结算编号（全区唯一）")
+    id_number: str = Field(..., description="身份证号")
+    name: str = ""
+    hospital: str = ""
+    hospital_level: str = ""
+    admit_date: str = Field(..., description="YYYY-MM-DD")
+    discharge_date: str = Field(..., description="YYYY-MM-DD")
+    total_cost: str = Field("", description="元，如 15000.00")
+    fund_paid: str = ""
+    self_pay_in_policy: str = ""
+    self_pay_out_policy: str = ""
+    diagnosis_code: str = ""
+    visit_id: str = ""
+
+
+class SettleIn(StayIn):
+    request_id: str = Field(..., description="请求编号：幂等键，超时重试时原样重发")
+
+
+class CancelIn(Schema):
+    hospital_code: str
+    request_id: str = Field(..., description="请求编号：幂等键")
+    settlement_id: str = Field(..., description="要撤销的结算编号")
+    reason: str = ""
+
+
+class Problem(Schema):
+    code: str
+    detail: str
+    field: str = ""
+
+
+def _body_doc(schema: type[Schema]) -> dict:
+    return {
+        "requestBody": {
+            "required": True,
+            "content": {"application/json": {"schema": schema.model_json_schema()}},
+        },
+        "security": [{"HuzhuSignature": []}],
+    }
+
+
+_RESPONSES = {200: dict[str, Any], 400: Problem, 401: Problem, 409: Problem, 503: Problem}
+_ACTIONS = {
+    "presettle": lambda hospital, data, digest: onestop_presettle(hospital=hospital, data=data),
+    "settle": lambda hospital, data, digest: onestop_settle(
+        hospital=hospital, data=data, digest=digest
+    ),
+    "cancel": lambda hospital, data, digest: onestop_cancel(
+        hospital=hospital, data=data, digest=digest
+    ),
+}
+
+
+def _handle(request, action: str):
+    try:
+        key = api_request_verify(
+            key_id=request.headers.get("X-Huzhu-Key"),
+            timestamp=request.headers.get("X-Huzhu-Timestamp"),
+            signature=request.headers.get("X-Huzhu-Signature"),
+            body=request.body,
+            kind=ApiKeyKind.HOSPITAL,
+        )
+        data = parse_body(request.body)
+        hospital = hospital_for_key(key.owner_code, data)
+        answer = _ACTIONS[action](hospital, data, body_digest(data))
+        return Status(200, answer)
+    except ApiAuthError as exc:
+        return Status(401, {"code": exc.code, "detail": exc.message, "field": ""})
+    except OnestopInputError as exc:
+        return Status(400, exc.as_dict())
+    except OnestopConflict as exc:
+        return Status(409, exc.as_dict())
+    except ClaimError as exc:
+        return Status(400, {"code": str(exc.code), "detail": exc.message, "field": exc.field})
+    except DatabaseError:
+        log.exception("one-stop %s: database error", action)
+        return Status(
+            503,
+            {
+                "code": str(OnestopCode.UNAVAILABLE),
+                "detail": "系统暂时无法处理，未做任何结算；请用同一请求编号重试",
+                "field": "",
+            },
+        )
+    except Exception:  # never a 500: the cashier gets a code it can act on
+        log.exception("one-stop %s: unexpected error", action)
+        return Status(
+            503,
+            {
+                "code": str(OnestopCode.UNAVAILABLE),
+                "detail": "系统内部错误，未做任何结算；请用同一请求编号重试或联系市总工会",
+                "field": "",
+            },
+        )
+
+
+@router.post(
+    "/presettle",
+    response=_RESPONSES,
+    auth=None,
+    summary="预结算：计算本次互助金额及明细（不写入任何数据）",
+    openapi_extra=_body_doc(StayIn),
+)
+def presettle(request):
+    return _handle(request, "presettle")
+
+
+@router.post(
+    "/settle",
+    response=_RESPONSES,
+    auth=None,
+    summary="结算：生成已核准、金额锁定、收款方为医院的互助申请（按 request_id 幂等）",
+    openapi_extra=_body_doc(SettleIn),
+)
+def settle(request):
+    return _handle(request, "settle")
+
+
+@router.post(
+    "/cancel",
+    response=_RESPONSES,
+    auth=None,
+    summary="撤销结算（窗口退费）：作废并重算该职工本年度之后的住院",
+    openapi_extra=_body_doc(CancelIn),
+)
+def cancel(request):
+    return _handle(request, "cancel")

@@ -1,0 +1,968 @@
+"""One-stop settlement at discharge (一站式结算): the hospital cashier deducts the mutual aid.
+
+Three services, called by the API (`huzhu.api.onestop`) and nothing else needs more:
+- `onestop_presettle(hospital=, data=)`: the amount and its breakdown; writes nothing.
+- `onestop_settle(hospital=, data=, request_id=)`: commits an `approved`, fixed claim whose
+  payee is the hospital (plus one per lump sum the stay triggers), under the member-year
+  ledger lock. Idempotent per (hospital, request_id); a settlement id already settled
+  answers the earlier result with `"duplicate": true`.
+- `onestop_cancel(hospital=, data=, request_id=)`: the cashier's refund, with a reversal's
+  effect (domain.md): the claims are voided (a paid one becomes a recovery item), the later
+  stays of the member-year are recomputed (unfixed ones re-priced, fixed ones get
+  adjustment items), the ledger is rewritten.
+
+Every answer is a dict with a machine-usable `code` (`OnestopCode`); bad input raises
+`OnestopInputError` naming the field; a reused request_id with another body raises
+`OnestopConflict`.
+
+Speed: the settle path is built for the cashier's real time. In the usual case (the new
+stay is the latest of the member-year) the amount comes from the locked ledger row alone
+(`adjudicate_stay`); only when a later stay exists is the whole year walked again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from dataclasses import dataclass, field
+from datetime import date
+from enum import StrEnum
+
+from django.db import IntegrityError, transaction
+from django.db.models import Q
+
+from huzhu.claims.ledger import LedgerTotals, ledger_lock, ledger_state, ledger_write
+from huzhu.claims.models import (
+    AdjustmentKind,
+    Claim,
+    ClaimSource,
+    ClaimStatus,
+    MemberYearLedger,
+    PayeeKind,
+)
+from huzhu.claims.services import (
+    ClaimAmount,
+    adjustment_create,
+    claim_create_auto,
+    claim_recompute,
+    claim_void,
+)
+from huzhu.core.masking import mask_id_number
+from huzhu.core.money import fen_to_yuan
+from huzhu.enrollment.models import Enrollment, SchemeYear
+from huzhu.enrollment.selectors import enrollments_with_coverage
+from huzhu.members.idnumbers import IdNumberError, normalize_id_number
+from huzhu.plans.models import PlanVersion
+from huzhu.plans.rules.amounts import parse_amount, parse_iso_date
+from huzhu.plans.rules.ledger import (
+    Coverage,
+    CoveredStay,
+    LedgerState,
+    adjudicate_member_year,
+    adjudicate_stay,
+)
+from huzhu.plans.schema import Plan
+from huzhu.plans.selectors import plan_from_version
+from huzhu.settlements import texts
+
+from .models import Hospital, OnestopAction, OnestopRequest
+
+__all__ = [
+    "OnestopCode",
+    "OnestopConflict",
+    "OnestopInputError",
+    "body_digest",
+    "caches_clear",
+    "hospital_for_key",
+    "onestop_cancel",
+    "onestop_presettle",
+    "onestop_settle",
+]
+
+S = ClaimStatus
+LIVE = (S.SUBMITTED, S.UNION_REVIEWED, S.RETURNED, S.APPROVED, S.PAID)
+COMPUTED = (S.SUBMITTED, S.UNION_REVIEWED, S.APPROVED, S.PAID)
+AMOUNT_NAMES = ("total_cost", "fund_paid", "self_pay_in_policy", "self_pay_out_policy")
+
+
+class OnestopCode(StrEnum):
+    """What the cashier's system does with an answer (HTTP 200 unless noted)."""
+
+    OK = "ok"  # computed (presettle) / committed (settle) / cancelled (cancel)
+    NOT_ENROLLED = "not_enrolled"  # no mutual aid: charge the patient in full
+    WAITING_PERIOD = "waiting_period"
+    OUT_OF_PERIOD = "out_of_period"  # no scheme year / plan covers the discharge date
+    ALREADY_CLAIMED = "already_claimed"  # the stay has a claim from another channel
+    CANCELLED = "cancelled"  # settle: this settlement id was settled and cancelled before
+    NOT_FOUND = "not_found"  # cancel: no one-stop settlement of this hospital with that id
+    ALREADY_CANCELLED = "already_cancelled"
+    # Errors (not 200): 400 invalid_field / hospital_mismatch / unknown_hospital,
+    # 401 (see huzhu.api.keys), 409 request_id_reused, 503 unavailable.
+    INVALID_FIELD = "invalid_field"
+    HOSPITAL_MISMATCH = "hospital_mismatch"
+    UNKNOWN_HOSPITAL = "unknown_hospital"
+    REQUEST_ID_REUSED = "request_id_reused"
+    UNAVAILABLE = "unavailable"
+
+
+class OnestopInputError(Exception):
+    """Bad input (HTTP 400): `field` names it, `code` is stable, `message` is Chinese."""
+
+    def __init__(self, field: str, message: str, code: str = OnestopCode.INVALID_FIELD) -> None:
+        super().__init__(message)
+        self.field = field
+        self.message = message
+        self.code = str(code)
+
+    def as_dict(self) -> dict:
+        return {"code": self.code, "field": self.field, "detail": self.message}
+
+
+class OnestopConflict(Exception):
+    """The request_id was used before with another body (HTTP 409)."""
+
+    def __init__(self, request_id: str) -> None:
+        self.message = f"请求编号 {request_id} 已用于另一笔不同内容的请求"
+        super().__init__(self.message)
+
+    def as_dict(self) -> dict:
+        return {
+            "code": str(OnestopCode.REQUEST_ID_REUSED),
+            "field": "request_id",
+            "detail": self.message,
+        }
+
+
+# --- reading the body --------------------------------------------------------------------------
+
+
+@dataclass
+class Stay:
+    settlement_id: str
+    id_number: str
+    name: str
+    hospital_name: str
+    admit: date
+    discharge: date
+    amounts: dict[str, int | None]
+    diagnosis_code: str
+
+    def claim_fields(self, hospital_code: str) -> dict:
+        out = {
+            "settlement_id": self.settlement_id,
+            "hospital_name": self.hospital_name,
+            "hospital_code": hospital_code,
+            "admit_date": self.admit,
+            "discharge_date": self.discharge,
+            "diagnosis_code": self.diagnosis_code,
+        }
+        for n in AMOUNT_NAMES:
+            if self.amounts.get(n) is not None:
+                out[f"{n}_fen"] = self.amounts[n]
+        return out
+
+
+_LIMITS = {
+    "request_id": 64,
+    "settlement_id": 64,
+    "hospital_code": 32,
+    "name": 64,
+    "hospital": 128,
+    "hospital_level": 32,
+    "diagnosis_code": 32,
+    "visit_id": 64,
+    "reason": 500,
+}
+_LABELS = {
+    "request_id": "请求编号",
+    "settlement_id": "结算编号",
+    "hospital_code": "医院代码",
+    "id_number": "身份证号",
+    "admit_date": "入院日期",
+    "discharge_date": "出院日期",
+    "total_cost": "医疗总费用",
+    "fund_paid": "统筹基金支付",
+    "self_pay_in_policy": "政策范围内个人负担",
+    "self_pay_out_policy": "政策范围外自费",
+}
+
+
+def _text(data: dict, name: str, *, required: bool = False) -> str:
+    value = data.get(name)
+    if value is None:
+        value = ""
+    if isinstance(value, bool) or not isinstance(value, str | int):
+        raise OnestopInputError(name, f"{_LABELS.get(name, name)}应为文本")
+    value = str(value).strip()
+    if required and not value:
+        raise OnestopInputError(name, f"缺少{_LABELS.get(name, name)}（{name}）")
+    limit = _LIMITS.get(name)
+    if limit and len(value) > limit:
+        raise OnestopInputError(name, f"{_LABELS.get(name, name)}超过{limit}个字符")
+    return value
+
+
+def _date(data: dict, name: str) -> date:
+    text = _text(data, name, required=True)
+    parsed = parse_iso_date(text)
+    if parsed is None:
+        raise OnestopInputError(name, f"{_LABELS[name]}应为YYYY-MM-DD格式的有效日期")
+    return parsed
+
+
+def _amount(data: dict, name: str) -> int | None:
+    value = data.get(name)
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str):
+        raise OnestopInputError(name, f'{_LABELS[name]}应为元字符串，如 "1234.56"')
+    fen, error = parse_amount(value)
+    if error is None and fen is not None and fen < 0:
+        error = "negative"
+    if error is not None:
+        reasons = {
+            "not_a_number": "不是有效金额",
+            "too_many_decimals": "超过两位小数",
+            "too_large": "金额过大",
+            "negative": "不能为负数",
+            "empty": "为空",
+        }
+        raise OnestopInputError(name, f"{_LABELS[name]}{reasons.get(error, '无效')}")
+    return fen
+
+
+def parse_body(raw: bytes) -> dict:
+    """The JSON object of a request body, or OnestopInputError (field "body")."""
+    try:
+        data = json.loads(raw or b"")
+    except (ValueError, UnicodeDecodeError):
+        raise OnestopInputError("body", "请求体不是有效的JSON") from None
+    if not isinstance(data, dict):
+        raise OnestopInputError("body", "请求体应为JSON对象")
+    return data
+
+
+def body_digest(data: dict) -> str:
+    """SHA-256 of the body in canonical form (key order and spacing do not matter)."""
+    canonical = json.dumps(data, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def _stay(data: dict) -> Stay:
+    sid = _text(data, "settlement_id", required=True)
+    try:
+        id_number = normalize_id_number(_text(data, "id_number", required=True))
+    except IdNumberError as exc:
+        raise OnestopInputError("id_number", f"身份证号{exc.message}") from None
+    admit = _date(data, "admit_date")
+    discharge = _date(data, "discharge_date")
+    if discharge < admit:
+        raise OnestopInputError("discharge_date", "出院日期早于入院日期")
+    amounts = {n: _amount(data, n) for n in AMOUNT_NAMES}
+    for name in ("name", "hospital", "hospital_level", "visit_id", "out_of_area"):
+        if name in _LIMITS:
+            _text(data, name)
+    return Stay(
+        settlement_id=sid,
+        id_number=id_number,
+        name=_text(data, "name"),
+        hospital_name=_text(data, "hospital"),
+        admit=admit,
+        discharge=discharge,
+        amounts=amounts,
+        diagnosis_code=_text(data, "diagnosis_code").upper(),
+    )
+
+
+# --- hospitals and plans (small per-process caches) --------------------------------------------
+
+_HOSPITAL_TTL = 30.0
+_hospitals: dict[str, tuple[float, Hospital | None]] = {}
+_plans: dict[tuple[int, str], Plan] = {}
+
+
+def hospital_for_key(owner_code: str, data: dict) -> Hospital:
+    """The registered, active hospital the API key belongs to, checked against the body's
+    `hospital_code`. Cached per process for 30 s."""
+    code = _text(data, "hospital_code", required=True)
+    if code != owner_code:
+        raise OnestopInputError(
+            "hospital_code",
+            f"医院代码{code}与接口密钥所属医院{owner_code}不一致",
+            OnestopCode.HOSPITAL_MISMATCH,
+        )
+    now = time.monotonic()
+    cached = _hospitals.get(code)
+    if cached is None or now - cached[0] > _HOSPITAL_TTL:
+        hospital = Hospital.objects.filter(code=code, is_active=True).first()
+        cached = (now, hospital)
+        _hospitals[code] = cached
+    if cached[1] is None:
+        raise OnestopInputError(
+            "hospital_code", f"医院{code}未登记或已停用", OnestopCode.UNKNOWN_HOSPITAL
+        )
+    return cached[1]
+
+
+@dataclass
+class _Year:
+    enrollment: Enrollment | None
+    scheme_year: SchemeYear | None
+    plan: Plan | None
+    version: tuple[int, int] | None  # (version number, PlanVersion pk)
+    renewal: bool = False
+
+
+def _plan_of(scheme_year_id: int) -> tuple[Plan, tuple[int, int]] | None:
+    """The plan in force for a scheme year and (version number, PlanVersion pk); one query,
+    the parsed plan cached per process (a version row never changes: a new file is a new
+    row)."""
+    row = (
+        PlanVersion.objects.filter(scheme_year_id=scheme_year_id)
+        .order_by("-version")
+        .values_list("pk", "version", "content_hash")
+        .first()
+    )
+    if row is None:
+        return None
+    pk, number, content_hash = row
+    plan = _plans.get((pk, content_hash))
+    if plan is None:
+        plan = plan_from_version(PlanVersion.objects.get(pk=pk))
+        _plans[(pk, content_hash)] = plan
+    return plan, (number, pk)
+
+
+def caches_clear() -> None:
+    """Forget the cached hospitals and plans (tests; a hospital deactivated this second)."""
+    _hospitals.clear()
+    _plans.clear()
+
+
+def _year_of(stay: Stay) -> _Year:
+    """The member's enrollment in the scheme year of the discharge date, and its plan."""
+    enrollment = (
+        enrollments_with_coverage(
+            Enrollment.objects.filter(
+                member__id_number=stay.id_number,
+                scheme_year__start__lte=stay.discharge,
+                scheme_year__end__gte=stay.discharge,
+                withdrawn_at__isnull=True,
+            )
+        )
+        .select_related("member", "scheme_year")
+        .first()
+    )
+    if enrollment is not None:
+        year = enrollment.scheme_year
+    else:
+        year = SchemeYear.objects.filter(start__lte=stay.discharge, end__gte=stay.discharge).first()
+    found = _plan_of(year.pk) if year is not None else None
+    if found is None:
+        return _Year(enrollment, year, None, None)
+    return _Year(enrollment, year, found[0], found[1], bool(getattr(enrollment, "is_renewal", 0)))
+
+
+# --- answers -------------------------------------------------------------------------------------
+
+
+MESSAGES = {
+    OnestopCode.NOT_ENROLLED: "该职工出院日期所在年度未参加医疗互助，本次无互助金",
+    OnestopCode.OUT_OF_PERIOD: "出院日期不在任何已加载互助方案的年度内，本次无互助金",
+    OnestopCode.ALREADY_CLAIMED: "该次住院已由其他渠道受理互助（免申即享或线上申请），不能在窗口再次结算",
+    OnestopCode.CANCELLED: "该结算编号的一站式结算已撤销，不能再次结算；请使用新的结算编号",
+}
+
+
+def _answer(code: str, stay: Stay | None, hospital: Hospital, **extra) -> dict:
+    out = {
+        "code": str(code),
+        "status": extra.pop("status", str(code)),
+        "message": extra.pop("message", MESSAGES.get(code, "")),
+        "hospital_code": hospital.code,
+        "settlement_id": stay.settlement_id if stay else extra.pop("settlement_id", ""),
+        "amount": "0.00",
+        "amount_fen": 0,
+        "items": [],
+        "duplicate": False,
+    }
+    out.update(extra)
+    return out
+
+
+@dataclass
+class _Computed:
+    """The engine's result for one stay: the claims to write and the ledger after them."""
+
+    items: list[tuple[str, str, ClaimAmount]] = field(default_factory=list)  # (code, name, amt)
+    state: LedgerState | None = None
+    lump_codes: list[str] = field(default_factory=list)
+    # Later claims whose amount the insertion changes: (claim, new StayBenefit).
+    later: list = field(default_factory=list)
+
+
+def _claim_amount(plan: Plan, version, b) -> ClaimAmount:
+    return ClaimAmount(
+        amount_fen=b.amount_fen,
+        breakdown=texts.breakdown_dict(plan, version[0], b),
+        explanation=texts.explanation_text(plan, b),
+        plan_version_number=version[0],
+        plan_version_id=version[1],
+    )
+
+
+def _compute(
+    y: _Year, stay: Stay, base_fen: int, ledger: MemberYearLedger | None, nearby: list[Claim]
+) -> _Computed:
+    """Price the stay against the member-year (under the lock when `ledger` is locked)."""
+    plan, version = y.plan, y.version
+    inpatient = plan.inpatient
+    member = y.enrollment.member
+    out = _Computed()
+    key = stay.settlement_id
+    later = [
+        c
+        for c in nearby
+        if c.benefit_code == inpatient.code
+        and c.status in COMPUTED
+        and c.amount_fen is not None
+        and c.discharge_date is not None
+        and (c.discharge_date, c.settlement_id or c.number) > (stay.discharge, key)
+    ]
+    held = dict(ledger.lump_sums or {}) if ledger is not None else {}
+    if not later:
+        state = ledger_state(ledger) if ledger is not None else LedgerState()
+        mine, state = adjudicate_stay(inpatient, key, base_fen, state)
+    else:
+        # A later stay exists: walk the whole year again with this one inserted.
+        year_claims = Claim.objects.filter(
+            member_id=member.pk,
+            scheme_year_id=y.scheme_year.pk,
+            benefit_code=inpatient.code,
+            status__in=COMPUTED,
+            amount_fen__isnull=False,
+        ).prefetch_related("adjustments")
+        if ledger is not None:
+            year_claims = year_claims.select_for_update(of=("self",))
+        base_attr = f"{inpatient.base}_fen"
+        others = {}
+        stays = [CoveredStay(key, stay.discharge, base_fen, stay.diagnosis_code)]
+        for c in year_claims.order_by("id"):
+            base = getattr(c, base_attr)
+            if base is None or c.discharge_date is None:
+                continue
+            k = c.settlement_id or c.number
+            others[k] = c
+            stays.append(CoveredStay(k, c.discharge_date, base, c.diagnosis_code))
+        result = adjudicate_member_year(
+            plan,
+            stays,
+            sex=member.sex,
+            state=LedgerState(lump_sums_paid=frozenset(b.code for b in plan.lump_sums)),
+        )
+        mine = next(b for b in result.benefits if b.key == key)
+        out.later = [
+            (others[b.key], b)
+            for b in result.benefits
+            if b.key != key and others[b.key].amount_fen != b.amount_fen
+        ]
+        state = result.state
+    out.items.append((inpatient.code, inpatient.name, _claim_amount(plan, version, mine)))
+    for lump in plan.lump_sums:
+        if lump.code in held or not lump.matches(stay.diagnosis_code, member.sex):
+            continue
+        if lump.once_per == "lifetime" and (
+            Claim.objects.filter(member_id=member.pk, benefit_code=lump.code, status__in=LIVE)
+            .exclude(scheme_year_id=y.scheme_year.pk)
+            .exists()
+        ):
+            continue
+        out.lump_codes.append(lump.code)
+        out.items.append(
+            (
+                lump.code,
+                lump.name,
+                ClaimAmount(
+                    amount_fen=lump.lump_sum_fen,
+                    breakdown=texts.lump_breakdown_dict(
+                        plan, version[0], lump, stay.diagnosis_code
+                    ),
+                    explanation=texts.lump_explanation_text(lump, stay.diagnosis_code),
+                    plan_version_number=version[0],
+                    plan_version_id=version[1],
+                ),
+            )
+        )
+    out.state = state
+    return out
+
+
+def _left(plan: Plan, state: LedgerState) -> dict:
+    inpatient = plan.inpatient
+    deductible = (
+        inpatient.deductible_fen
+        if inpatient.deductible_per_stay
+        else max(0, inpatient.deductible_fen - state.deductible_used_fen)
+    )
+    out = {"deductible_left": fen_to_yuan(deductible), "cap_left": None}
+    if inpatient.cap_fen is not None:
+        out["cap_left"] = fen_to_yuan(max(0, inpatient.cap_fen - state.paid_fen))
+    return out
+
+
+def _priced(code, stay, hospital, y: _Year, computed: _Computed, numbers=None) -> dict:
+    total = sum(a.amount_fen for _c, _n, a in computed.items)
+    items = []
+    for i, (bcode, bname, a) in enumerate(computed.items):
+        item = {
+            "benefit": bcode,
+            "name": bname,
+            "amount": fen_to_yuan(a.amount_fen),
+            "amount_fen": a.amount_fen,
+            "explanation": a.explanation,
+            "breakdown": a.breakdown,
+        }
+        if numbers is not None:
+            item["claim_number"] = numbers[i]
+        items.append(item)
+    member = y.enrollment.member
+    return _answer(
+        code,
+        stay,
+        hospital,
+        status="covered",
+        message=f"本次医疗互助金{fen_to_yuan(total)}元，由医院在结算时直接减免",
+        amount=fen_to_yuan(total),
+        amount_fen=total,
+        items=items,
+        member={"name": member.name, "id_number": mask_id_number(member.id_number)},
+        scheme_year=y.scheme_year.year,
+        plan_version=y.version[0],
+        year_after=_left(y.plan, computed.state),
+    )
+
+
+def _outcome_without_claim(stay: Stay, hospital: Hospital, y: _Year) -> dict | None:
+    """The answer when the stay is not covered (nothing to write), else None."""
+    if y.plan is None or not (y.plan.period.start <= stay.discharge <= y.plan.period.end):
+        return _answer(OnestopCode.OUT_OF_PERIOD, stay, hospital)
+    if y.enrollment is None:
+        return _answer(OnestopCode.NOT_ENROLLED, stay, hospital)
+    coverage = Coverage(enrolled_on=y.enrollment.enrolled_on, renewal=y.renewal)
+    if not coverage.covers_admission(y.plan, stay.admit):
+        start = coverage.start(y.plan)
+        return _answer(
+            OnestopCode.WAITING_PERIOD,
+            stay,
+            hospital,
+            message=(
+                f"新参保人员观察期内入院：保障自{start:%Y-%m-%d}起，入院日期"
+                f"{stay.admit:%Y-%m-%d}在观察期内，本次无互助金"
+            ),
+            coverage_start=start.isoformat(),
+        )
+    return None
+
+
+def _base(y: _Year, stay: Stay) -> int:
+    base_name = y.plan.inpatient.base
+    base = stay.amounts.get(base_name)
+    if base is None:
+        raise OnestopInputError(
+            base_name, f"缺少{_LABELS.get(base_name, base_name)}（{base_name}），无法计算互助金"
+        )
+    return base
+
+
+def _nearby(stay: Stay, y: _Year) -> list[Claim]:
+    """Claims that matter for this stay: any with its settlement id, and the member-year's
+    claims discharged on or after its admission (same stay filed manually; later stays)."""
+    return list(
+        Claim.objects.filter(
+            Q(settlement_id=stay.settlement_id)
+            | Q(
+                member_id=y.enrollment.member_id,
+                scheme_year_id=y.scheme_year.pk,
+                discharge_date__gte=stay.admit,
+            )
+        ).only(
+            "id",
+            "number",
+            "member_id",
+            "settlement_id",
+            "source",
+            "hospital_code",
+            "benefit_code",
+            "status",
+            "amount_fen",
+            "admit_date",
+            "discharge_date",
+            "is_fixed",
+        )
+    )
+
+
+def _earlier(stay: Stay, hospital: Hospital, nearby: list[Claim]) -> dict | None:
+    """The answer when this settlement id (or this stay) already has a claim, else None."""
+    mine = [c for c in nearby if c.settlement_id == stay.settlement_id]
+    if mine:
+        ours = all(
+            c.source == ClaimSource.ONESTOP and c.hospital_code == hospital.code for c in mine
+        )
+        if not ours:
+            return _answer(OnestopCode.ALREADY_CLAIMED, stay, hospital, status="duplicate")
+        if all(c.status == S.VOID for c in mine):
+            return _answer(OnestopCode.CANCELLED, stay, hospital, status="reversed")
+        earlier = (
+            OnestopRequest.objects.filter(
+                hospital_code=hospital.code,
+                action=OnestopAction.SETTLE,
+                settlement_id=stay.settlement_id,
+                code=OnestopCode.OK,
+            )
+            .order_by("id")
+            .values_list("response", flat=True)
+            .first()
+        )
+        if earlier is None:  # settled, but its answer is not stored: rebuild it from the claims
+            total = sum(c.amount_fen or 0 for c in mine)
+            earlier = _answer(
+                OnestopCode.OK,
+                stay,
+                hospital,
+                status="covered",
+                amount=fen_to_yuan(total),
+                amount_fen=total,
+                items=[
+                    {
+                        "benefit": c.benefit_code,
+                        "amount": fen_to_yuan(c.amount_fen or 0),
+                        "amount_fen": c.amount_fen or 0,
+                        "claim_number": c.number,
+                    }
+                    for c in mine
+                ],
+            )
+        return {**earlier, "duplicate": True}
+    same_stay = [
+        c
+        for c in nearby
+        if not c.settlement_id
+        and c.status in LIVE
+        and c.admit_date == stay.admit
+        and c.discharge_date == stay.discharge
+    ]
+    if same_stay:
+        return _answer(OnestopCode.ALREADY_CLAIMED, stay, hospital, status="duplicate")
+    return None
+
+
+# --- the services ----------------------------------------------------------------------------------
+
+
+def onestop_presettle(*, hospital: Hospital, data: dict) -> dict:
+    """What settling this stay now would deduct, with its breakdown. Writes nothing."""
+    stay = _stay(data)
+    y = _year_of(stay)
+    refused = _outcome_without_claim(stay, hospital, y)
+    if refused is not None:
+        return refused
+    base = _base(y, stay)
+    nearby = _nearby(stay, y)
+    earlier = _earlier(stay, hospital, nearby)
+    if earlier is not None:
+        return earlier
+    ledger = MemberYearLedger.objects.filter(
+        member_id=y.enrollment.member_id, scheme_year_id=y.scheme_year.pk
+    ).first()
+    computed = _compute(y, stay, base, ledger, nearby)
+    return _priced(OnestopCode.OK, stay, hospital, y, computed)
+
+
+def _stored(hospital: Hospital, action: str, request_id: str, digest: str) -> dict | None:
+    seen = (
+        OnestopRequest.objects.filter(
+            hospital_code=hospital.code, action=action, request_id=request_id
+        )
+        .values_list("body_sha256", "response")
+        .first()
+    )
+    if seen is None:
+        return None
+    if seen[0] != digest:
+        raise OnestopConflict(request_id)
+    return seen[1]
+
+
+def _remember(hospital, action, request_id, digest, stay_sid: str, answer: dict) -> None:
+    OnestopRequest.objects.create(
+        hospital_code=hospital.code,
+        action=action,
+        request_id=request_id,
+        body_sha256=digest,
+        settlement_id=stay_sid,
+        code=answer["code"],
+        response=answer,
+    )
+
+
+def _once(hospital, action: str, request_id: str, digest: str, work) -> dict:
+    """Run `work()` (which stores its answer in its own transaction) once per request_id."""
+    stored = _stored(hospital, action, request_id, digest)
+    if stored is not None:
+        return stored
+    try:
+        return work()
+    except IntegrityError:
+        # The same request_id arrived twice at once: the one that committed answers both.
+        stored = _stored(hospital, action, request_id, digest)
+        if stored is None:
+            raise
+        return stored
+
+
+def onestop_settle(*, hospital: Hospital, data: dict, digest: str | None = None) -> dict:
+    """Settle a stay at the cashier: commit the fixed, hospital-payee claim(s) and answer the
+    amount. Idempotent per (hospital, request_id); see the module docstring."""
+    request_id = _text(data, "request_id", required=True)
+    stay = _stay(data)
+    digest = digest or body_digest(data)
+
+    def work() -> dict:
+        y = _year_of(stay)
+        with transaction.atomic():
+            answer = _outcome_without_claim(stay, hospital, y)
+            if answer is None:
+                answer = _settle_locked(hospital, stay, y)
+            _remember(
+                hospital, OnestopAction.SETTLE, request_id, digest, stay.settlement_id, answer
+            )
+        return answer
+
+    return _once(hospital, OnestopAction.SETTLE, request_id, digest, work)
+
+
+def _settle_locked(hospital: Hospital, stay: Stay, y: _Year) -> dict:
+    base = _base(y, stay)
+    member = y.enrollment.member
+    ledger = ledger_lock(member_id=member.pk, scheme_year_id=y.scheme_year.pk)
+    nearby = _nearby(stay, y)
+    earlier = _earlier(stay, hospital, nearby)
+    if earlier is not None:
+        return earlier
+    computed = _compute(y, stay, base, ledger, nearby)
+    why = (
+        f"一站式结算{stay.settlement_id}（{hospital.name}，出院{stay.discharge:%Y-%m-%d}）"
+        "按出院顺序计入本年度，重新计算"
+    )
+    for other, b in computed.later:
+        new = _claim_amount(y.plan, y.version, b)
+        if other.is_fixed or other.status == S.PAID:
+            _adjust(other, b.amount_fen, why)
+        else:
+            claim_recompute(claim=other, amount=new, reason=why)
+    fields = stay.claim_fields(hospital.code)
+    if not fields.get("hospital_name"):
+        fields["hospital_name"] = hospital.name
+    numbers = []
+    lump_sums = dict(ledger.lump_sums or {})
+    for code, name, amount in computed.items:
+        claim = claim_create_auto(
+            member=member,
+            scheme_year=y.scheme_year,
+            benefit_code=code,
+            benefit_name=name,
+            stay=fields,
+            amount=amount,
+            source=ClaimSource.ONESTOP,
+            payee_kind=PayeeKind.HOSPITAL,
+            enrollment=y.enrollment,
+            ledger=ledger,
+        )
+        numbers.append(claim.number)
+        if code in computed.lump_codes:
+            lump_sums[code] = claim.number
+    state = computed.state
+    ledger_write(
+        ledger,
+        LedgerTotals(
+            deductible_used_fen=state.deductible_used_fen,
+            cumulative_excess_fen=state.cumulative_excess_fen,
+            paid_toward_cap_fen=state.paid_fen,
+            lump_sums=lump_sums,
+        ),
+    )
+    return _priced(OnestopCode.OK, stay, hospital, y, computed, numbers)
+
+
+def _effective_fen(claim: Claim) -> int:
+    total = claim.amount_fen or 0
+    for item in claim.adjustments.all():
+        total += item.amount_fen if item.kind == AdjustmentKind.TOP_UP else -item.amount_fen
+    return total
+
+
+def _adjust(claim: Claim, new_fen: int, reason: str) -> None:
+    diff = new_fen - _effective_fen(claim)
+    if diff:
+        adjustment_create(
+            claim=claim,
+            kind=AdjustmentKind.TOP_UP if diff > 0 else AdjustmentKind.RECOVERY,
+            amount_fen=abs(diff),
+            reason=reason,
+        )
+
+
+def onestop_cancel(*, hospital: Hospital, data: dict, digest: str | None = None) -> dict:
+    """Cancel a one-stop settlement (a refund at the cashier) with a reversal's effect.
+
+    Body: `hospital_code`, `request_id`, `settlement_id`, optional `reason`. Idempotent per
+    (hospital, request_id)."""
+    request_id = _text(data, "request_id", required=True)
+    sid = _text(data, "settlement_id", required=True)
+    reason = _text(data, "reason") or "医院窗口撤销一站式结算（退费）"
+    digest = digest or body_digest(data)
+
+    def work() -> dict:
+        with transaction.atomic():
+            answer = _cancel_locked(hospital, sid, reason)
+            _remember(hospital, OnestopAction.CANCEL, request_id, digest, sid, answer)
+        return answer
+
+    return _once(hospital, OnestopAction.CANCEL, request_id, digest, work)
+
+
+def _cancel_locked(hospital: Hospital, sid: str, reason: str) -> dict:
+    found = list(
+        Claim.objects.filter(
+            settlement_id=sid, source=ClaimSource.ONESTOP, hospital_code=hospital.code
+        ).values_list("member_id", "scheme_year_id")
+    )
+    if not found:
+        return _answer(
+            OnestopCode.NOT_FOUND,
+            None,
+            hospital,
+            settlement_id=sid,
+            message=f"本院没有结算编号为{sid}的一站式结算",
+        )
+    member_id, year_id = found[0]
+    ledger = ledger_lock(member_id=member_id, scheme_year_id=year_id)
+    claims = list(
+        Claim.objects.select_for_update(of=("self",))
+        .filter(settlement_id=sid, source=ClaimSource.ONESTOP, hospital_code=hospital.code)
+        .prefetch_related("adjustments")
+        .order_by("id")
+    )
+    if all(c.status == S.VOID for c in claims):
+        return _answer(
+            OnestopCode.ALREADY_CANCELLED,
+            None,
+            hospital,
+            settlement_id=sid,
+            message=f"结算编号{sid}的一站式结算已撤销",
+            cancelled=[c.number for c in claims],
+        )
+    why = f"医院{hospital.name}撤销一站式结算{sid}：{reason}"
+    recovery = 0
+    cancelled = []
+    for c in claims:
+        if c.status == S.PAID:
+            worth = _effective_fen(c)
+            if worth > 0:
+                adjustment_create(
+                    claim=c, kind=AdjustmentKind.RECOVERY, amount_fen=worth, reason=why
+                )
+                recovery += worth
+        elif c.status != S.VOID:
+            claim_void(claim=c, reason=why)
+        cancelled.append(
+            {
+                "claim_number": c.number,
+                "benefit": c.benefit_code,
+                "amount": fen_to_yuan(c.amount_fen or 0),
+            }
+        )
+    changed = _recompute_year(ledger, claims, why)
+    return _answer(
+        OnestopCode.OK,
+        None,
+        hospital,
+        settlement_id=sid,
+        status="reversed",
+        message=f"结算编号{sid}的一站式结算已撤销"
+        + (f"；该笔已支付给医院，{fen_to_yuan(recovery)}元将在下次拨付时扣回" if recovery else ""),
+        amount=fen_to_yuan(sum(c.amount_fen or 0 for c in claims)),
+        amount_fen=sum(c.amount_fen or 0 for c in claims),
+        cancelled=cancelled,
+        recovery=fen_to_yuan(recovery),
+        recomputed=changed,
+    )
+
+
+def _recompute_year(ledger: MemberYearLedger, cancelled: list[Claim], why: str) -> list[str]:
+    """Walk the member-year again without the cancelled stay; returns the numbers of the
+    claims whose amount changed (re-priced, or given an adjustment item when fixed)."""
+    found = _plan_of(ledger.scheme_year_id)
+    gone = {c.pk for c in cancelled}
+    lump_sums = {
+        code: number
+        for code, number in (ledger.lump_sums or {}).items()
+        if number not in {c.number for c in cancelled}
+    }
+    if found is None:
+        return []
+    plan, version = found
+    inpatient = plan.inpatient
+    base_attr = f"{inpatient.base}_fen"
+    claims = (
+        Claim.objects.select_for_update(of=("self",))
+        .filter(
+            member_id=ledger.member_id,
+            scheme_year_id=ledger.scheme_year_id,
+            benefit_code=inpatient.code,
+            status__in=COMPUTED,
+            amount_fen__isnull=False,
+        )
+        .exclude(pk__in=gone)
+        .prefetch_related("adjustments")
+        .order_by("id")
+    )
+    others = {}
+    stays = []
+    for c in claims:
+        base = getattr(c, base_attr)
+        if base is None or c.discharge_date is None:
+            continue
+        key = c.settlement_id or c.number
+        others[key] = c
+        stays.append(CoveredStay(key, c.discharge_date, base, c.diagnosis_code))
+    # Lump sums are held: a cancellation never moves one to another stay here.
+    result = adjudicate_member_year(
+        plan,
+        stays,
+        sex=None,
+        state=LedgerState(lump_sums_paid=frozenset(b.code for b in plan.lump_sums)),
+    )
+    changed = []
+    for b in result.benefits:
+        other = others[b.key]
+        if other.is_fixed or other.status == S.PAID:
+            if b.amount_fen != _effective_fen(other):
+                _adjust(other, b.amount_fen, why)
+                changed.append(other.number)
+        elif b.amount_fen != other.amount_fen:
+            claim_recompute(claim=other, amount=_claim_amount(plan, version, b), reason=why)
+            changed.append(other.number)
+    state = result.state
+    ledger_write(
+        ledger,
+        LedgerTotals(
+            deductible_used_fen=state.deductible_used_fen,
+            cumulative_excess_fen=state.cumulative_excess_fen,
+            paid_toward_cap_fen=state.paid_fen,
+            lump_sums=lump_sums,
+        ),
+    )
+    return changed
