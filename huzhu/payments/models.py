@@ -3,11 +3,10 @@
 Writes go through `huzhu.payments.services`; reads through `huzhu.payments.selectors`.
 
 Never twice, in the database itself:
-- `PaymentRowClaim` links a claim to the batch row that pays it. A link is `pending` while
-  its batch is open or sent, `paid` once the bank confirmed it, `failed` / `cancelled`
-  otherwise. The partial unique constraint `payment_claim_one_live_link` allows one pending
-  *or* paid link per claim: a claim is in at most one open batch, and once paid it can
-  never enter another.
+- `PaymentRowClaim` links a claim to the batch row that pays it. The link is released when
+  its batch is cancelled or the bank refused the row, never when it paid. The partial
+  unique constraint `payment_claim_one_live_link` allows one unreleased link per claim: a
+  claim is in at most one open batch, and once paid it can never enter another.
 - `PaymentRowAdjustment` does the same for adjustment items (a recovery netted from a row,
   a top-up paid with it): one pending link per item at a time.
 - `PaymentReturn` keeps each return file applied; one applied return per batch.
@@ -169,11 +168,13 @@ class LinkState(models.TextChoices):
     CANCELLED = "cancelled", _("已撤销")
 
 
-LIVE_LINK_STATES = (LinkState.PENDING, LinkState.PAID)
-
-
 class PaymentRowClaim(models.Model):
-    """A claim paid by a batch row."""
+    """A claim paid by a batch row.
+
+    The link holds its claim until it is `released`: when its batch is cancelled or the bank
+    refused its row. A paid claim's link is never released, so the claim can never enter
+    another batch; settling a batch writes nothing here (its rows say success or failure).
+    """
 
     batch = models.ForeignKey(PaymentBatch, on_delete=models.PROTECT, related_name="claim_links")
     row = models.ForeignKey(PaymentRow, on_delete=models.PROTECT, related_name="claim_links")
@@ -181,19 +182,18 @@ class PaymentRowClaim(models.Model):
         "claims.Claim", on_delete=models.PROTECT, related_name="payment_links"
     )
     amount_fen = models.BigIntegerField()
-    state = models.CharField(max_length=16, choices=LinkState.choices, default=LinkState.PENDING)
+    released = models.BooleanField(default=False)
 
     class Meta:
         constraints = [
             # A claim is in at most one open batch and is paid at most once.
             models.UniqueConstraint(
                 fields=["claim"],
-                condition=Q(state__in=["pending", "paid"]),
+                condition=Q(released=False),
                 name="payment_claim_one_live_link",
             ),
             models.CheckConstraint(condition=Q(amount_fen__gt=0), name="payment_claim_positive"),
         ]
-        indexes = [models.Index(fields=["batch", "state"])]
 
 
 class PaymentRowAdjustment(models.Model):

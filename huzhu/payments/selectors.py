@@ -21,7 +21,7 @@ from huzhu.organizations.models import Union
 from huzhu.organizations.selectors import union_descendant_ids
 
 from .error_codes import PaymentError, PaymentErrorCode
-from .models import LIVE_LINK_STATES, LinkState, PaymentBatch, PaymentRowAdjustment, PaymentRowClaim
+from .models import LinkState, PaymentBatch, PaymentRowAdjustment, PaymentRowClaim
 
 
 @dataclass(frozen=True)
@@ -68,7 +68,7 @@ class QueueFilters:
 
 
 def _live_link(claim_ref="pk"):
-    return PaymentRowClaim.objects.filter(claim_id=OuterRef(claim_ref), state__in=LIVE_LINK_STATES)
+    return PaymentRowClaim.objects.filter(claim_id=OuterRef(claim_ref), released=False)
 
 
 def payable_claims(filters: QueueFilters) -> QuerySet[Claim]:

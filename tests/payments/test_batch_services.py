@@ -19,7 +19,6 @@ from huzhu.payments import bankfile
 from huzhu.payments.error_codes import PaymentError, PaymentErrorCode
 from huzhu.payments.models import (
     BatchState,
-    LinkState,
     PaymentLeftOut,
     PaymentRow,
     PaymentRowClaim,
@@ -273,7 +272,7 @@ def test_cancel_puts_claims_back_in_the_queue(pworld):
     payment_batch_cancel(batch=batch, acting_user=pworld.finance, reason="金额待核")
     batch.refresh_from_db()
     assert batch.state == BatchState.CANCELLED
-    assert set(batch.claim_links.values_list("state", flat=True)) == {LinkState.CANCELLED}
+    assert set(batch.claim_links.values_list("released", flat=True)) == {True}
     assert payable_claims(MEMBERS).filter(pk=claim.pk).exists()
     assert _create(pworld.finance).batch.claim_count == 1
     with pytest.raises(PaymentError) as exc:
@@ -401,3 +400,63 @@ def test_voided_claim_blocks_mark_sent(pworld):
         payment_batch_mark_sent(batch=batch, acting_user=pworld.finance)
     assert exc.value.code == E.CLAIMS_CHANGED
     assert claim.number in exc.value.problems[0].message
+
+
+def _hospital_model():
+    from django.apps import apps
+
+    try:
+        return apps.get_model("hospitals", "Hospital")
+    except LookupError:
+        return None
+
+
+@pytest.mark.skipif(_hospital_model() is None, reason="the hospital registry is not installed")
+def test_hospital_batch_pays_one_row_per_hospital_from_the_registry(pworld):
+    hospital = _hospital_model()(code="H001", name="嵊州市人民医院", bank_name="中国银行嵊州支行")
+    hospital.bank_account = "6013820000123456789"
+    hospital.save()
+    a = enrolled_member(pworld.w1, pworld.year)
+    b = enrolled_member(pworld.w2, pworld.year)
+    c1 = approved_claim(a, pworld.year, 1000, payee_kind=PayeeKind.HOSPITAL)
+    c2 = approved_claim(b, pworld.year, 2500, payee_kind=PayeeKind.HOSPITAL)
+    approved_claim(a, pworld.year, 700)  # a member payee: not in a hospital batch
+
+    batch = _create(pworld.finance, QueueFilters(payee_kind=PayeeKind.HOSPITAL)).batch
+
+    row = batch.rows.get()
+    assert (row.hospital_code, row.name, row.amount_fen) == ("H001", "嵊州市人民医院", 3500)
+    assert row.account == "6013820000123456789"
+    assert row.claim_number_list == [c1.number, c2.number]
+    batch = _send(batch, pworld.finance)
+    payment_batch_import_return(
+        batch=batch, data=_return_file(batch), file_name="r.csv", acting_user=None
+    )
+    assert Claim.objects.filter(status=ClaimStatus.PAID).count() == 2
+    # The hospital is not a member: nobody is told by message.
+    assert not Notification.objects.filter(kind="payment_paid").exists()
+
+
+def test_claim_voided_after_sending_refuses_the_return_and_changes_nothing(pworld):
+    from huzhu.claims.services import claim_void
+
+    a = enrolled_member(pworld.w1, pworld.year)
+    b = enrolled_member(pworld.w1, pworld.year)
+    ok = approved_claim(a, pworld.year, 1000)
+    voided = approved_claim(b, pworld.year, 2000)
+    batch = _send(_create(pworld.finance).batch, pworld.finance)
+    claim_void(claim=voided, reason="冲正")
+    transitions = ClaimTransition.objects.count()
+
+    with pytest.raises(PaymentError) as exc:
+        payment_batch_import_return(
+            batch=batch, data=_return_file(batch), file_name="r.csv", acting_user=None
+        )
+
+    assert exc.value.code == E.CLAIMS_CHANGED
+    assert voided.number in exc.value.problems[0].message
+    ok.refresh_from_db()
+    assert ok.status == ClaimStatus.APPROVED
+    assert ClaimTransition.objects.count() == transitions
+    batch.refresh_from_db()
+    assert batch.state == BatchState.SENT

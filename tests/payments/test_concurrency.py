@@ -10,7 +10,6 @@ from huzhu.claims.models import AdjustmentItem, Claim, ClaimStatus, ClaimTransit
 from huzhu.payments import bankfile
 from huzhu.payments.error_codes import PaymentError, PaymentErrorCode
 from huzhu.payments.models import (
-    LIVE_LINK_STATES,
     PaymentBatch,
     PaymentReturn,
     PaymentRowAdjustment,
@@ -83,7 +82,7 @@ def test_concurrent_batch_creation_gives_each_claim_to_exactly_one_batch():
         isinstance(e, PaymentError) and e.code == PaymentErrorCode.NOTHING_TO_PAY for e in errors
     ), errors
     # Every claim is in exactly one batch.
-    links = list(PaymentRowClaim.objects.filter(state__in=LIVE_LINK_STATES))
+    links = list(PaymentRowClaim.objects.filter(released=False))
     assert sorted(link.claim_id for link in links) == sorted(c.pk for c in claims)
     assert len({link.batch_id for link in links}) == len(made)
     # Each recovery is netted at most once.

@@ -16,7 +16,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -89,48 +89,53 @@ def _status_problem(number, status, fen) -> RowProblem:
     )
 
 
-def claims_mark_paid_many(
-    *, claim_ids, amounts: dict[int, int], acting_user, paid_at: dt.datetime, reason: str
-) -> int:
-    """`approved -> paid` for the claims `claim_ids` (a list or a queryset of ids); each must
-    still be approved with the amount in `amounts` (claim id -> fen paid). Returns the count.
+def claims_mark_paid_many(*, links, acting_user, paid_at: dt.datetime, reason: str) -> int:
+    """`approved -> paid` for the claims of `links` (a PaymentRowClaim queryset): each must
+    still be approved with the amount its link holds, else nothing is changed and every
+    offending claim is listed. Returns the number of claims paid.
+
+    One `UPDATE ... FROM ... RETURNING` that checks the state and the amount as it writes
+    (the update locks each row it changes), instead of a locking read and a second pass.
     """
     allowed = TRANSITIONS[(ClaimStatus.APPROVED, ClaimStatus.PAID)]
     if actor_kind(acting_user) not in allowed:
         raise PaymentError(E.ROLE_NOT_ALLOWED, _("您的角色不能确认发放。"))
     now = timezone.now()
-    locked = _lock_claims(claim_ids)
-    if not locked:
+    expected = links.count()
+    if not expected:
         return 0
-    _refuse(
-        [
-            _status_problem(number, status, fen)
-            for claim_id, status, fen, number, _m in locked
-            if status != ClaimStatus.APPROVED or not fen or fen != amounts.get(claim_id)
-        ],
-        _("回盘"),
-    )
-    ids = [row[0] for row in locked]
-    target = (
-        Claim.objects.filter(id__in=claim_ids)
-        if not isinstance(claim_ids, list | tuple | set)
-        else None
-    )
-    update = {
-        "status": ClaimStatus.PAID,
-        "status_changed_at": now,
-        "status_reason": reason,
-        "paid_at": paid_at,
-        "payment_failed_at": None,
-        "payment_failure_reason": "",
-        "is_fixed": True,  # paid is fixed (domain.md)
-        "updated_at": now,
-    }
-    if target is not None:
-        target.update(**update)
-    else:
-        for chunk in in_chunks(ids):
-            Claim.objects.filter(id__in=chunk).update(**update)
+    ops = connection.ops
+    claim_table = ops.quote_name(Claim._meta.db_table)
+    link_table = ops.quote_name(links.model._meta.db_table)
+    link_sql, link_params = links.values("id").query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {claim_table} SET status = %s, status_changed_at = %s, status_reason = %s, "
+            "paid_at = %s, payment_failed_at = NULL, payment_failure_reason = '', "
+            "is_fixed = %s, updated_at = %s "
+            f"FROM {link_table} AS l WHERE l.claim_id = {claim_table}.id "
+            f"AND l.id IN ({link_sql}) AND {claim_table}.status = %s "
+            f"AND {claim_table}.amount_fen = l.amount_fen AND {claim_table}.amount_fen > 0 "
+            f"RETURNING {claim_table}.id",
+            [
+                ClaimStatus.PAID,
+                ops.adapt_datetimefield_value(now),
+                reason,
+                ops.adapt_datetimefield_value(paid_at),
+                True,  # paid is fixed (domain.md)
+                ops.adapt_datetimefield_value(now),
+                *link_params,
+                ClaimStatus.APPROVED,
+            ],
+        )
+        ids = sorted(row[0] for row in cursor.fetchall())
+    if len(ids) != expected:
+        changed = (
+            links.exclude(claim_id__in=ids)
+            .values_list("claim__number", "claim__status", "claim__amount_fen")
+            .order_by("claim__number")
+        )
+        _refuse([_status_problem(*row) for row in changed], _("回盘"))
     actor_id = _actor_id(acting_user)
     bulk_insert(
         ClaimTransition,

@@ -251,16 +251,20 @@ def payment_batch_create(
         failed_before: set[int] = set()
         for claim_id, number, member_id, h_code, h_name, amount, failed_at, *m in claim_rows:
             key = member_id if member_kind else h_code
-            payees.setdefault(key, _Payee(key)).claims.append((claim_id, number, amount))
+            payee = payees.get(key)
+            if payee is None:
+                payee = payees[key] = _Payee(key)
+            payee.claims.append((claim_id, number, amount))
             member_details[member_id] = tuple(m)
             if failed_at is not None:
                 failed_before.add(member_id)
             if not member_kind:
                 hospital_names.setdefault(h_code, h_name)
         for adj_id, member_id, amount, settled, *m in top_up_rows:
-            payees.setdefault(member_id, _Payee(member_id)).top_ups.append(
-                (adj_id, amount - settled)
-            )
+            payee = payees.get(member_id)
+            if payee is None:
+                payee = payees[member_id] = _Payee(member_id)
+            payee.top_ups.append((adj_id, amount - settled))
             member_details[member_id] = tuple(m)
         left = (
             _member_payees(payees, member_details, failed_before)
@@ -376,7 +380,7 @@ def payment_batch_create(
         claim_links, adjustment_links = [], []
         for row_id, (_seq, (p, _g, _n, _a, _nums, parts)) in zip(row_ids, rows, strict=True):
             for claim_id, _number, fen in p.claims:
-                claim_links.append((batch.pk, row_id, claim_id, fen, LinkState.PENDING))
+                claim_links.append((batch.pk, row_id, claim_id, fen, False))
             for adj_id, fen in p.top_ups:
                 adjustment_links.append(
                     (batch.pk, row_id, adj_id, AdjustmentKind.TOP_UP, fen, LinkState.PENDING)
@@ -389,7 +393,7 @@ def payment_batch_create(
             with transaction.atomic():
                 bulk_insert(
                     PaymentRowClaim,
-                    ["batch_id", "row_id", "claim_id", "amount_fen", "state"],
+                    ["batch_id", "row_id", "claim_id", "amount_fen", "released"],
                     claim_links,
                 )
                 bulk_insert(

@@ -106,7 +106,7 @@ def _changed_claims(batch: PaymentBatch) -> list[RowProblem]:
     """Claims of the batch that are no longer approved, or whose amount changed since."""
     problems = []
     rows = (
-        PaymentRowClaim.objects.filter(batch=batch, state=LinkState.PENDING)
+        PaymentRowClaim.objects.filter(batch=batch, released=False)
         .exclude(claim__status=ClaimStatus.APPROVED, claim__amount_fen=F("amount_fen"))
         .values_list(
             "row__seq", "claim__number", "claim__status", "claim__amount_fen", "amount_fen"
@@ -144,7 +144,7 @@ def payment_batch_mark_sent(*, batch: PaymentBatch, acting_user) -> PaymentBatch
         if to_bank and not locked.file_checksum:
             raise PaymentError(E.NOT_EXPORTED, _("请先导出银行文件，再标记为已发送。"))
         list(
-            Claim.objects.filter(payment_links__batch=locked, payment_links__state="pending")
+            Claim.objects.filter(payment_links__batch=locked, payment_links__released=False)
             .select_for_update(of=("self",))
             .order_by("id")
             .values_list("id", flat=True)
@@ -201,7 +201,7 @@ def payment_batch_cancel(*, batch: PaymentBatch, acting_user, reason: str = "") 
         locked = _lock_batch(batch)
         if locked.state != BatchState.OPEN:
             raise _wrong_state(locked, _("撤销（只有未发送银行的批次可以撤销）"))
-        PaymentRowClaim.objects.filter(batch=locked).update(state=LinkState.CANCELLED)
+        PaymentRowClaim.objects.filter(batch=locked).update(released=True)
         PaymentRowAdjustment.objects.filter(batch=locked).update(state=LinkState.CANCELLED)
         PaymentRow.objects.filter(batch=locked).update(result=RowResult.CANCELLED)
         locked.state = BatchState.CANCELLED

@@ -184,37 +184,28 @@ def _apply_results(locked, failed: dict[int, str], *, now, paid_on, acting_user)
         [(row_id, (RowResult.FAILED, reason, now)) for row_id, reason in failed_rows.items()],
     )
 
-    links = list(
-        PaymentRowClaim.objects.filter(batch=locked, state=LinkState.PENDING).values_list(
-            "id", "row_id", "claim_id", "amount_fen"
-        )
-    )
-    paid = {claim_id: fen for _i, row_id, claim_id, fen in links if row_id not in failed_rows}
+    failed_links = PaymentRowClaim.objects.filter(
+        batch=locked, released=False, row_id__in=list(failed_rows)
+    ).values_list("row_id", "claim_id")
     failure_text = _("%(r)s（批次%(n)s）")
     failures = {
         claim_id: failure_text % {"r": failed_rows[row_id], "n": locked.number}
-        for _i, row_id, claim_id, _f in links
-        if row_id in failed_rows
+        for row_id, claim_id in failed_links
     }
     paid_at = timezone.make_aware(
         dt.datetime.combine(paid_on, dt.time(12, 0)), timezone.get_current_timezone()
     )
     claims_paid = claims_mark_paid_many(
-        claim_ids=PaymentRowClaim.objects.filter(batch=locked, state=LinkState.PENDING)
-        .exclude(row_id__in=list(failed_rows))
-        .values("claim_id"),
-        amounts=paid,
+        links=PaymentRowClaim.objects.filter(batch=locked, released=False).exclude(
+            row_id__in=list(failed_rows)
+        ),
         acting_user=acting_user,
         paid_at=paid_at,
         reason=_("代发批次%(n)s发放成功") % {"n": locked.number},
     )
     claims_failed = claims_record_payment_failure_many(failures=failures, acting_user=acting_user)
-    PaymentRowClaim.objects.filter(batch=locked, state=LinkState.PENDING).exclude(
-        row_id__in=list(failed_rows)
-    ).update(state=LinkState.PAID)
-    PaymentRowClaim.objects.filter(batch=locked, row_id__in=list(failed_rows)).update(
-        state=LinkState.FAILED
-    )
+    # A refused row lets its claims go (back in the queue); paid links are never released.
+    PaymentRowClaim.objects.filter(batch=locked, row_id__in=list(failed_rows)).update(released=True)
 
     # Adjustment items: settled by the rows that paid, released by the rows that failed.
     adjustment_links = list(

@@ -95,7 +95,35 @@ class ReturnUploadForm(forms.Form):
 
 
 class CancelForm(forms.Form):
-    reason = forms.CharField(label="撤销原因", max_length=500, required=False)
+    reason = forms.CharField(
+        label="撤销原因",
+        max_length=500,
+        required=False,
+        widget=forms.TextInput(attrs={"placeholder": "撤销原因（选填）"}),
+    )
+
+
+FILTER_LABELS = {
+    "payee_kind": "收款方",
+    "union": "工会",
+    "benefit": "保障项目",
+    "approved_from": "核准日期自",
+    "approved_to": "核准日期至",
+    "source": "来源",
+}
+
+
+def _filter_text(filters: dict) -> str:
+    shown = []
+    for key, value in filters.items():
+        if not value:
+            continue
+        if key == "payee_kind":
+            value = PayeeKind(value).label
+        elif key == "source":
+            value = ClaimSource(value).label
+        shown.append(f"{FILTER_LABELS.get(key, key)}：{value}")
+    return "；".join(shown) or "全部"
 
 
 def _batch_or_404(pk: int) -> PaymentBatch:
@@ -158,6 +186,7 @@ def _render_batch(request, batch, *, upload_form=None, problems=None, status=200
         "web/payments/batch.html",
         {
             "batch": batch,
+            "filter_text": _filter_text(batch.filters),
             "page": page,
             "left_out": batch.left_out.all(),
             "upload_form": upload_form or ReturnUploadForm(),
