@@ -12,9 +12,11 @@ from datetime import date
 
 import polars as pl
 
-from huzhu.core.money import fen_to_yuan, format_fen
-from huzhu.plans.rules.outcomes import StayBenefit
-from huzhu.plans.schema import InpatientBenefit, LumpSumBenefit, Plan
+from huzhu.core.money import format_fen
+from huzhu.plans.rules.explain import BASE_LABELS as EXPLAIN_BASE_LABELS
+from huzhu.plans.rules.explain import explain_outcome, percent
+from huzhu.plans.rules.outcomes import Outcome, OutcomeStatus, StayBenefit
+from huzhu.plans.schema import LumpSumBenefit, Plan
 
 __all__ = [
     "BASE_LABELS",
@@ -42,11 +44,8 @@ BASE_LABELS = {
 
 
 def ratio_label(units: int) -> str:
-    """5000 (of 10000) -> "50%", 6250 -> "62.5%"."""
-    whole, rest = divmod(units, 100)
-    if not rest:
-        return f"{whole}%"
-    return f"{whole}.{rest:02d}".rstrip("0") + "%"
+    """5000 (of 10000) -> "50%" (the plans app's `percent`)."""
+    return percent(units)
 
 
 # --- the row path ----------------------------------------------------------------------------
@@ -78,29 +77,25 @@ def breakdown_dict(plan: Plan, version: int | None, b: StayBenefit) -> dict:
     }
 
 
-def _band_phrase(inpatient: InpatientBenefit, i: int, base_fen: int, amount_fen: int) -> str:
-    ratio = ratio_label(inpatient.tiers[i].ratio_units)
-    return f"{fen_to_yuan(base_fen)}元按{ratio}计{fen_to_yuan(amount_fen)}元"
+def _outcome(plan: Plan, b: StayBenefit) -> Outcome:
+    return Outcome(
+        row=0,
+        settlement_id=b.key,
+        benefit=plan.inpatient.code,
+        status=OutcomeStatus.COVERED,
+        amount_fen=b.amount_fen,
+        deductible_fen=b.deductible_fen,
+        base_fen=b.base_fen,
+        excess_fen=b.excess_fen,
+        bands=b.bands,
+        before_cap_fen=b.before_cap_fen,
+        cap_cut_fen=b.cap_cut_fen,
+    )
 
 
 def explanation_text(plan: Plan, b: StayBenefit) -> str:
-    inpatient = plan.inpatient
-    parts = [
-        f"{BASE_LABELS[inpatient.base]}{fen_to_yuan(b.base_fen)}元",
-        f"起付线扣除{fen_to_yuan(b.deductible_fen)}元",
-    ]
-    bands = [
-        _band_phrase(inpatient, p.index, p.base_fen, p.amount_fen) for p in b.bands if p.base_fen
-    ]
-    if bands:
-        parts.append("；".join(bands))
-    text = "，".join(parts) + f"；计算金额{fen_to_yuan(b.before_cap_fen)}元"
-    if b.cap_cut_fen:
-        text += f"，超出年度封顶线{fen_to_yuan(b.cap_cut_fen)}元不予补助"
-    text += f"；互助金额{fen_to_yuan(b.amount_fen)}元。"
-    if b.amount_fen == 0:
-        text += _zero_reason(b.excess_fen, b.cap_cut_fen)
-    return text
+    """The plans app's member-facing explanation of one stay's benefit."""
+    return explain_outcome(_outcome(plan, b), plan)
 
 
 def _zero_reason(excess_fen: int, cap_cut_fen: int) -> str:
@@ -123,10 +118,15 @@ def lump_breakdown_dict(plan: Plan, version: int | None, benefit: LumpSumBenefit
     }
 
 
-def lump_explanation_text(benefit: LumpSumBenefit, diag: str) -> str:
-    return (
-        f"出院诊断{diag}属于{benefit.name}范围，一次性补助{fen_to_yuan(benefit.lump_sum_fen)}元。"
+def lump_explanation_text(plan: Plan, benefit: LumpSumBenefit) -> str:
+    outcome = Outcome(
+        row=0,
+        settlement_id="",
+        benefit=benefit.code,
+        status=OutcomeStatus.COVERED,
+        amount_fen=benefit.lump_sum_fen,
     )
+    return explain_outcome(outcome, plan)
 
 
 def _stay_phrase(hospital: str, admit: date, discharge: date) -> str:
@@ -211,51 +211,60 @@ def inpatient_breakdown_expr(plan: Plan, version: int | None) -> pl.Expr:
 
 
 def inpatient_explanation_expr(plan: Plan) -> pl.Expr:
-    """`explanation_text` over adjudicate_frame's columns."""
+    """`explain_outcome` of a covered inpatient stay over adjudicate_frame's columns (the same
+    text to the character; tests/settlements/test_texts.py holds the two equal)."""
     inpatient = plan.inpatient
-    y = yuan_plain_expr
-    head = pl.concat_str(
-        [
-            pl.lit(BASE_LABELS[inpatient.base]),
-            y(pl.col("base_fen")),
-            pl.lit("元，起付线扣除"),
-            y(pl.col("deductible_fen")),
-            pl.lit("元"),
-        ]
+
+    def y(col: pl.Expr) -> pl.Expr:
+        return yuan_grouped_expr(col) + pl.lit("元")
+
+    label = EXPLAIN_BASE_LABELS.get(inpatient.base, inpatient.base)
+    base, excess = pl.col("base_fen"), pl.col("excess_fen")
+    deducted, cap_cut = pl.col("deductible_fen"), pl.col("cap_cut_fen")
+    amount, before = pl.col("amount_fen"), pl.col("before_cap_fen")
+    head = pl.lit(f"本次{label}") + y(base)
+    per = "本次" if inpatient.deductible_per_stay else "本年度"
+    all_deductible = head + pl.lit(
+        f"，全部用于抵扣起付线（{per}起付线{format_fen(inpatient.deductible_fen)}元），补助0.00元"
     )
-    band_texts = []
+    ded_text = pl.when(deducted > 0).then(pl.lit("，扣除起付线") + y(deducted) + pl.lit("后"))
+    if inpatient.deductible_fen and not inpatient.deductible_per_stay:
+        ded_text = ded_text.otherwise(pl.lit("（本年度起付线已扣满）"))
+    else:
+        ded_text = ded_text.otherwise(pl.lit(""))
+    bands = []
     for i, _band in enumerate(inpatient.bands()):
-        ratio = ratio_label(inpatient.tiers[i].ratio_units)
-        band_texts.append(
-            pl.when(pl.col(f"band_{i}_base_fen") > 0).then(
-                pl.concat_str(
-                    [
-                        y(pl.col(f"band_{i}_base_fen")),
-                        pl.lit(f"元按{ratio}计"),
-                        y(pl.col(f"band_{i}_amount_fen")),
-                        pl.lit("元"),
-                    ]
-                )
-            )
+        ratio = percent(inpatient.tiers[i].ratio_units)
+        col = pl.col(f"band_{i}_base_fen")
+        bands.append(pl.when(col > 0).then(y(col) + pl.lit(f"按{ratio}")))
+    band_text = pl.concat_str(bands, separator="、", ignore_nulls=True)
+    cap = f"{format_fen(inpatient.cap_fen or 0)}元"
+    tail = (
+        pl.when((cap_cut > 0) & (amount == 0))
+        .then(
+            pl.lit("，应补助")
+            + y(before)
+            + pl.lit(f"，但本年度补助已达封顶线{cap}，本次补助0.00元")
         )
-    bands = pl.concat_str(band_texts, separator="；", ignore_nulls=True)
-    text = pl.concat_str(
-        [
-            head,
-            pl.when(bands != "").then(pl.lit("，") + bands).otherwise(pl.lit("")),
-            pl.lit("；计算金额"),
-            y(pl.col("before_cap_fen")),
-            pl.lit("元"),
-            pl.when(pl.col("cap_cut_fen") > 0)
-            .then(pl.lit("，超出年度封顶线") + y(pl.col("cap_cut_fen")) + pl.lit("元不予补助"))
-            .otherwise(pl.lit("")),
-            pl.lit("；互助金额"),
-            y(pl.col("amount_fen")),
-            pl.lit("元。"),
-            zero_reason_expr(),
-        ]
+        .when(cap_cut > 0)
+        .then(
+            pl.lit("，应补助")
+            + y(before)
+            + pl.lit(f"，因达到本年度封顶线{cap}，核减")
+            + y(cap_cut)
+            + pl.lit("，补助")
+            + y(amount)
+        )
+        .otherwise(pl.lit("，补助") + y(amount))
     )
-    return text
+    full = head + ded_text + pl.lit("，") + band_text + pl.lit("补助") + tail
+    return (
+        pl.when(base == 0)
+        .then(head + pl.lit("，补助0.00元"))
+        .when(excess == 0)
+        .then(all_deductible)
+        .otherwise(full)
+    )
 
 
 def zero_reason_expr() -> pl.Expr:
@@ -282,14 +291,8 @@ def lump_breakdown_expr(plan: Plan, version: int | None, benefit: LumpSumBenefit
     ).struct.json_encode()
 
 
-def lump_explanation_expr(benefit: LumpSumBenefit) -> pl.Expr:
-    return pl.concat_str(
-        [
-            pl.lit("出院诊断"),
-            pl.col("diagnosis_code"),
-            pl.lit(f"属于{benefit.name}范围，一次性补助{fen_to_yuan(benefit.lump_sum_fen)}元。"),
-        ]
-    )
+def lump_explanation_expr(plan: Plan, benefit: LumpSumBenefit) -> pl.Expr:
+    return pl.lit(lump_explanation_text(plan, benefit))
 
 
 def notice_expr() -> pl.Expr:

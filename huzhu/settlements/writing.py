@@ -522,7 +522,7 @@ def _write_claims(claims: pl.DataFrame, plans, versions, now_db, batch) -> dict:
         for benefit in plan.lump_sums:
             text_exprs[(i, benefit.code)] = [
                 texts.lump_breakdown_expr(plan, versions[i], benefit).alias("breakdown"),
-                texts.lump_explanation_expr(benefit).alias("explanation"),
+                texts.lump_explanation_expr(plan, benefit).alias("explanation"),
             ]
 
     def claim_rows(chunk: pl.DataFrame) -> pl.DataFrame:

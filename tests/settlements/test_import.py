@@ -33,7 +33,7 @@ def test_two_stays_follow_the_worked_example_and_tell_the_member(plans, enroll, 
     assert (first.amount_fen, second.amount_fen) == (125000, 645000)
     assert first.status == second.status == "approved"
     assert second.breakdown["bands"][1]["base_fen"] == 450000
-    assert "4500.00元按60%计2700.00元" in second.explanation
+    assert "7,500.00元按50%、4,500.00元按60%补助，补助6,450.00元" in second.explanation
     note = Notification.objects.get(claim=second)
     assert note.text == (
         "您在嵊州市人民医院的住院（2026-05-01至05-10）已自动受理住院医疗互助，"
