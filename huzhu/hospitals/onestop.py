@@ -15,9 +15,13 @@ Every answer is a dict with a machine-usable `code` (`OnestopCode`); bad input r
 `OnestopInputError` naming the field; a reused request_id with another body raises
 `OnestopConflict`.
 
-Speed: the settle path is built for the cashier's real time. In the usual case (the new
-stay is the latest of the member-year) the amount comes from the locked ledger row alone
-(`adjudicate_stay`); only when a later stay exists is the whole year walked again.
+Order and speed: the settle path is built for the cashier's real time. In the usual case
+(the new stay is the latest of the member-year, or every later stay is fixed) the amount comes
+from the locked ledger row alone (`adjudicate_stay`): a cashier's settlement is priced against
+the year as it stands, so concurrent settlements share deductible and cap in commit order.
+Only when a later stay is still unfixed is the whole year walked again with the new stay
+inserted by (discharge date, settlement id): unfixed later claims are re-priced, fixed ones
+get adjustment items (domain.md).
 """
 
 from __future__ import annotations
@@ -55,6 +59,7 @@ from huzhu.enrollment.selectors import enrollments_with_coverage
 from huzhu.members.idnumbers import IdNumberError, normalize_id_number
 from huzhu.plans.models import PlanVersion
 from huzhu.plans.rules.amounts import parse_amount, parse_iso_date
+from huzhu.plans.rules.explain import explain_outcome
 from huzhu.plans.rules.ledger import (
     Coverage,
     CoveredStay,
@@ -62,6 +67,7 @@ from huzhu.plans.rules.ledger import (
     adjudicate_member_year,
     adjudicate_stay,
 )
+from huzhu.plans.rules.outcomes import Outcome, OutcomeStatus
 from huzhu.plans.schema import Plan
 from huzhu.plans.selectors import plan_from_version
 from huzhu.settlements import texts
@@ -402,11 +408,29 @@ class _Computed:
     later: list = field(default_factory=list)
 
 
+def _explain(plan: Plan, b) -> str:
+    """The engine's member-facing sentence for one stay's inpatient benefit."""
+    outcome = Outcome(
+        row=0,
+        settlement_id=b.key,
+        benefit=plan.inpatient.code,
+        status=OutcomeStatus.COVERED,
+        amount_fen=b.amount_fen,
+        deductible_fen=b.deductible_fen,
+        base_fen=b.base_fen,
+        excess_fen=b.excess_fen,
+        bands=b.bands,
+        before_cap_fen=b.before_cap_fen,
+        cap_cut_fen=b.cap_cut_fen,
+    )
+    return explain_outcome(outcome, plan)
+
+
 def _claim_amount(plan: Plan, version, b) -> ClaimAmount:
     return ClaimAmount(
         amount_fen=b.amount_fen,
         breakdown=texts.breakdown_dict(plan, version[0], b),
-        explanation=texts.explanation_text(plan, b),
+        explanation=_explain(plan, b),
         plan_version_number=version[0],
         plan_version_id=version[1],
     )
@@ -431,7 +455,10 @@ def _compute(
         and (c.discharge_date, c.settlement_id or c.number) > (stay.discharge, key)
     ]
     held = dict(ledger.lump_sums or {}) if ledger is not None else {}
-    if not later:
+    # Later stays that are all fixed (settled at a cashier, paid, overridden) cannot move: the
+    # stay is priced against the ledger as it stands, so concurrent cashiers on one member
+    # (same discharge day) share the deductible and cap exactly, in commit order.
+    if not any(not c.is_fixed and c.status != S.PAID for c in later):
         state = ledger_state(ledger) if ledger is not None else LedgerState()
         mine, state = adjudicate_stay(inpatient, key, base_fen, state)
     else:
@@ -488,7 +515,16 @@ def _compute(
                     breakdown=texts.lump_breakdown_dict(
                         plan, version[0], lump, stay.diagnosis_code
                     ),
-                    explanation=texts.lump_explanation_text(lump, stay.diagnosis_code),
+                    explanation=explain_outcome(
+                        Outcome(
+                            row=0,
+                            settlement_id=key,
+                            benefit=lump.code,
+                            status=OutcomeStatus.COVERED,
+                            amount_fen=lump.lump_sum_fen,
+                        ),
+                        plan,
+                    ),
                     plan_version_number=version[0],
                     plan_version_id=version[1],
                 ),

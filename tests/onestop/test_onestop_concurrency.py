@@ -1,0 +1,100 @@
+"""PostgreSQL, several connections at once: hospitals settling the same member never together
+pass the cap or use the deductible twice; a retried request settles once."""
+
+import threading
+
+import pytest
+from django.db import connection
+from django.test import Client
+
+from huzhu.api.keys import api_key_create
+from huzhu.claims.models import Claim, MemberYearLedger
+from huzhu.hospitals.models import OnestopRequest
+from tests.onestop.conftest import URLS, make_hospital, signed_post, stay
+
+pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
+
+
+def run_together(calls):
+    """Run each call on its own thread and connection, released at the same moment."""
+    barrier = threading.Barrier(len(calls))
+    results = [None] * len(calls)
+
+    def worker(i, call):
+        try:
+            barrier.wait()
+            results[i] = call()
+        except Exception as exc:  # pragma: no cover - reported by the asserts
+            results[i] = exc
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=worker, args=(i, c)) for i, c in enumerate(calls)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return results
+
+
+def _settle(key, body):
+    response = signed_post(Client(), URLS["settle"], body, key)
+    return response.status_code, response.json()
+
+
+def test_hospitals_settling_one_member_at_once_respect_cap_and_deductible(plans, enroll):
+    member = enroll()
+    hospitals = [make_hospital(code=f"H00{i}", name=f"医院{i}") for i in range(1, 5)]
+    keys = [api_key_create(kind="hospital", owner_code=h.code) for h in hospitals]
+    # Each stay alone would pay 22,700.00 (39,500 excess: 10,000 × 50% + 29,500 × 60%);
+    # four of them together must stop at the 30,000.00 cap.
+    calls = [
+        lambda i=i: _settle(
+            keys[i],
+            {
+                **stay(f"S{i}", member, base="40000.00", hospital_code=hospitals[i].code),
+                "request_id": f"R{i}",
+            },
+        )
+        for i in range(4)
+    ]
+    results = run_together(calls)
+    assert all(r[0] == 200 and r[1]["code"] == "ok" for r in results), results
+    claims = list(Claim.objects.filter(member=member, benefit_code="inpatient"))
+    assert len(claims) == 4
+    total = sum(c.amount_fen for c in claims)
+    assert total == 3_000_000
+    assert sum(c.breakdown["deductible_fen"] for c in claims) == 50_000
+    ledger = MemberYearLedger.objects.get(member=member)
+    assert ledger.paid_toward_cap_fen == total
+    assert ledger.deductible_used_fen == 50_000
+    assert ledger.cumulative_excess_fen == 4 * 4_000_000 - 50_000
+    answered = sorted(int(r[1]["amount_fen"]) for r in results)
+    assert sum(answered) == total
+
+
+def test_the_same_request_sent_twice_at_once_settles_once(plans, enroll):
+    member = enroll()
+    hospital = make_hospital()
+    key = api_key_create(kind="hospital", owner_code=hospital.code)
+    body = {**stay("S1", member), "request_id": "R1"}
+    results = run_together([lambda: _settle(key, body) for _ in range(3)])
+    assert all(r[0] == 200 for r in results), results
+    assert results[0][1] == results[1][1] == results[2][1]
+    assert Claim.objects.filter(settlement_id="S1").count() == 1
+    assert OnestopRequest.objects.count() == 1
+    assert MemberYearLedger.objects.get(member=member).paid_toward_cap_fen == 125_000
+
+
+def test_one_settlement_id_under_two_request_ids_at_once_is_one_claim(plans, enroll):
+    member = enroll()
+    hospital = make_hospital()
+    key = api_key_create(kind="hospital", owner_code=hospital.code)
+    results = run_together(
+        [lambda i=i: _settle(key, {**stay("S1", member), "request_id": f"R{i}"}) for i in range(2)]
+    )
+    assert all(r[0] == 200 and r[1]["code"] == "ok" for r in results), results
+    assert sorted(r[1]["duplicate"] for r in results) == [False, True]
+    assert results[0][1]["items"][0]["claim_number"] == results[1][1]["items"][0]["claim_number"]
+    assert Claim.objects.filter(settlement_id="S1").count() == 1
+    assert MemberYearLedger.objects.get(member=member).paid_toward_cap_fen == 125_000
