@@ -57,3 +57,36 @@ def test_bad_account_number_is_refused(member_client):
         {"account_name": "张伟", "bank_name": "农行", "bank_account": "6.22848E+18"},
     )
     assert "银行账号已被Excel转换成数字" in response.content.decode()
+
+
+def test_claim_already_in_a_payment_batch_stays_with_the_old_account(member_client, world):
+    from huzhu.organizations.models import Role
+    from huzhu.payments.selectors import QueueFilters
+    from huzhu.payments.services import payment_batch_create
+    from tests.factories import UserFactory
+
+    enrollment = world.member.enrollments.get(scheme_year__year=2026)
+    in_batch = ClaimFactory(enrollment=enrollment, status=ClaimStatus.APPROVED, amount_fen=125_000)
+    finance = UserFactory(role=Role.FEDERATION_FINANCE, union=world.fed)
+    payment_batch_create(acting_user=finance, filters=QueueFilters(union_code=world.w1.code))
+    waiting = ClaimFactory(
+        enrollment=enrollment,
+        status=ClaimStatus.APPROVED,
+        amount_fen=50_000,
+        admit_date=in_batch.admit_date.replace(month=7),
+        discharge_date=in_batch.discharge_date.replace(month=7),
+    )
+    response = member_client.post(
+        "/m/bank-card/",
+        {
+            "account_name": "张伟",
+            "bank_name": "中国银行嵊州支行",
+            "bank_account": "6217000011112222",
+        },
+        follow=True,
+    )
+    text = response.content.decode()
+    assert f"申请{in_batch.number}已纳入发放批次，仍发放到原账户尾号5678" in text
+    assert f"待发放的申请{waiting.number}将发放到新卡" in text
+    event = AuditEvent.objects.get(action="member.bank_card_change")
+    assert event.after["already_in_batch"] == [in_batch.number]

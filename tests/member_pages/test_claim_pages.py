@@ -314,3 +314,30 @@ def test_scanning_an_invoice_already_claimed_is_refused_at_once(member_client, w
     )
     assert response.status_code == 400
     assert "发票99887766已用于申请HZ2026-" in response.json()["error"]
+
+
+def test_member_corrects_a_claim_the_union_filed_and_the_federation_returned(member_client, world):
+    from huzhu.claims.services import claim_return, claim_submit
+
+    claim = claim_submit(
+        acting_user=world.operator,
+        member=world.member,
+        scheme_year=world.year,
+        data={
+            "benefit_code": "inpatient",
+            "benefit_name": "住院医疗互助",
+            "hospital_name": "嵊州市人民医院",
+            "admit_date": dt.date(2026, 3, 1),
+            "discharge_date": dt.date(2026, 3, 10),
+            "invoice_number": "OP-1",
+        },
+    )
+    claim_return(claim=claim, acting_user=world.reviewer, reason="缺少政策范围内个人负担金额")
+    assert "修改后重新提交" in member_client.get(f"/m/claims/{claim.pk}/").content.decode()
+    response = member_client.post(
+        f"/m/claims/{claim.pk}/correct/",
+        claim_form(invoice_number="OP-1", self_pay_in_policy="800"),
+    )
+    assert response.status_code == 302
+    claim.refresh_from_db()
+    assert claim.status == ClaimStatus.SUBMITTED and claim.self_pay_in_policy_fen == 80_000

@@ -209,7 +209,8 @@ def claim_detail(request, pk: int):
             "claim": claim,
             "timeline": claim_timeline(claim),
             "documents": claim.documents.all(),
-            "can_correct": claim.status == ClaimStatus.RETURNED and claim.filer == "member",
+            # The member may correct any returned claim of theirs, whoever filed it.
+            "can_correct": claim.status == ClaimStatus.RETURNED,
             "back_url": "/m/claims/",
         },
     )

@@ -383,10 +383,11 @@ def _claims_in_live_batch(member: Member) -> set[int]:
         from huzhu.payments.models import PaymentRowClaim
     except ImportError:  # pragma: no cover - the payments app is installed in this project
         return set()
+    # A link that is not released holds its claim in a batch (open, or sent to the bank).
     return set(
-        PaymentRowClaim.objects.filter(claim__member=member, state="pending").values_list(
-            "claim_id", flat=True
-        )
+        PaymentRowClaim.objects.filter(
+            claim__member=member, claim__status=ClaimStatus.APPROVED, released=False
+        ).values_list("claim_id", flat=True)
     )
 
 
