@@ -199,7 +199,6 @@ def adjudicate_frame(
     lf = lf.with_columns(code.alias("reason_code"))
     rc = pl.col("reason_code")
     table = _reason_table(sources)
-    base_reason = pl.concat_str([pl.col("base_src"), pl.lit("：金额"), rc.str.slice(13)])
     amount_text = pl.lit(None, dtype=pl.String)
     for amount_code, text in AMOUNT_ERROR_MESSAGES.items():
         amount_text = (
@@ -207,7 +206,6 @@ def adjudicate_frame(
             .then(pl.concat_str([pl.col("base_src"), pl.lit("：金额" + text)]))
             .otherwise(amount_text)
         )
-    del base_reason
     lf = lf.with_columns(
         _status_of(rc).alias("status"),
         pl.when(rc.str.starts_with("invalid.base."))
