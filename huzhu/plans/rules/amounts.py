@@ -94,7 +94,8 @@ def with_amount(frame: pl.LazyFrame, source: str, *, out: str, err: str) -> pl.L
     tmp = f"__{out}_t"
     frame = frame.with_columns(pl.col(source).fill_null("").str.strip_chars(SPACES).alias(tmp))
     text = pl.col(tmp)
-    fen = (text.cast(pl.Decimal(38, 2), strict=False) * 100).cast(pl.Int64, strict=False)
+    # A Decimal(38, 2)'s physical value is the amount in fen; no arithmetic, no overflow.
+    fen = text.cast(pl.Decimal(38, 2), strict=False).to_physical().cast(pl.Int64, strict=False)
     error = (
         pl.when(text == "")
         .then(pl.lit("empty"))
