@@ -91,7 +91,9 @@ class SettlementBatch(models.Model):
 class SettlementRecord(models.Model):
     """One settlement record (one hospital stay as the bureau settled it), amounts in fen."""
 
-    settlement_id = models.CharField(_("结算流水号"), max_length=64, unique=True)
+    # Unique through Meta.constraints: a plain unique index, without the extra
+    # pattern-ops ("_like") index Django adds for `unique=True` on PostgreSQL.
+    settlement_id = models.CharField(_("结算流水号"), max_length=64)
     batch = models.ForeignKey(
         SettlementBatch,
         on_delete=models.PROTECT,
@@ -141,7 +143,7 @@ class SettlementRecord(models.Model):
     )
     diagnosis_code = models.CharField(_("诊断编码"), max_length=32, blank=True)
     out_of_area = models.BooleanField(_("异地就医"), default=False)
-    visit_id = models.CharField(_("就诊编号"), max_length=64, blank=True, db_index=True)
+    visit_id = models.CharField(_("就诊编号"), max_length=64, blank=True)
     # Reversal links: a reversal names the record it cancels (`reverses`); the cancelled
     # record names its reversal (`reversed_by`). Nothing is deleted.
     is_reversal = models.BooleanField(_("冲正记录"), default=False)
@@ -161,7 +163,11 @@ class SettlementRecord(models.Model):
         ordering = ["batch_id", "row_number"]
         verbose_name = _("结算记录")
         verbose_name_plural = _("结算记录")
+        constraints = [
+            models.UniqueConstraint(fields=["settlement_id"], name="settlement_record_unique_id")
+        ]
         indexes = [
+            models.Index(fields=["visit_id"], name="settlement_record_visit"),
             models.Index(fields=["batch", "row_number"]),
             models.Index(fields=["member", "discharge_date"]),
             models.Index(
