@@ -1,7 +1,5 @@
 """The portal in a real browser at phone (360px) and desktop (1280px) width, with screenshots."""
 
-import io
-
 import pytest
 
 SPEECH_URL = "/xxgk/ldjh/2019-10-25-wangjuncan-dangke/"
@@ -10,13 +8,10 @@ WIDTHS = {"phone": (360, 780), "desktop": (1280, 900)}
 
 @pytest.fixture
 def portal(live_server):
-    # The live server needs committed data; serialized_rollback restores what Wagtail's
-    # migrations created (root page, locale) if an earlier transactional test flushed it.
-    from huzhu.organizations import demo as organizations_demo
-    from huzhu.portal import demo as portal_demo
+    # The live server reads committed data: the tests are transactional.
+    from tests.portal.conftest import build_demo_portal
 
-    organizations_demo.run(stdout=io.StringIO())
-    portal_demo.run(stdout=io.StringIO())
+    build_demo_portal()
 
 
 def _no_horizontal_scroll(page) -> bool:
@@ -25,7 +20,7 @@ def _no_horizontal_scroll(page) -> bool:
     )
 
 
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.django_db(transaction=True)
 @pytest.mark.parametrize("size", list(WIDTHS))
 def test_home_page_screens(browser_page, portal, screenshot_dir, size):
     page = browser_page
@@ -42,7 +37,7 @@ def test_home_page_screens(browser_page, portal, screenshot_dir, size):
     page.screenshot(path=str(screenshot_dir / f"portal-home-{size}.png"), full_page=True)
 
 
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.django_db(transaction=True)
 @pytest.mark.parametrize("size", list(WIDTHS))
 def test_article_screens(browser_page, portal, screenshot_dir, size):
     page = browser_page

@@ -9,6 +9,35 @@ from django.utils.html import strip_tags
 SPEECH_URL = "/xxgk/ldjh/2019-10-25-wangjuncan-dangke/"
 
 
+def ensure_wagtail_base_data() -> None:
+    """Recreate what Wagtail's migrations put in the database (default locale, root page).
+
+    Transactional tests (live server, threads) run on a database that an earlier
+    transactional test may have flushed.
+    """
+    from django.conf import settings
+    from wagtail.coreutils import get_supported_content_language_variant
+    from wagtail.models import Locale, Page
+
+    Locale.objects.get_or_create(
+        language_code=get_supported_content_language_variant(settings.LANGUAGE_CODE)
+    )
+    if Page.get_first_root_node() is None:
+        Page.add_root(instance=Page(title="Root", slug="root"))
+
+
+def build_demo_portal():
+    from huzhu.organizations import demo as organizations_demo
+    from huzhu.portal import demo as portal_demo
+    from huzhu.portal.models import HomePage
+
+    ensure_wagtail_base_data()
+    out = io.StringIO()
+    organizations_demo.run(stdout=out)
+    portal_demo.run(stdout=out)
+    return HomePage.objects.get()
+
+
 @pytest.fixture
 def portal(db):
     """The portal as `huzhu demo` builds it (the organizations step first: logins)."""

@@ -1,6 +1,5 @@
 """阅读量 under concurrent views on PostgreSQL: every view is counted, none lost."""
 
-import io
 import re
 import threading
 
@@ -16,15 +15,13 @@ VIEWS_PER_THREAD = 10
 
 
 @pytest.mark.postgres
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.django_db(transaction=True)
 def test_parallel_views_lose_no_update():
-    from huzhu.organizations import demo as organizations_demo
-    from huzhu.portal import demo as portal_demo
     from huzhu.portal.demo import SPEECH_KEY
     from huzhu.portal.models import ArticlePage
+    from tests.portal.conftest import build_demo_portal
 
-    organizations_demo.run(stdout=io.StringIO())
-    portal_demo.run(stdout=io.StringIO())
+    build_demo_portal()
     speech = ArticlePage.objects.get(import_key=SPEECH_KEY)
     assert article_read_count(page=speech) == 0
 
