@@ -9,6 +9,7 @@ DEMO_STEPS = [
     "huzhu.organizations.demo",
     "huzhu.enrollment.demo",
     "huzhu.settlements.demo",
+    "huzhu.hospitals.demo",
     "huzhu.payments.demo",
     "huzhu.web.member.demo",
     "huzhu.portal.demo",
