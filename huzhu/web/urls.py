@@ -1,12 +1,11 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from .views import dashboard, enrollment, fees, members, unions
 from .views import claims as claim_pages
+from .views import dashboard, enrollment, fees, members, unions
+from .views import payments as payment_views
 from .views import review as claim_review
 from .views import settlements as settlement_views
-
-from .views import payments as payment_views
 
 app_name = "web"
 
@@ -48,6 +47,7 @@ urlpatterns = [
     path("claims/review/new/", claim_review.review_file_claim, name="review_file_claim"),
     path("claims/review/<int:pk>/", claim_review.review_detail, name="review_detail"),
     path("claims/review/<int:pk>/act/", claim_review.review_act, name="review_act"),
+    path("claims/review/<int:pk>/correct/", claim_review.review_correct, name="review_correct"),
     path(
         "claims/review/documents/<int:pk>/",
         claim_review.review_document,
