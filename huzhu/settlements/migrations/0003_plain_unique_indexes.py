@@ -6,8 +6,6 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('enrollment', '0004_enrollment_links_unconstrained'),
-        ('members', '0005_member_union_unconstrained'),
         ('settlements', '0002_record_links_unconstrained'),
     ]
 
