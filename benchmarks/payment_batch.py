@@ -58,9 +58,32 @@ def _timed(args, figures: dict, key: str, fn):
         print(f"--- {key}", file=sys.stderr)
         pstats.Stats(profile, stream=sys.stderr).sort_stats("cumulative").print_stats(25)
         return result
-    t = time.perf_counter()
-    result = fn()
+    t, cpu = time.perf_counter(), time.process_time()
+    if args.sql:
+        from django.db import connection
+
+        spent: list[tuple[float, str]] = []
+
+        def timer(execute, sql, params, many, context):
+            start = time.perf_counter()
+            try:
+                return execute(sql, params, many, context)
+            finally:
+                spent.append((time.perf_counter() - start, sql[:110]))
+
+        with connection.execute_wrapper(timer):
+            result = fn()
+        print(
+            f"--- {key}: {len(spent)} statements, {sum(d for d, _ in spent):.2f} s", file=sys.stderr
+        )
+        for d, sql in sorted(spent, reverse=True)[:8]:
+            print(f"  {d:7.2f} s  {sql}", file=sys.stderr)
+    else:
+        result = fn()
     figures[key] = round(time.perf_counter() - t, 2)
+    # This process's CPU (the database server's work is not in it): on a loaded machine the
+    # wall time above can be several times this.
+    figures[key.replace("_s", "_cpu_s")] = round(time.process_time() - cpu, 2)
     return result
 
 
@@ -307,6 +330,7 @@ def main() -> None:
         help=f"start from (and first make) a migrated template database {TEMPLATE}",
     )
     parser.add_argument("--profile", action="store_true", help="cProfile each step")
+    parser.add_argument("--sql", action="store_true", help="print each step's slowest statements")
     args = parser.parse_args()
 
     name = f"huzhu_bench_payments_{os.getpid()}"
@@ -345,6 +369,8 @@ def main() -> None:
             _admin(f"CREATE DATABASE {TEMPLATE} TEMPLATE {name}")
         figures = run(args)
         figures["migrate_s"] = migrate_s
+        figures["load_average"] = [round(x, 1) for x in os.getloadavg()]
+        figures["cpus"] = os.cpu_count()
         print(json.dumps(figures, ensure_ascii=False))
         connections.close_all()
     finally:

@@ -13,6 +13,13 @@ from huzhu.audit.services import audit_record
 from huzhu.claims.models import (
     PayeeKind,
 )
+from huzhu.claims.payment_steps import (
+    ClaimStepsRefused,
+    adjustments_settle_many,
+    claims_mark_paid_many,
+    claims_record_payment_failure_many,
+    notify_members_many,
+)
 from huzhu.core.bulk import bulk_update_rows
 from huzhu.core.money import format_fen
 
@@ -27,12 +34,6 @@ from ..models import (
     PaymentRowAdjustment,
     PaymentRowClaim,
     RowResult,
-)
-from .claim_steps import (
-    adjustments_settle_many,
-    claims_mark_paid_many,
-    claims_record_payment_failure_many,
-    notify_many,
 )
 from .common import (
     SETTLED_ROWS,
@@ -163,6 +164,13 @@ class _Applied:
 
 
 def _apply_results(locked, failed: dict[int, str], *, now, paid_on, acting_user) -> _Applied:
+    try:
+        return _apply(locked, failed, now=now, paid_on=paid_on, acting_user=acting_user)
+    except ClaimStepsRefused as exc:  # a claim changed under the batch: nothing is applied
+        raise PaymentError(E.CLAIMS_CHANGED, exc.message, problems=exc.problems) from exc
+
+
+def _apply(locked, failed: dict[int, str], *, now, paid_on, acting_user) -> _Applied:
     """Settle a batch: rows in `failed` (序号 -> the bank's reason) failed, every other row
     succeeded (offset rows settle with it): claims paid or their failure recorded, adjustment
     items settled or released, members told. Precondition: the batch row is locked."""
@@ -196,7 +204,7 @@ def _apply_results(locked, failed: dict[int, str], *, now, paid_on, acting_user)
         dt.datetime.combine(paid_on, dt.time(12, 0)), timezone.get_current_timezone()
     )
     claims_paid = claims_mark_paid_many(
-        links=PaymentRowClaim.objects.filter(batch=locked, released=False).exclude(
+        pays=PaymentRowClaim.objects.filter(batch=locked, released=False).exclude(
             row_id__in=list(failed_rows)
         ),
         acting_user=acting_user,
@@ -261,4 +269,4 @@ def _notify_paid(*, batch, paid_on) -> None:
             if netted:
                 text += netted_text % {"x": format_fen(netted)}
         messages.append((member_id, None, "payment_paid", text))
-    notify_many(messages)
+    notify_members_many(messages)

@@ -1,14 +1,16 @@
-"""Claim and adjustment-item steps for a whole bank return file at once.
+"""Payment steps for many claims at once: the claims of a settled payment batch.
 
-These are the claims core's steps — `claim_mark_paid`, `claim_record_payment_failure`,
-`adjustment_settle` (huzhu.claims.services) — applied to thousands of claims with a few
-set-based statements instead of several statements per claim: a 100,000-claim return file
-must apply in seconds (issue 6). Each writes what its single-claim twin writes: the same
-state check under row locks (refused as a whole, with every offending claim listed), the
-same fields, one `ClaimTransition` and one audit event per claim, the member's message.
-They belong in huzhu.claims (see the hand-over note in the payments README section).
+The same steps as `claim_mark_paid`, `claim_record_payment_failure` and `adjustment_settle`
+(huzhu.claims.services), for thousands of claims with a few set-based statements instead of
+several statements per claim, so a 100,000-claim bank return file applies in seconds
+(issue 6). Each writes what its one-claim twin writes: the same checks (refused as a whole,
+every offending claim listed, nothing changed), the same fields, one `ClaimTransition` and
+one audit event per claim, the member's message (stored now, delivered after commit by a
+background task).
 
-Preconditions: inside `transaction.atomic()`; the caller holds the batch row lock.
+A separate module of the claims core added by the payments work; `huzhu.payments` calls it.
+Preconditions: inside `transaction.atomic()` (a refusal raises and the caller's transaction
+rolls back whatever ran before it).
 """
 
 from __future__ import annotations
@@ -19,9 +21,15 @@ import json
 from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django_tasks import task
 
 from huzhu.audit.models import AuditEvent
-from huzhu.claims.models import (
+from huzhu.core.bulk import bulk_insert, bulk_update_rows, in_chunks
+from huzhu.core.money import format_fen
+from huzhu.core.tabular import RowProblem
+
+from .error_codes import ClaimError, ClaimErrorCode
+from .models import (
     AdjustmentItem,
     AdjustmentStatus,
     Claim,
@@ -29,14 +37,28 @@ from huzhu.claims.models import (
     ClaimTransition,
     Notification,
 )
-from huzhu.claims.workflow import TRANSITIONS, actor_kind
-from huzhu.core.bulk import bulk_insert, bulk_update_rows, in_chunks
-from huzhu.core.money import format_fen
-from huzhu.core.tabular import RowProblem
+from .notifications import deliver
+from .workflow import TRANSITIONS, actor_kind
 
-from ..error_codes import PaymentError, PaymentErrorCode
+__all__ = [
+    "ClaimStepsRefused",
+    "adjustments_settle_many",
+    "claims_mark_paid_many",
+    "claims_record_payment_failure_many",
+    "deliver_notifications",
+    "notify_members_many",
+]
 
-E = PaymentErrorCode
+
+class ClaimStepsRefused(ClaimError):
+    """Some claims (or adjustment items) were not in the state the step needs: `problems`
+    lists each one; nothing was changed."""
+
+    def __init__(self, code: ClaimErrorCode, message: str, problems: list[RowProblem]) -> None:
+        super().__init__(code, message)
+        self.problems = problems
+
+
 _AUDIT_FIELDS = [
     "at",
     "actor_id",
@@ -71,8 +93,8 @@ def _lock_claims(claim_ids) -> list[tuple]:
 
 def _refuse(bad: list[RowProblem], what: str) -> None:
     if bad:
-        raise PaymentError(
-            E.CLAIMS_CHANGED,
+        raise ClaimStepsRefused(
+            ClaimErrorCode.TRANSITION_NOT_ALLOWED,
             _("有%(k)s笔申请已不是待发放状态，%(w)s未处理，请联系审核人员核实。")
             % {"k": len(bad), "w": what},
             problems=bad,
@@ -89,33 +111,33 @@ def _status_problem(number, status, fen) -> RowProblem:
     )
 
 
-def claims_mark_paid_many(*, links, acting_user, paid_at: dt.datetime, reason: str) -> int:
-    """`approved -> paid` for the claims of `links` (a PaymentRowClaim queryset): each must
-    still be approved with the amount its link holds, else nothing is changed and every
-    offending claim is listed. Returns the number of claims paid.
+def claims_mark_paid_many(*, pays, acting_user, paid_at: dt.datetime, reason: str) -> int:
+    """`approved -> paid` for the claims `pays` names: a queryset of any model with a `claim`
+    foreign key and an `amount_fen` (e.g. the payments app's claim links of a batch). Each
+    claim must still be approved with exactly that amount (> 0), else ClaimStepsRefused
+    lists the others and the caller's transaction rolls back. Returns the number paid.
 
-    One `UPDATE ... FROM ... RETURNING` that checks the state and the amount as it writes
-    (the update locks each row it changes), instead of a locking read and a second pass.
+    One `UPDATE ... FROM (pays) ... RETURNING` checks the state and the amount as it writes
+    (the update locks each row it changes): no locking read, no 100,000-value IN list.
     """
     allowed = TRANSITIONS[(ClaimStatus.APPROVED, ClaimStatus.PAID)]
     if actor_kind(acting_user) not in allowed:
-        raise PaymentError(E.ROLE_NOT_ALLOWED, _("您的角色不能确认发放。"))
+        raise ClaimError(ClaimErrorCode.ROLE_NOT_ALLOWED, _("您的角色不能确认发放。"))
     now = timezone.now()
-    expected = links.count()
+    expected = pays.count()
     if not expected:
         return 0
     ops = connection.ops
     claim_table = ops.quote_name(Claim._meta.db_table)
-    link_table = ops.quote_name(links.model._meta.db_table)
-    link_sql, link_params = links.values("id").query.sql_with_params()
+    pays_sql, pays_params = pays.values_list("claim_id", "amount_fen").query.sql_with_params()
     with connection.cursor() as cursor:
         cursor.execute(
             f"UPDATE {claim_table} SET status = %s, status_changed_at = %s, status_reason = %s, "
             "paid_at = %s, payment_failed_at = NULL, payment_failure_reason = '', "
             "is_fixed = %s, updated_at = %s "
-            f"FROM {link_table} AS l WHERE l.claim_id = {claim_table}.id "
-            f"AND l.id IN ({link_sql}) AND {claim_table}.status = %s "
-            f"AND {claim_table}.amount_fen = l.amount_fen AND {claim_table}.amount_fen > 0 "
+            f"FROM ({pays_sql}) AS pays WHERE pays.claim_id = {claim_table}.id "
+            f"AND {claim_table}.status = %s AND {claim_table}.amount_fen = pays.amount_fen "
+            f"AND {claim_table}.amount_fen > 0 "
             f"RETURNING {claim_table}.id",
             [
                 ClaimStatus.PAID,
@@ -124,14 +146,15 @@ def claims_mark_paid_many(*, links, acting_user, paid_at: dt.datetime, reason: s
                 ops.adapt_datetimefield_value(paid_at),
                 True,  # paid is fixed (domain.md)
                 ops.adapt_datetimefield_value(now),
-                *link_params,
+                *pays_params,
                 ClaimStatus.APPROVED,
             ],
         )
         ids = sorted(row[0] for row in cursor.fetchall())
     if len(ids) != expected:
+        # The claims the update skipped are the ones not paid just now.
         changed = (
-            links.exclude(claim_id__in=ids)
+            pays.exclude(claim__status=ClaimStatus.PAID, claim__status_changed_at=now)
             .values_list("claim__number", "claim__status", "claim__amount_fen")
             .order_by("claim__number")
         )
@@ -199,7 +222,7 @@ def claims_record_payment_failure_many(*, failures: dict[int, str], acting_user)
         "您的申请（%(n)s）互助金%(amt)s元发放失败：%(r)s。请核对或更新银行卡信息，"
         "更新后将在下一批次发放。"
     )
-    notify_many(
+    notify_members_many(
         [
             (
                 member_id,
@@ -235,7 +258,9 @@ def adjustments_settle_many(*, settlements: list[tuple[int, int]], acting_user, 
         if status == AdjustmentStatus.SETTLED or settled + wanted[i] > amount
     ]
     if bad:
-        raise PaymentError(E.CLAIMS_CHANGED, _("部分调整项已被结清，回盘未处理。"), problems=bad)
+        raise ClaimStepsRefused(
+            ClaimErrorCode.ADJUSTMENT_OVERSETTLED, _("部分调整项已被结清，未做任何处理。"), bad
+        )
     updates, events = [], []
     actor_id = _actor_id(acting_user)
     label = AdjustmentItem._meta.label_lower
@@ -261,7 +286,7 @@ def adjustments_settle_many(*, settlements: list[tuple[int, int]], acting_user, 
     return len(items)
 
 
-def notify_many(messages: list[tuple[int, int | None, str, str]]) -> list[int]:
+def notify_members_many(messages: list[tuple[int, int | None, str, str]]) -> list[int]:
     """Store (member id, claim id, kind, text) notifications now; deliver them after commit
     through a background task, 1,000 per task (never inside the transaction)."""
     if not messages:
@@ -272,8 +297,6 @@ def notify_many(messages: list[tuple[int, int | None, str, str]]) -> list[int]:
         ["member_id", "claim_id", "kind", "text", "channels", "error", "created_at"],
         [(m, c, kind, text, "", "", now) for m, c, kind, text in messages],
     )
-    from ..tasks import deliver_notifications
-
     chunks = [list(c) for c in in_chunks(ids, 1000)]
 
     def enqueue():
@@ -282,3 +305,11 @@ def notify_many(messages: list[tuple[int, int | None, str, str]]) -> list[int]:
 
     transaction.on_commit(enqueue, robust=True)
     return ids
+
+
+@task()
+def deliver_notifications(notification_ids: list[int]) -> int:
+    """Deliver stored member notifications one by one (what `notify_members_many` stored)."""
+    for notification_id in notification_ids:
+        deliver(notification_id)
+    return len(notification_ids)
