@@ -144,16 +144,30 @@ def portal_groups_sync(*, user, acting_user=None) -> list[str]:
 
 
 @transaction.atomic
-def portal_settings_from_old_site(*, site, page: OldSitePage) -> PortalSettings:
+def portal_settings_from_old_site(*, site, page: OldSitePage, acting_user=None) -> PortalSettings:
     """Footer values (版权所有, 工会地址, 联系电话, ICP 备案号, QR caption) from an old-site page."""
     settings = PortalSettings.for_site(site)
-    settings.copyright_holder = page.copyright_holder
-    settings.address = page.address
-    settings.phone = page.phone
-    settings.icp_number = page.icp_number
+    wanted = {
+        "copyright_holder": page.copyright_holder,
+        "address": page.address,
+        "phone": page.phone,
+        "icp_number": page.icp_number,
+    }
     if page.qr_caption:
-        settings.qr_caption = page.qr_caption
-    settings.save()
+        wanted["qr_caption"] = page.qr_caption
+    before = {k: getattr(settings, k) for k in wanted}
+    if before == wanted:
+        return settings
+    for key, value in wanted.items():
+        setattr(settings, key, value)
+    settings.save(update_fields=list(wanted))
+    audit_record(
+        actor=acting_user,
+        action="portal.settings_from_old_site",
+        obj=settings,
+        before=before,
+        after=wanted,
+    )
     return settings
 
 

@@ -79,12 +79,17 @@ def test_demo_runs_twice_without_changing_anything(portal, speech):
 
     from wagtail.models import Page, Revision
 
+    from huzhu.audit.models import AuditEvent
     from huzhu.portal import demo
 
+    audited = set(AuditEvent.objects.values_list("action", flat=True))
+    assert {"portal.old_site_import", "portal.settings_from_old_site"} <= audited
     pages, revisions = Page.objects.count(), Revision.objects.count()
+    events = AuditEvent.objects.count()
     demo.run(stdout=io.StringIO())
     assert Page.objects.count() == pages
     assert Revision.objects.count() == revisions
+    assert AuditEvent.objects.count() == events
     # the home page replaced Wagtail's welcome page as the site root
     from wagtail.models import Site
 

@@ -62,7 +62,7 @@ class Command(HuzhuCommand):
             self.exit_refused()
             return
         if options["footer"]:
-            portal_settings_from_old_site(site=site, page=page)
+            portal_settings_from_old_site(site=site, page=page, acting_user=user)
         self.stdout.write(
             f"《{article.title}》{'已导入' if changed else '无变化'}：{article.url}"
             f"（{len(page.paragraphs)}段）"
