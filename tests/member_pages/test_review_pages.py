@@ -63,7 +63,8 @@ def test_operator_first_review_then_reviewer_approves_with_engine_amount(client,
     client.post(f"/staff/claims/review/{claim.pk}/act/", {"action": "approve"})
     claim.refresh_from_db()
     assert claim.status == ClaimStatus.APPROVED and claim.amount_fen == 125_000
-    assert "起付线扣除500.00元" in claim.explanation
+    # The explanation is the engine's own text (plans' explain_outcome via the settlement texts).
+    assert "起付线" in claim.explanation and "500.00元" in claim.explanation
     assert claim.plan_version_number == 1 and claim.plan_version_id is not None
     ledger = MemberYearLedger.objects.get(member=world.member)
     assert (ledger.deductible_used_fen, ledger.paid_toward_cap_fen) == (50_000, 125_000)
@@ -276,3 +277,34 @@ def test_auto_claim_sent_to_review_keeps_its_import_amount(client, world):
     client.post(f"/staff/claims/review/{auto.pk}/act/", {"action": "approve"})
     auto.refresh_from_db()
     assert auto.status == ClaimStatus.APPROVED and auto.amount_fen == 88_800
+
+
+def test_operator_corrects_a_returned_claim_the_union_filed(client, world):
+    claim = submitted(world.member, world.operator)
+    from huzhu.claims.services import claim_return
+
+    claim_return(claim=claim, acting_user=world.reviewer, reason="请补充发票号码")
+    client.force_login(world.operator)
+    page = client.get(f"/staff/claims/review/{claim.pk}/").content.decode()
+    assert "修改后重新提交" in page
+    response = client.post(
+        f"/staff/claims/review/{claim.pk}/correct/",
+        {
+            "benefit_code": "inpatient",
+            "hospital_name": "嵊州市人民医院",
+            "admit_date": "2026-03-01",
+            "discharge_date": "2026-03-10",
+            "invoice_number": "FIXED-1",
+            "self_pay_in_policy": "3000.00",
+        },
+    )
+    assert response.status_code == 302
+    claim.refresh_from_db()
+    assert claim.status == ClaimStatus.SUBMITTED and claim.invoice_number == "FIXED-1"
+    # A member-filed returned claim is the member's to correct.
+    mine = submitted(
+        world.member, world.member.user, discharge_date=dt.date(2026, 3, 12), invoice_number="M2"
+    )
+    claim_return(claim=mine, acting_user=world.operator, reason="照片不清")
+    response = client.get(f"/staff/claims/review/{mine.pk}/correct/")
+    assert response.status_code == 302

@@ -43,8 +43,9 @@ from huzhu.web.member.adjudication import (
     manual_claim_preview,
 )
 from huzhu.web.member.claim_views import BANK_FIELDS, FORM_FIELDS, UPLOAD_KINDS
+from huzhu.web.member.claim_views import _form_of as claim_form_values
 from huzhu.web.member.selectors import coverage_current
-from huzhu.web.member.services import claim_file, document_upload
+from huzhu.web.member.services import claim_file, claim_refile, document_upload
 from huzhu.web.permissions import staff_required
 
 REVIEW_ROLES = (Role.UNION_OPERATOR, Role.FEDERATION_REVIEWER, Role.ADMIN)
@@ -157,6 +158,9 @@ def review_detail(request, pk: int):
             "actions": actions,
             "preview": preview,
             "waited": _waited_text(timezone.now() - claim.status_changed_at),
+            "can_correct": user.role == Role.UNION_OPERATOR
+            and claim.status == ClaimStatus.RETURNED
+            and claim.filer != ClaimFiler.MEMBER,
         },
     )
 
@@ -209,6 +213,27 @@ def review_act(request, pk: int):
     return redirect("web:review_queue")
 
 
+def _uploads(request, member, errors: dict) -> list[MemberDocument]:
+    """The papers kept from the last try plus the files of this post (bad ones reported)."""
+    ids = [i for i in request.POST.getlist("documents") if i.isdigit()]
+    docs = list(MemberDocument.objects.filter(member=member, claim__isnull=True, pk__in=ids))
+    for kind in UPLOAD_KINDS:
+        for upload in request.FILES.getlist(f"file_{kind}"):
+            try:
+                docs.append(
+                    document_upload(
+                        member=member,
+                        kind=kind,
+                        data=upload.read(),
+                        name=upload.name,
+                        acting_user=request.user,
+                    )
+                )
+            except MemberAppError as exc:
+                errors.setdefault(f"file_{kind}", []).append(exc.message)
+    return docs
+
+
 @staff_required(Role.UNION_OPERATOR)
 def review_file_claim(request):
     """A union operator files a claim for one of its members (goes to the federation)."""
@@ -229,22 +254,7 @@ def review_file_claim(request):
     if member is not None and request.method == "POST":
         form = {name: request.POST.get(name, "").strip() for name in FORM_FIELDS}
         bank = {name: request.POST.get(name, "").strip() for name in BANK_FIELDS}
-        ids = [i for i in request.POST.getlist("documents") if i.isdigit()]
-        docs = list(MemberDocument.objects.filter(member=member, claim__isnull=True, pk__in=ids))
-        for kind in UPLOAD_KINDS:
-            for upload in request.FILES.getlist(f"file_{kind}"):
-                try:
-                    docs.append(
-                        document_upload(
-                            member=member,
-                            kind=kind,
-                            data=upload.read(),
-                            name=upload.name,
-                            acting_user=user,
-                        )
-                    )
-                except MemberAppError as exc:
-                    errors.setdefault(f"file_{kind}", []).append(exc.message)
+        docs = _uploads(request, member, errors)
         if not errors:
             try:
                 claim = claim_file(
@@ -277,6 +287,50 @@ def review_file_claim(request):
     )
 
 
+@staff_required(Role.UNION_OPERATOR)
+def review_correct(request, pk: int):
+    """The operator corrects a returned claim that the union (or the platform) filed and
+    sends it again; a member-filed claim is corrected by the member."""
+    user = request.user
+    claim = access_claim_by_id(user, pk)
+    if claim.status != ClaimStatus.RETURNED or claim.filer == ClaimFiler.MEMBER:
+        messages.error(request, f"申请{claim.number}不是由工会提交的退回申请，不能在此修改。")
+        return redirect("web:review_detail", pk=claim.pk)
+    member = claim.member
+    errors: dict = {}
+    form = claim_form_values(claim)
+    docs: list[MemberDocument] = []
+    if request.method == "POST":
+        form = {name: request.POST.get(name, "").strip() for name in FORM_FIELDS}
+        docs = _uploads(request, member, errors)
+        if not errors:
+            try:
+                claim = claim_refile(
+                    acting_user=user, claim=claim, raw=form, document_ids=[d.pk for d in docs]
+                )
+            except MemberAppError as exc:
+                errors[exc.field or "form"] = [exc.message]
+            else:
+                messages.success(request, f"申请{claim.number}已修改并重新提交市总工会。")
+                return redirect("web:review_detail", pk=claim.pk)
+    coverage = coverage_current(member)
+    return render(
+        request,
+        "web/review/file_claim.html",
+        {
+            "claim": claim,
+            "member": member,
+            "form": form,
+            "bank": {},
+            "errors": errors,
+            "docs": docs,
+            "benefits": coverage.benefits if coverage else [],
+            "need_bank": False,
+            "kinds": [(k, DocumentKind(k).label) for k in UPLOAD_KINDS[:3]],
+        },
+    )
+
+
 @staff_required(*REVIEW_ROLES)
 def review_document(request, pk: int):
     """A claim's uploaded paper, for staff who may see the claim."""
@@ -289,6 +343,7 @@ def review_document(request, pk: int):
 
 __all__ = [
     "review_act",
+    "review_correct",
     "review_detail",
     "review_document",
     "review_file_claim",
