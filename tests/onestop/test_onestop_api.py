@@ -339,3 +339,18 @@ def test_endpoints_are_in_the_openapi_schema(client):
     settle_body = schema["paths"]["/api/onestop/settle"]["post"]["requestBody"]
     props = settle_body["content"]["application/json"]["schema"]["properties"]
     assert {"request_id", "settlement_id", "hospital_code", "self_pay_in_policy"} <= set(props)
+
+
+def test_settle_path_stays_lean(plans, enroll, call, django_assert_max_num_queries):
+    """The cashier's settle is real time: a bounded number of queries (measured: see
+    benchmarks/RESULTS.md), whatever the member's history."""
+    m = enroll()
+    call("settle", {**stay("S0", m), "request_id": "R0"})  # ledger row exists, key used
+    body = {
+        **stay("S1", m, base="8000.00", admit="2026-04-01", discharge="2026-04-10"),
+        "request_id": "R1",
+    }
+    with django_assert_max_num_queries(22) as captured:
+        r = call("settle", body)
+    assert r.json()["code"] == "ok"
+    assert len(captured) >= 10  # the claim, its transition, audit, notification, ledger, request

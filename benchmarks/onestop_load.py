@@ -1,0 +1,545 @@
+"""Load benchmark of the one-stop settlement API, against the server as deployed (gunicorn,
+several workers) on loopback and a temporary PostgreSQL database.
+
+    .venv/bin/python benchmarks/onestop_load.py [--members 20000] [--workers 4]
+        [--levels 4,8,16,32] [--seconds 15] [--max-requests 6000] [--faults] [--keep]
+
+1. Creates a temporary database on 127.0.0.1:5432 from a migrated template
+   (`huzhu_bench_onestop_template`, built on first use; `--fresh-template` rebuilds it),
+   loads domain.md's 2026 plan, enrolls `--members` members (renewals), registers a hospital
+   and its API key.
+2. Starts `gunicorn huzhu.wsgi` with `--workers` sync workers on 127.0.0.1 (DEBUG off,
+   persistent database connections).
+3. Drives signed `settle` requests (each a fresh settlement of a random member) at each
+   concurrency level of `--levels` (closed loop: N clients, each sending its next request when
+   the last is answered), bounded by `--seconds` and `--max-requests` per level; then one run
+   of cashier pairs (presettle, then settle). Prints throughput and p50/p95/p99 latency.
+4. With `--faults`: a run during which one gunicorn worker is SIGKILLed, and a run during
+   which every database connection of the temporary database is terminated
+   (pg_terminate_backend: the same effect on the app as a database restart, without
+   disturbing the other databases on the shared server). Clients retry a failed request
+   with the same request_id; afterwards every retried request_id must answer its committed
+   result and nothing may be half-written.
+5. An audit query: no member-year past its cap, ledger = sum of claims, no settlement id
+   committed twice, no request without its claims or claims without their request.
+Prints one JSON line with every figure last. Only loopback traffic.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import hashlib
+import hmac
+import http.client
+import json
+import os
+import random
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+PG_ADMIN = "postgres://postgres@127.0.0.1:5432/postgres"
+TEMPLATE = "huzhu_bench_onestop_template"
+FIELD_KEY = "q4b2C0Pp5Yv9bJ6Vd0o9m1cQ9a3kq2Nq3Gk7dYbXo1M="
+SECRET_KEY = "bench-secret-key-not-for-production-" + "y" * 20
+CAP_FEN = 3_000_000
+DEDUCTIBLE_FEN = 50_000
+
+
+def _admin(sql: str, params=None):
+    import psycopg
+
+    with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
+        cur = conn.execute(sql, params)
+        return cur.fetchall() if cur.description else None
+
+
+def _env(db: str) -> dict:
+    env = dict(os.environ)
+    env.pop("DEBUG", None)
+    env.update(
+        DATABASE_URL=f"postgres://postgres@127.0.0.1:5432/{db}",
+        SECRET_KEY=SECRET_KEY,
+        HUZHU_FIELD_KEY=FIELD_KEY,
+        ALLOWED_HOSTS="127.0.0.1,localhost",
+        CONN_MAX_AGE="600",
+        HUZHU_VAR_DIR="/tmp/huzhu_bench_onestop_var",
+    )
+    return env
+
+
+def ensure_template(fresh: bool) -> None:
+    exists = _admin("SELECT 1 FROM pg_database WHERE datname = %s", [TEMPLATE])
+    if exists and not fresh:
+        return
+    if exists:
+        _admin(f'DROP DATABASE "{TEMPLATE}"')
+    _admin(f'CREATE DATABASE "{TEMPLATE}"')
+    t = time.perf_counter()
+    subprocess.run(
+        [str(REPO / ".venv/bin/huzhu"), "migrate", "--noinput", "-v", "0"],
+        env=_env(TEMPLATE),
+        check=True,
+    )
+    print(f"template migrated in {time.perf_counter() - t:.0f} s", file=sys.stderr)
+
+
+def seed(n_members: int) -> dict:
+    """Plan, members (renewals), a hospital and its key, in the temporary database."""
+    import django
+
+    django.setup()
+    from django.db import transaction
+
+    from huzhu.api.keys import api_key_create
+    from huzhu.enrollment.models import Enrollment, SchemeYear
+    from huzhu.hospitals.models import Hospital
+    from huzhu.members.idnumbers import check_digit
+    from huzhu.members.models import Member
+    from huzhu.organizations.models import Union, UnionKind
+    from huzhu.plans.services import plan_load
+
+    with transaction.atomic():
+        y2025 = SchemeYear.objects.create(
+            year=2025,
+            start=dt.date(2025, 1, 1),
+            end=dt.date(2025, 12, 31),
+            fee_per_member_fen=6000,
+            waiting_period_days=90,
+        )
+        y2026 = SchemeYear.objects.create(
+            year=2026,
+            start=dt.date(2026, 1, 1),
+            end=dt.date(2026, 12, 31),
+            fee_per_member_fen=6000,
+            waiting_period_days=90,
+        )
+        plan_load(
+            source_text=(REPO / "benchmarks/plan-2026.yaml").read_text(encoding="utf-8"),
+            source_name="2026.yaml",
+        )
+        fed = Union.objects.create(code="B000", name="总工会", kind=UnionKind.FEDERATION)
+        union = Union.objects.create(
+            code="B001", name="第1工会", kind=UnionKind.WORKPLACE, parent=fed
+        )
+        ids = []
+        for i in range(n_members):  # unique up to 12 million members
+            birth = dt.date(1960, 1, 1) + dt.timedelta(days=i % 12000)
+            ids.append(f"330683{birth:%Y%m%d}{i // 12000 % 1000:03d}")
+        members = Member.objects.bulk_create(
+            [
+                Member(
+                    id_number=f + check_digit(f),
+                    name=f"职工{i}",
+                    sex="male" if int(f[16]) % 2 else "female",
+                    birth_date=dt.date(int(f[6:10]), int(f[10:12]), int(f[12:14])),
+                    union=union,
+                )
+                for i, f in enumerate(ids)
+            ],
+            batch_size=5000,
+        )
+        Enrollment.objects.bulk_create(
+            [
+                Enrollment(
+                    member=m,
+                    scheme_year=y,
+                    union=union,
+                    enrolled_on=y.start - dt.timedelta(days=30),
+                    fee_fen=6000,
+                )
+                for m in members
+                for y in (y2025, y2026)
+            ],
+            batch_size=5000,
+        )
+        h = Hospital(code="H001", name="嵊州市人民医院", level="三级乙等", bank_name="工商银行")
+        h.bank_account = "6222021234567890123"
+        h.save()
+        key, secret = api_key_create(kind="hospital", owner_code="H001")
+    return {"ids": [m.id_number for m in members], "key_id": key.key_id, "secret": secret}
+
+
+# --- the load driver ---------------------------------------------------------------------------
+
+
+class Driver:
+    def __init__(self, port: int, key_id: str, secret: str, ids: list[str]):
+        self.port = port
+        self.key_id = key_id
+        self.secret = secret.encode()
+        self.ids = ids
+        self.seq = 0
+        self.lock = threading.Lock()
+        self.committed: dict[str, dict] = {}  # request_id -> first 200 settle answer
+        self.retried: set[str] = set()
+
+    def next_n(self) -> int:
+        with self.lock:
+            self.seq += 1
+            return self.seq
+
+    def send(self, path: str, body: dict) -> tuple[int, dict | None, float]:
+        raw = json.dumps(body, ensure_ascii=False).encode()
+        ts = str(int(time.time()))
+        sig = hmac.new(self.secret, ts.encode() + b"\n" + raw, hashlib.sha256).hexdigest()
+        headers = {
+            "Content-Type": "application/json",
+            "X-Huzhu-Key": self.key_id,
+            "X-Huzhu-Timestamp": ts,
+            "X-Huzhu-Signature": sig,
+        }
+        t = time.perf_counter()
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
+        try:
+            conn.request("POST", path, raw, headers)
+            resp = conn.getresponse()
+            data = resp.read()
+            status = resp.status
+        except (OSError, http.client.HTTPException):
+            return 0, None, time.perf_counter() - t
+        finally:
+            conn.close()
+        try:
+            payload = json.loads(data)
+        except ValueError:
+            payload = None
+        return status, payload, time.perf_counter() - t
+
+    def stay(self, n: int, rng: random.Random) -> dict:
+        day = dt.date(2026, 1, 1) + dt.timedelta(days=rng.randrange(0, 320))
+        return {
+            "hospital_code": "H001",
+            "settlement_id": f"L{n:09d}",
+            "id_number": rng.choice(self.ids),
+            "admit_date": (day - dt.timedelta(days=rng.randrange(1, 15))).isoformat(),
+            "discharge_date": day.isoformat(),
+            "total_cost": "50000.00",
+            "fund_paid": "20000.00",
+            "self_pay_in_policy": f"{rng.randrange(500, 40000)}.{rng.randrange(100):02d}",
+            "self_pay_out_policy": "0.00",
+            "diagnosis_code": "J18.900",
+        }
+
+    def run(self, *, clients: int, seconds: float, max_requests: int, pairs: bool, fault=None):
+        stop = time.perf_counter() + seconds
+        budget = [max_requests]
+        lat = {"settle": [], "presettle": []}
+        errors = {"first_attempt": 0, "final": 0, "non_200": 0}
+        lk = threading.Lock()
+
+        def take() -> bool:
+            with lk:
+                if budget[0] <= 0:
+                    return False
+                budget[0] -= 1
+                return True
+
+        def client(seed_: int):
+            rng = random.Random(seed_)
+            while time.perf_counter() < stop and take():
+                n = self.next_n()
+                body = self.stay(n, rng)
+                if pairs:
+                    status, _, d = self.send("/api/onestop/presettle", body)
+                    with lk:
+                        lat["presettle"].append(d)
+                        if status != 200:
+                            errors["non_200"] += 1
+                rid = f"req-{n}"
+                body = {**body, "request_id": rid}
+                for attempt in range(20):
+                    status, payload, d = self.send("/api/onestop/settle", body)
+                    if status == 200:
+                        with lk:
+                            if attempt == 0:
+                                lat["settle"].append(d)
+                            self.committed[rid] = (body, payload)
+                        break
+                    with lk:
+                        if attempt == 0:
+                            errors["first_attempt"] += 1
+                        self.retried.add(rid)
+                    time.sleep(0.2)
+                else:
+                    with lk:
+                        errors["final"] += 1
+
+        threads = [threading.Thread(target=client, args=(i * 7919,)) for i in range(clients)]
+        t0 = time.perf_counter()
+        for t in threads:
+            t.start()
+        if fault is not None:
+            fault()
+        for t in threads:
+            t.join()
+        wall = time.perf_counter() - t0
+        out = {
+            "clients": clients,
+            "wall_s": round(wall, 2),
+            "settles": len(lat["settle"]),
+            "settles_per_s": round(len(lat["settle"]) / wall, 1),
+            **{f"settle_{k}": v for k, v in _pcts(lat["settle"]).items()},
+            **errors,
+        }
+        if pairs:
+            out["presettles"] = len(lat["presettle"])
+            out.update({f"presettle_{k}": v for k, v in _pcts(lat["presettle"]).items()})
+        return out
+
+
+def _pcts(values: list[float]) -> dict:
+    if not values:
+        return {}
+    v = sorted(values)
+
+    def p(q):
+        return round(1000 * v[min(len(v) - 1, int(q * len(v)))], 1)
+
+    return {
+        "p50_ms": p(0.50),
+        "p95_ms": p(0.95),
+        "p99_ms": p(0.99),
+        "max_ms": round(1000 * v[-1], 1),
+    }
+
+
+# --- server ------------------------------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_gunicorn(db: str, port: int, workers: int, log: Path) -> subprocess.Popen:
+    proc = subprocess.Popen(
+        [
+            str(REPO / ".venv/bin/gunicorn"),
+            "huzhu.wsgi:application",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--workers",
+            str(workers),
+            "--backlog",
+            "2048",
+            "--timeout",
+            "30",
+            "--error-logfile",
+            str(log),
+        ],
+        env=_env(db),
+        cwd=str(REPO),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.time() + 180
+    while time.time() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1):
+                break
+        except OSError:
+            time.sleep(0.5)
+    # Warm every worker (imports, first database connection).
+    time.sleep(3)
+    return proc
+
+
+def worker_pids(master: int) -> list[int]:
+    out = subprocess.run(["pgrep", "-P", str(master)], capture_output=True, text=True).stdout
+    return [int(x) for x in out.split()]
+
+
+# --- audit -------------------------------------------------------------------------------------
+
+
+AUDIT_SQL = {
+    "member_years_past_cap": f"""
+        SELECT count(*) FROM (
+          SELECT member_id, scheme_year_id FROM claims_claim
+          WHERE benefit_code = 'inpatient' AND status IN ('approved', 'paid')
+          GROUP BY 1, 2 HAVING sum(amount_fen) > {CAP_FEN}) t""",
+    "ledgers_past_cap_or_deductible": f"""
+        SELECT count(*) FROM claims_memberyearledger
+        WHERE paid_toward_cap_fen > {CAP_FEN} OR deductible_used_fen > {DEDUCTIBLE_FEN}""",
+    "ledger_differs_from_claims": """
+        SELECT count(*) FROM claims_memberyearledger l LEFT JOIN (
+          SELECT member_id, scheme_year_id, sum(amount_fen) s FROM claims_claim
+          WHERE benefit_code = 'inpatient' AND status IN ('approved', 'paid')
+          GROUP BY 1, 2) c USING (member_id, scheme_year_id)
+        WHERE l.paid_toward_cap_fen <> coalesce(c.s, 0)""",
+    "settlements_committed_twice": """
+        SELECT count(*) FROM (SELECT settlement_id FROM claims_claim
+          WHERE settlement_id IS NOT NULL AND benefit_code = 'inpatient'
+          GROUP BY 1 HAVING count(*) > 1) t""",
+    "requests_without_claim": """
+        SELECT count(*) FROM hospitals_onestoprequest r
+        WHERE r.action = 'settle' AND r.code = 'ok' AND NOT EXISTS (
+          SELECT 1 FROM claims_claim c WHERE c.settlement_id = r.settlement_id)""",
+    "claims_without_request": """
+        SELECT count(*) FROM claims_claim c WHERE c.source = 'onestop' AND NOT EXISTS (
+          SELECT 1 FROM hospitals_onestoprequest r
+          WHERE r.settlement_id = c.settlement_id AND r.action = 'settle')""",
+}
+
+
+def audit(db: str) -> dict:
+    import psycopg
+
+    out = {}
+    with psycopg.connect(f"postgres://postgres@127.0.0.1:5432/{db}") as conn:
+        for name, sql in AUDIT_SQL.items():
+            out[name] = conn.execute(sql).fetchone()[0]
+        out["onestop_claims"] = conn.execute(
+            "SELECT count(*) FROM claims_claim WHERE source = 'onestop'"
+        ).fetchone()[0]
+        out["member_years_at_cap"] = conn.execute(
+            f"SELECT count(*) FROM claims_memberyearledger WHERE paid_toward_cap_fen = {CAP_FEN}"
+        ).fetchone()[0]
+    return out
+
+
+def verify_retries(driver: Driver, sample: int = 300) -> dict:
+    """Every retried request_id (and a sample of the others) answers its committed result."""
+    rids = list(driver.retried & driver.committed.keys())
+    others = [r for r in driver.committed if r not in driver.retried]
+    random.Random(1).shuffle(others)
+    checked = mismatched = 0
+    for rid in rids + others[:sample]:
+        body, first = driver.committed[rid]
+        status, again, _ = driver.send("/api/onestop/settle", body)
+        checked += 1
+        if status != 200 or again != first:
+            mismatched += 1
+    return {"retried_request_ids": len(rids), "rechecked": checked, "mismatched": mismatched}
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--members", type=int, default=20000)
+    ap.add_argument("--workers", type=int, default=4)
+    ap.add_argument("--levels", default="4,8,16,32")
+    ap.add_argument("--seconds", type=float, default=15)
+    ap.add_argument("--max-requests", type=int, default=6000)
+    ap.add_argument("--faults", action="store_true")
+    ap.add_argument("--fresh-template", action="store_true")
+    ap.add_argument("--keep", action="store_true")
+    args = ap.parse_args()
+
+    ensure_template(args.fresh_template)
+    db = f"huzhu_bench_onestop_{os.getpid()}"
+    _admin(f'CREATE DATABASE "{db}" TEMPLATE "{TEMPLATE}"')
+    os.environ.update(_env(db))
+    os.environ["DJANGO_SETTINGS_MODULE"] = "huzhu.settings"
+    figures: dict = {"members": args.members, "workers": args.workers, "cpus": os.cpu_count()}
+    server = None
+    try:
+        t = time.perf_counter()
+        data = seed(args.members)
+        figures["seed_s"] = round(time.perf_counter() - t, 1)
+        from django.db import connections
+
+        connections.close_all()
+        port = free_port()
+        log = Path(f"/tmp/huzhu_bench_onestop_{os.getpid()}.log")
+        server = start_gunicorn(db, port, args.workers, log)
+        driver = Driver(port, data["key_id"], data["secret"], data["ids"])
+        driver.run(clients=4, seconds=3, max_requests=200, pairs=False)  # warm-up
+        runs = []
+        for level in [int(x) for x in args.levels.split(",")]:
+            r = driver.run(
+                clients=level, seconds=args.seconds, max_requests=args.max_requests, pairs=False
+            )
+            r["load_avg_1m"] = round(os.getloadavg()[0], 1)
+            runs.append(r)
+            print(json.dumps({"run": "settle", **r}), file=sys.stderr)
+        figures["settle_runs"] = runs
+        pair = driver.run(
+            clients=16, seconds=args.seconds, max_requests=args.max_requests, pairs=True
+        )
+        print(json.dumps({"run": "pairs", **pair}), file=sys.stderr)
+        figures["pairs_run"] = pair
+        figures["audit_after_speed_runs"] = audit(db)
+        if args.faults:
+
+            def kill_worker():
+                time.sleep(args.seconds / 3)
+                pids = worker_pids(server.pid)
+                if pids:
+                    os.kill(pids[0], signal.SIGKILL)
+                    figures["killed_worker"] = pids[0]
+
+            driver.retried.clear()
+            r = driver.run(
+                clients=16,
+                seconds=args.seconds,
+                max_requests=args.max_requests,
+                pairs=False,
+                fault=kill_worker,
+            )
+            r["verify"] = verify_retries(driver)
+            r["workers_after"] = len(worker_pids(server.pid))
+            print(json.dumps({"run": "fault_kill_worker", **r}), file=sys.stderr)
+            figures["fault_kill_worker"] = r
+
+            def drop_connections():
+                time.sleep(args.seconds / 3)
+                rows = _admin(
+                    "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                    "WHERE datname = %s AND pid <> pg_backend_pid()",
+                    [db],
+                )
+                figures["terminated_backends"] = rows[0][0]
+
+            driver.retried.clear()
+            r = driver.run(
+                clients=16,
+                seconds=args.seconds,
+                max_requests=args.max_requests,
+                pairs=False,
+                fault=drop_connections,
+            )
+            r["verify"] = verify_retries(driver)
+            print(json.dumps({"run": "fault_db_connections", **r}), file=sys.stderr)
+            figures["fault_db_connections"] = r
+            # After the faults the server answers normally again, by itself.
+            r = driver.run(clients=8, seconds=5, max_requests=1000, pairs=False)
+            figures["after_faults"] = {
+                k: r[k] for k in ("settles", "settles_per_s", "first_attempt")
+            }
+        figures["audit"] = audit(db)
+    finally:
+        if server is not None:
+            server.send_signal(signal.SIGTERM)
+            try:
+                server.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                server.kill()
+        from django.db import connections
+
+        connections.close_all()
+        if not args.keep:
+            _admin(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s",
+                [db],
+            )
+            _admin(f'DROP DATABASE IF EXISTS "{db}"')
+    print(json.dumps(figures, ensure_ascii=False))
+    bad = {
+        k: v
+        for k, v in figures.get("audit", {}).items()
+        if k not in ("onestop_claims", "member_years_at_cap") and v
+    }
+    return 1 if bad else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
