@@ -61,3 +61,75 @@ def test_article_screens(browser_page, portal, screenshot_dir, size):
     assert size_px >= 15
     assert _no_horizontal_scroll(page)
     page.screenshot(path=str(screenshot_dir / f"portal-article-{size}.png"), full_page=True)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_editor_submits_and_chief_editor_publishes_in_the_admin(
+    browser, live_server, portal, screenshot_dir
+):
+    """The Wagtail admin in a browser: 编辑 submits a notice, 责任编辑 approves, it goes live."""
+    from wagtail.models import WorkflowState
+    from wagtail.rich_text import RichText
+
+    from huzhu.organizations.demo import DEMO_PASSWORD
+    from huzhu.organizations.models import User
+    from huzhu.portal.models import ArticlePage, SectionPage
+
+    editor = User.objects.get(username="editor")
+    notice = ArticlePage(
+        title="关于2026年度医疗互助补助发放情况的通知",
+        slug="payout-2026",
+        body=[("paragraph", RichText("<p>本年度第一批补助已发放到职工本人银行卡。</p>"))],
+        live=False,
+        owner=editor,
+    )
+    SectionPage.objects.get(slug="tzgg").add_child(instance=notice)
+    notice.save_revision(user=editor)
+
+    def admin(username):
+        context = browser.new_context(
+            base_url=live_server.url, viewport={"width": 1280, "height": 900}, locale="zh-CN"
+        )
+        page = context.new_page()
+        page.set_default_timeout(20_000)
+        page.goto("/cms/login/")
+        page.fill("#id_username", username)
+        page.fill("#id_password", DEMO_PASSWORD)
+        with page.expect_navigation():
+            page.locator("form button[type=submit]").first.click()
+        page.goto(f"/cms/pages/{notice.pk}/edit/")
+        return context, page
+
+    # 编辑: the publish action is not offered; submitting starts the workflow
+    context, page = admin("editor")
+    assert page.locator('button[name="action-publish"]').count() == 0
+    with page.expect_navigation():
+        page.locator('button[name="action-submit"]').evaluate("b => b.click()")
+    context.close()
+    state = WorkflowState.objects.for_instance(notice).get()
+    assert state.status == WorkflowState.STATUS_IN_PROGRESS
+    assert not ArticlePage.objects.get(pk=notice.pk).live
+
+    # 责任编辑: approves in the editor's footer menu, which publishes the notice
+    context, page = admin("chief")
+    approve = page.locator(
+        'button[data-workflow-action-name="approve"]:not([data-workflow-action-modal-url])'
+    )
+    with page.expect_navigation():
+        approve.first.evaluate("b => b.click()")
+    context.close()
+    state.refresh_from_db()
+    assert state.status == WorkflowState.STATUS_APPROVED
+    assert ArticlePage.objects.get(pk=notice.pk).live
+
+    # the public page shows both names from the workflow record
+    context = browser.new_context(base_url=live_server.url, viewport={"width": 360, "height": 780})
+    page = context.new_page()
+    page.goto("/xxgk/tzgg/payout-2026/")
+    assert " ".join(page.locator(".byline").inner_text().split()) == (
+        "编辑:网站编辑 责任编辑:嵊州采编01"
+    )
+    page.screenshot(
+        path=str(screenshot_dir / "portal-workflow-published-phone.png"), full_page=True
+    )
+    context.close()
