@@ -314,6 +314,7 @@ def test_scanning_an_invoice_already_claimed_is_refused_at_once(member_client, w
     )
     assert response.status_code == 400
     assert "发票99887766已用于申请HZ2026-" in response.json()["error"]
+    assert not MemberDocument.objects.filter(member=world.member).exists()
 
 
 def test_member_corrects_a_claim_the_union_filed_and_the_federation_returned(member_client, world):

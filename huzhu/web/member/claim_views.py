@@ -287,6 +287,8 @@ def invoice_scan(request):
         qr = {**qr, "amount": fen_to_yuan(qr["amount_fen"])}
     used = invoice_claimed_by(qr["number"]) if qr else None
     if used:
+        doc.file.delete(save=False)  # not kept: it cannot be used for a claim
+        doc.delete()
         return JsonResponse(
             {
                 "error": f"发票{qr['number']}已用于申请{used}，不能重复申请。",
