@@ -21,7 +21,7 @@ import io
 import re
 import warnings
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 from django.conf import settings
@@ -38,6 +38,7 @@ __all__ = [
     "InvoiceQr",
     "MAX_UPLOAD_BYTES",
     "document_check",
+    "document_prune_pending",
     "document_store",
     "invoice_qr_parse",
     "private_storage",
@@ -325,3 +326,21 @@ def document_store(*, member, kind: str, checked: CheckedFile, acting_user, clai
         doc.file.save(f"upload.{checked.extension}", ContentFile(checked.content), save=False)
         doc.save()
     return doc
+
+
+PENDING_MAX_AGE = timedelta(days=2)
+
+
+def document_prune_pending(*, now=None) -> int:
+    """Delete uploads never filed with a claim (an abandoned form) after `PENDING_MAX_AGE`:
+    they are personal data kept for no purpose. Returns how many were deleted."""
+    from django.utils import timezone
+
+    from .models import MemberDocument
+
+    cutoff = (now or timezone.now()) - PENDING_MAX_AGE
+    stale = list(MemberDocument.objects.filter(claim__isnull=True, created_at__lt=cutoff)[:500])
+    for doc in stale:
+        doc.file.delete(save=False)
+        doc.delete()
+    return len(stale)

@@ -342,3 +342,34 @@ def test_member_corrects_a_claim_the_union_filed_and_the_federation_returned(mem
     assert response.status_code == 302
     claim.refresh_from_db()
     assert claim.status == ClaimStatus.SUBMITTED and claim.self_pay_in_policy_fen == 80_000
+
+
+def test_abandoned_uploads_are_deleted_after_two_days(world):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from huzhu.members.documents import document_check, document_prune_pending, document_store
+
+    old = document_store(
+        member=world.member,
+        kind="invoice",
+        checked=document_check(jpeg_bytes(), name="x.jpg"),
+        acting_user=None,
+    )
+    path = old.file.path
+    filed = ClaimFactory(enrollment=world.member.enrollments.get(scheme_year__year=2026))
+    kept = document_store(
+        member=world.member,
+        kind="invoice",
+        checked=document_check(jpeg_bytes(), name="y.jpg"),
+        acting_user=None,
+        claim=filed,
+    )
+    assert document_prune_pending(now=timezone.now() + timedelta(days=1)) == 0
+    assert document_prune_pending(now=timezone.now() + timedelta(days=3)) == 1
+    assert not MemberDocument.objects.filter(pk=old.pk).exists()
+    assert MemberDocument.objects.filter(pk=kept.pk).exists()
+    import os
+
+    assert not os.path.exists(path)

@@ -19,7 +19,12 @@ from huzhu.claims.models import Claim, ClaimSource, ClaimStatus
 from huzhu.claims.services import claim_resubmit, claim_save_draft, claim_submit
 from huzhu.core.masking import mask_account
 from huzhu.core.money import MoneyError, yuan_to_fen
-from huzhu.members.documents import DocumentError, document_check, document_store
+from huzhu.members.documents import (
+    DocumentError,
+    document_check,
+    document_prune_pending,
+    document_store,
+)
 from huzhu.members.fields import (
     FieldError,
     normalize_bank_account,
@@ -86,6 +91,7 @@ def document_upload(*, member: Member, kind: str, data: bytes, name: str, acting
         checked = document_check(data, name=name, read_qr=(kind == DocumentKind.INVOICE))
     except DocumentError as exc:
         raise MemberAppError(exc.code, exc.message, field=kind) from None
+    document_prune_pending()
     return document_store(member=member, kind=kind, checked=checked, acting_user=acting_user)
 
 
