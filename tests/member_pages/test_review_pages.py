@@ -308,3 +308,53 @@ def test_operator_corrects_a_returned_claim_the_union_filed(client, world):
     claim_return(claim=mine, acting_user=world.operator, reason="照片不清")
     response = client.get(f"/staff/claims/review/{mine.pk}/correct/")
     assert response.status_code == 302
+
+
+@pytest.mark.parametrize(
+    "code, diagnosis, female, amount",
+    [
+        ("critical_illness", "C34.901", False, 1_000_000),
+        ("critical_illness", "K35.8", False, 0),  # not in the list: 0.00, told why
+        ("female_special", "C50.9", True, 500_000),
+        ("female_special", "C50.9", False, 0),  # women only
+    ],
+)
+def test_lump_sum_claims_are_adjudicated_on_approval(world, code, diagnosis, female, amount):
+    from huzhu.claims.services import claim_approve
+    from huzhu.web.member.adjudication import manual_claim_amount
+
+    member = world.other if female else world.member
+    claim = submitted(
+        member,
+        world.other_operator if female else world.operator,
+        benefit_code=code,
+        diagnosis_code=diagnosis,
+    )
+    claim = claim_approve(claim=claim, acting_user=world.reviewer, amount=manual_claim_amount)
+    assert claim.amount_fen == amount
+    assert claim.explanation
+    if amount == 0:
+        assert "不予补助" in claim.explanation
+    ledger = MemberYearLedger.objects.get(member=member)
+    assert (code in ledger.lump_sums) == (amount > 0)
+
+
+def test_lump_sum_once_per_year(world):
+    from huzhu.claims.services import claim_approve
+    from huzhu.web.member.adjudication import manual_claim_amount
+
+    first = submitted(
+        world.member, world.operator, benefit_code="critical_illness", diagnosis_code="I21"
+    )
+    first = claim_approve(claim=first, acting_user=world.reviewer, amount=manual_claim_amount)
+    again = submitted(
+        world.member,
+        world.operator,
+        benefit_code="critical_illness",
+        diagnosis_code="I21",
+        discharge_date=dt.date(2026, 5, 1),
+        admit_date=dt.date(2026, 4, 20),
+    )
+    again = claim_approve(claim=again, acting_user=world.reviewer, amount=manual_claim_amount)
+    assert (first.amount_fen, again.amount_fen) == (1_000_000, 0)
+    assert f"已由申请{first.number}领取" in again.explanation

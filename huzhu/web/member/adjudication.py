@@ -215,7 +215,7 @@ def _lump_sum(claim, ledger, *, plan, version, benefit, write: bool) -> ClaimAmo
         return ClaimAmount(
             amount_fen=benefit.lump_sum_fen,
             breakdown=breakdown,
-            explanation=texts.lump_explanation_text(benefit, claim.diagnosis_code),
+            explanation=texts.lump_explanation_text(plan, benefit),
             plan_version_number=version[0],
             plan_version_id=version[1],
             ledger_totals=_same_totals(ledger, lump_sums) if write else None,

@@ -1,0 +1,61 @@
+"""`huzhu demo`'s online-claims step: claims in every state, idempotent."""
+
+import datetime as dt
+import io
+
+import pytest
+
+from huzhu.claims.models import Claim
+from huzhu.organizations.models import Role, UnionKind
+from huzhu.plans.services import plan_load
+from huzhu.web.member import demo
+from tests.factories import (
+    EnrollmentFactory,
+    MemberFactory,
+    SchemeYearFactory,
+    UnionFactory,
+    UserFactory,
+    make_id_number,
+)
+from tests.member_pages.conftest import PLAN_2026
+
+
+@pytest.fixture
+def demo_world(db, monkeypatch):
+    from django.utils import timezone
+
+    monkeypatch.setattr(timezone, "localdate", lambda *a, **k: dt.date(2026, 9, 1))
+    plan_load(source_text=PLAN_2026, source_name="plan.yaml")
+    fed = UnionFactory(code="SZ000", kind=UnionKind.FEDERATION)
+    union = UnionFactory(code=demo.UNION_CODE, parent=fed)
+    UserFactory(username="operator", role=Role.UNION_OPERATOR, union=union)
+    UserFactory(username="reviewer", role=Role.FEDERATION_REVIEWER, union=fed)
+    last, this = SchemeYearFactory(year=2025), SchemeYearFactory(year=2026)
+    names = ["冯倩玲", "李琴琴", "黄文洋", "徐静娜"]
+    for i, name in enumerate(names):
+        member = MemberFactory(union=union, name=name, id_number=make_id_number(female=i % 2 == 0))
+        EnrollmentFactory(member=member, scheme_year=last)
+        EnrollmentFactory(member=member, scheme_year=this)
+
+
+def test_demo_claims_cover_every_state_and_a_second_run_adds_nothing(demo_world):
+    out = io.StringIO()
+    demo.run(stdout=out)
+    statuses = set(Claim.objects.values_list("status", flat=True))
+    assert statuses == {
+        "draft",
+        "submitted",
+        "union_reviewed",
+        "returned",
+        "approved",
+        "paid",
+        "rejected",
+        "void",
+    }
+    assert Claim.objects.filter(filer="union_operator").exists()
+    assert Claim.objects.filter(benefit_code="critical_illness", status="approved").exists()
+    assert all(c.documents.count() == 3 for c in Claim.objects.exclude(status="draft"))
+    assert "13800000001" in out.getvalue()
+    count = Claim.objects.count()
+    demo.run(stdout=io.StringIO())
+    assert Claim.objects.count() == count
