@@ -266,13 +266,22 @@ class Driver:
                     with lk:
                         if attempt == 0:
                             errors["first_attempt"] += 1
+                            kind = (
+                                f"first_attempt_http_{status}"
+                                if status
+                                else "first_attempt_dropped"
+                            )
+                            errors[kind] = errors.get(kind, 0) + 1
                         self.retried.add(rid)
                     time.sleep(0.2)
                 else:
                     with lk:
                         errors["final"] += 1
 
-        threads = [threading.Thread(target=client, args=(i * 7919,)) for i in range(clients)]
+        base_seed = self.seq  # a new sequence of members in every run
+        threads = [
+            threading.Thread(target=client, args=(base_seed + i * 7919,)) for i in range(clients)
+        ]
         t0 = time.perf_counter()
         for t in threads:
             t.start()
@@ -293,6 +302,45 @@ class Driver:
             out["presettles"] = len(lat["presettle"])
             out.update({f"presettle_{k}": v for k, v in _pcts(lat["presettle"]).items()})
         return out
+
+
+def baseline(port: int, *, clients: int, seconds: float) -> dict:
+    """The same server answering an unsigned settle (401, no database query): what Django,
+    Ninja and gunicorn cost per request on this machine right now."""
+    stop = time.perf_counter() + seconds
+    lat: list[float] = []
+    lk = threading.Lock()
+
+    def client():
+        while time.perf_counter() < stop:
+            t = time.perf_counter()
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+            try:
+                conn.request(
+                    "POST", "/api/onestop/settle", b"{}", {"Content-Type": "application/json"}
+                )
+                conn.getresponse().read()
+            except (OSError, http.client.HTTPException):
+                continue
+            finally:
+                conn.close()
+            with lk:
+                lat.append(time.perf_counter() - t)
+
+    threads = [threading.Thread(target=client) for _ in range(clients)]
+    t0 = time.perf_counter()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    wall = time.perf_counter() - t0
+    return {
+        "clients": clients,
+        "requests": len(lat),
+        "per_s": round(len(lat) / wall, 1),
+        **_pcts(lat),
+        "load_avg_1m": round(os.getloadavg()[0], 1),
+    }
 
 
 def _pcts(values: list[float]) -> dict:
@@ -453,6 +501,8 @@ def main() -> int:
         server = start_gunicorn(db, port, args.workers, log)
         driver = Driver(port, data["key_id"], data["secret"], data["ids"])
         driver.run(clients=4, seconds=3, max_requests=200, pairs=False)  # warm-up
+        figures["baseline_unsigned_401"] = baseline(port, clients=8, seconds=6)
+        print(json.dumps({"run": "baseline", **figures["baseline_unsigned_401"]}), file=sys.stderr)
         runs = []
         for level in [int(x) for x in args.levels.split(",")]:
             r = driver.run(
