@@ -314,9 +314,7 @@ def test_operator_corrects_a_returned_claim_the_union_filed(client, world):
     "code, diagnosis, female, amount",
     [
         ("critical_illness", "C34.901", False, 1_000_000),
-        ("critical_illness", "K35.8", False, 0),  # not in the list: 0.00, told why
         ("female_special", "C50.9", True, 500_000),
-        ("female_special", "C50.9", False, 0),  # women only
     ],
 )
 def test_lump_sum_claims_are_adjudicated_on_approval(world, code, diagnosis, female, amount):
@@ -324,22 +322,55 @@ def test_lump_sum_claims_are_adjudicated_on_approval(world, code, diagnosis, fem
     from huzhu.web.member.adjudication import manual_claim_amount
 
     member = world.other if female else world.member
-    claim = submitted(
-        member,
-        world.other_operator if female else world.operator,
-        benefit_code=code,
-        diagnosis_code=diagnosis,
-    )
+    operator = world.other_operator if female else world.operator
+    claim = submitted(member, operator, benefit_code=code, diagnosis_code=diagnosis)
     claim = claim_approve(claim=claim, acting_user=world.reviewer, amount=manual_claim_amount)
-    assert claim.amount_fen == amount
-    assert claim.explanation
-    if amount == 0:
-        assert "不予补助" in claim.explanation
-    ledger = MemberYearLedger.objects.get(member=member)
-    assert (code in ledger.lump_sums) == (amount > 0)
+    assert claim.amount_fen == amount and claim.explanation
+    assert code in MemberYearLedger.objects.get(member=member).lump_sums
+
+
+@pytest.mark.parametrize(
+    "code, diagnosis, female, why",
+    [
+        ("critical_illness", "K35.8", False, "不在重大疾病互助的范围"),
+        ("female_special", "C50.9", False, "限女职工"),
+    ],
+)
+def test_uncovered_lump_sum_cannot_be_approved_and_says_why(
+    client, world, code, diagnosis, female, why
+):
+    member = world.other if female else world.member
+    operator = world.other_operator if female else world.operator
+    claim = submitted(member, operator, benefit_code=code, diagnosis_code=diagnosis)
+    client.force_login(world.reviewer)
+    page = client.get(f"/staff/claims/review/{claim.pk}/").content.decode()
+    assert why in page and "不予通过" in page
+    response = client.post(f"/staff/claims/review/{claim.pk}/act/", {"action": "approve"})
+    assert why in client.get(response["Location"]).content.decode()
+    claim.refresh_from_db()
+    assert claim.status == ClaimStatus.SUBMITTED and claim.amount_fen is None
+    assert not MemberYearLedger.objects.filter(member=member).exclude(lump_sums={}).exists()
+
+
+def test_stay_in_the_waiting_period_cannot_be_approved(world):
+    from huzhu.claims.error_codes import ClaimError
+    from huzhu.claims.services import claim_approve
+    from huzhu.web.member.adjudication import NOT_COVERED, manual_claim_amount
+
+    world.member.enrollments.filter(scheme_year__year=2025).delete()
+    enrollment = world.member.enrollments.get(scheme_year__year=2026)
+    enrollment.enrolled_on = dt.date(2026, 2, 1)  # covered from 2 May
+    enrollment.save()
+    claim = submitted(world.member, world.operator)  # admitted 1 March
+    with pytest.raises(ClaimError) as exc:
+        claim_approve(claim=claim, acting_user=world.reviewer, amount=manual_claim_amount)
+    assert exc.value.code == NOT_COVERED and "观察期" in exc.value.message
+    claim.refresh_from_db()
+    assert claim.status == ClaimStatus.SUBMITTED
 
 
 def test_lump_sum_once_per_year(world):
+    from huzhu.claims.error_codes import ClaimError
     from huzhu.claims.services import claim_approve
     from huzhu.web.member.adjudication import manual_claim_amount
 
@@ -347,6 +378,7 @@ def test_lump_sum_once_per_year(world):
         world.member, world.operator, benefit_code="critical_illness", diagnosis_code="I21"
     )
     first = claim_approve(claim=first, acting_user=world.reviewer, amount=manual_claim_amount)
+    assert first.amount_fen == 1_000_000
     again = submitted(
         world.member,
         world.operator,
@@ -355,6 +387,6 @@ def test_lump_sum_once_per_year(world):
         discharge_date=dt.date(2026, 5, 1),
         admit_date=dt.date(2026, 4, 20),
     )
-    again = claim_approve(claim=again, acting_user=world.reviewer, amount=manual_claim_amount)
-    assert (first.amount_fen, again.amount_fen) == (1_000_000, 0)
-    assert f"已由申请{first.number}领取" in again.explanation
+    with pytest.raises(ClaimError) as exc:
+        claim_approve(claim=again, acting_user=world.reviewer, amount=manual_claim_amount)
+    assert f"已由申请{first.number}领取" in exc.value.message

@@ -32,7 +32,13 @@ from huzhu.settlements import texts
 
 from . import selectors
 
-__all__ = ["AmountPreview", "manual_claim_amount", "manual_claim_preview"]
+__all__ = [
+    "NOT_COVERED",
+    "AmountPreview",
+    "manual_claim_amount",
+    "manual_claim_amount_with_override",
+    "manual_claim_preview",
+]
 
 S = ClaimStatus
 COMPUTED = (S.SUBMITTED, S.UNION_REVIEWED, S.APPROVED, S.PAID)
@@ -249,9 +255,26 @@ def _compute(claim: Claim, ledger, *, write: bool, preview: AmountPreview) -> Cl
     return _lump_sum(claim, ledger, **kwargs)
 
 
+NOT_COVERED = "not_covered"
+_NOT_COVERED = ("waiting_period", "already_paid", "no_match")
+
+
+def _covered_or_refuse(amount: ClaimAmount) -> ClaimAmount:
+    """A stay the plan does not cover is not approved at 0.00: it would then count as a
+    covered stay (deductible, bands) or as a lump sum already paid in later walks. The
+    reviewer rejects it with the reason instead."""
+    if amount.breakdown.get("status") in _NOT_COVERED:
+        raise ClaimError(
+            NOT_COVERED,
+            f"{amount.explanation} 该申请不能核准，请作“不予通过”处理并写明原因。",
+        )
+    return amount
+
+
 def manual_claim_amount(claim: Claim, ledger: MemberYearLedger) -> ClaimAmount:
-    """The AmountSource for `claim_approve` (called with the ledger and claim rows locked)."""
-    return _compute(claim, ledger, write=True, preview=AmountPreview())
+    """The AmountSource for `claim_approve` (called with the ledger and claim rows locked).
+    Raises ClaimError `not_covered` for a stay the plan does not cover."""
+    return _covered_or_refuse(_compute(claim, ledger, write=True, preview=AmountPreview()))
 
 
 def manual_claim_amount_with_override(override_fen: int):
@@ -293,7 +316,7 @@ def manual_claim_preview(claim: Claim) -> AmountPreview:
     ).first()
     preview = AmountPreview()
     try:
-        preview.amount = _compute(claim, ledger, write=False, preview=preview)
+        preview.amount = _covered_or_refuse(_compute(claim, ledger, write=False, preview=preview))
     except ClaimError as exc:
         preview.error = exc
     return preview
