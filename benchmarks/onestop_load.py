@@ -5,7 +5,8 @@ several workers) on loopback and a temporary PostgreSQL database.
         [--levels 4,8,16,32] [--seconds 15] [--max-requests 6000] [--faults] [--keep]
 
 1. Creates a temporary database on 127.0.0.1:5432 from a migrated template
-   (`huzhu_bench_onestop_template`, built on first use; `--fresh-template` rebuilds it),
+   (`huzhu_bench_onestop_template`, built on first use and migrated on every run;
+   `--fresh-template` rebuilds it),
    loads domain.md's 2026 plan, enrolls `--members` members (renewals), registers a hospital
    and its API key.
 2. Starts `gunicorn huzhu.wsgi` with `--workers` sync workers on 127.0.0.1 (DEBUG off,
@@ -77,11 +78,11 @@ def _env(db: str) -> dict:
 
 def ensure_template(fresh: bool) -> None:
     exists = _admin("SELECT 1 FROM pg_database WHERE datname = %s", [TEMPLATE])
-    if exists and not fresh:
-        return
-    if exists:
+    if exists and fresh:
         _admin(f'DROP DATABASE "{TEMPLATE}"')
-    _admin(f'CREATE DATABASE "{TEMPLATE}"')
+    if not exists or fresh:
+        _admin(f'CREATE DATABASE "{TEMPLATE}"')
+    # Always: applies migrations added since the template was built (a no-op otherwise).
     t = time.perf_counter()
     subprocess.run(
         [str(REPO / ".venv/bin/huzhu"), "migrate", "--noinput", "-v", "0"],
