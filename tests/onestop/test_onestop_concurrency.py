@@ -98,3 +98,41 @@ def test_one_settlement_id_under_two_request_ids_at_once_is_one_claim(plans, enr
     assert results[0][1]["items"][0]["claim_number"] == results[1][1]["items"][0]["claim_number"]
     assert Claim.objects.filter(settlement_id="S1").count() == 1
     assert MemberYearLedger.objects.get(member=member).paid_toward_cap_fen == 125_000
+
+
+def test_cancel_and_settle_of_one_member_at_once_leave_a_consistent_ledger(plans, enroll):
+    from huzhu.claims.models import AdjustmentItem
+
+    member = enroll()
+    h1, h2 = make_hospital(), make_hospital(code="H002", name="嵊州市中医院")
+    k1 = api_key_create(kind="hospital", owner_code=h1.code)
+    k2 = api_key_create(kind="hospital", owner_code=h2.code)
+    _settle(k1, {**stay("S1", member), "request_id": "R1"})
+
+    def cancel():
+        response = signed_post(
+            Client(),
+            URLS["cancel"],
+            {"hospital_code": "H001", "request_id": "C1", "settlement_id": "S1"},
+            k1,
+        )
+        return response.status_code, response.json()
+
+    later = stay(
+        "S2",
+        member,
+        base="12000.00",
+        admit="2026-04-01",
+        discharge="2026-04-10",
+        hospital_code="H002",
+    )
+    results = run_together([cancel, lambda: _settle(k2, {**later, "request_id": "R2"})])
+    assert all(r[0] == 200 and r[1]["code"] == "ok" for r in results), results
+    # Whatever the order, S1 is void and the year holds only S2, worth 5,900.00 in the end
+    # (its amount, less a recovery item if it was settled while S1 still counted).
+    s2 = Claim.objects.get(settlement_id="S2")
+    recovered = sum(a.amount_fen for a in AdjustmentItem.objects.filter(claim=s2, kind="recovery"))
+    assert Claim.objects.get(settlement_id="S1").status == "void"
+    assert s2.amount_fen - recovered == 590_000
+    ledger = MemberYearLedger.objects.get(member=member)
+    assert (ledger.paid_toward_cap_fen, ledger.deductible_used_fen) == (590_000, 50_000)
