@@ -6,7 +6,7 @@ import datetime as dt
 from dataclasses import dataclass
 
 from django.apps import apps
-from django.db.models import Exists, OuterRef, Q, QuerySet, Sum
+from django.db.models import Exists, OuterRef, QuerySet, Sum
 
 from huzhu.claims.models import (
     AdjustmentItem,
@@ -211,5 +211,4 @@ __all__ = [
     "adjustment_list",
     "claim_payment_history",
     "hospital_payees",
-    "Q",
 ]

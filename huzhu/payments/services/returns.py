@@ -164,6 +164,8 @@ class _Applied:
 
 
 def _apply_results(locked, failed: dict[int, str], *, now, paid_on, acting_user) -> _Applied:
+    """Settle a locked batch (see `_apply`); a claim that changed under it refuses the whole
+    file as PaymentError(CLAIMS_CHANGED) listing the claims, and the transaction rolls back."""
     try:
         return _apply(locked, failed, now=now, paid_on=paid_on, acting_user=acting_user)
     except ClaimStepsRefused as exc:  # a claim changed under the batch: nothing is applied
