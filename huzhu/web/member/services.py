@@ -62,7 +62,7 @@ AMOUNT_FIELDS = {
     "self_pay_in_policy": "self_pay_in_policy_fen",
     "self_pay_out_policy": "self_pay_out_policy_fen",
 }
-_LIVE = (ClaimStatus.REJECTED, ClaimStatus.VOID)
+_NOT_LIVE = (ClaimStatus.REJECTED, ClaimStatus.VOID)
 LABELS = {
     "benefit_code": "互助项目",
     "hospital_name": "医院",
@@ -116,7 +116,7 @@ def invoice_claimed_by(number: str) -> str | None:
         return None
     return (
         Claim.objects.filter(invoice_number=number)
-        .exclude(status__in=_LIVE)
+        .exclude(status__in=_NOT_LIVE)
         .values_list("number", flat=True)
         .first()
     )
@@ -192,7 +192,7 @@ def _existing_claim_check(member: Member, data: dict, exclude_pk: int | None) ->
             discharge_date=data["discharge_date"],
             benefit_code=data["benefit_code"],
         )
-        .exclude(status__in=_LIVE)
+        .exclude(status__in=_NOT_LIVE)
         .exclude(status=ClaimStatus.DRAFT)
     )
     if exclude_pk:
