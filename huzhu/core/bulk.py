@@ -11,6 +11,7 @@ project's `transaction_mode=IMMEDIATE` takes at BEGIN).
 
 from __future__ import annotations
 
+import gc
 import sqlite3
 from collections.abc import Iterable, Sequence
 from contextlib import contextmanager
@@ -19,7 +20,24 @@ from datetime import date
 from django.db import connection, models
 from django.utils import timezone
 
-__all__ = ["bulk_insert", "bulk_update_rows", "in_chunks", "values_in"]
+__all__ = ["bulk_insert", "bulk_update_rows", "gc_paused", "in_chunks", "values_in"]
+
+
+@contextmanager
+def gc_paused():
+    """Pause the cyclic garbage collector while a big import builds its row objects.
+
+    Every few hundred new containers CPython scans the young objects, and now and then all
+    of them: with a million rows alive that costs a third of the import's CPU time. Our rows
+    make no reference cycles, so nothing is lost by collecting once afterwards instead.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 def in_chunks(values: Sequence, size: int | None = None) -> Iterable[Sequence]:
@@ -62,30 +80,45 @@ def _columns(model: type[models.Model], fields: Sequence[str]) -> list[models.Fi
     return [model._meta.get_field(name) for name in fields]
 
 
-def _sqlite_converters(model_fields: list[models.Field]):
-    """Per-column converters to what Django itself stores on SQLite (dates as ISO text,
-    aware datetimes as naive UTC text); values repeat a lot, so results are memoised."""
-    ops = connection.ops
-    converters = []
-    for field in model_fields:
-        if isinstance(field, models.DateTimeField):
-            memo: dict = {}
+def _text_columns(model_fields: list[models.Field], rows: Sequence[Sequence]) -> list:
+    """`rows` transposed, dates and datetimes as ISO text (each distinct value formatted
+    once): COPY then only copies strings and integers, and PostgreSQL parses the text."""
+    columns = list(zip(*rows, strict=True)) if rows else [()] * len(model_fields)
+    for i, field in enumerate(model_fields):
+        if isinstance(field, models.DateField):  # DateTimeField is a DateField too
+            memo = {v: v.isoformat() for v in set(columns[i]) if v is not None}
+            memo[None] = None
+            columns[i] = list(map(memo.__getitem__, columns[i]))
+    return columns
 
-            def convert(value, memo=memo):
-                if value is None or isinstance(value, str):
-                    return value
-                try:
-                    return memo[value]
-                except KeyError:
-                    memo[value] = result = ops.adapt_datetimefield_value(value)
-                    return result
 
-            converters.append(convert)
-        elif isinstance(field, models.DateField):
-            converters.append(lambda v: v.isoformat() if isinstance(v, date) else v)
-        else:
-            converters.append(None)
-    return converters
+def _sqlite_value(field: models.Field):
+    """The converter to what Django itself stores on SQLite for this column, or None:
+    dates as ISO text, aware datetimes as naive UTC text."""
+    if isinstance(field, models.DateTimeField):
+        return connection.ops.adapt_datetimefield_value
+    if isinstance(field, models.DateField):
+        return date.isoformat
+    return None
+
+
+def _sqlite_columns(model_fields: list[models.Field], rows: Sequence[Sequence]) -> list:
+    """`rows` transposed into columns, date and datetime columns converted for SQLite.
+
+    Column-wise, each distinct value is converted once (dates repeat a lot): C-level
+    `zip`/`map` do the per-row work.
+    """
+    columns = list(zip(*rows, strict=True)) if rows else [()] * len(model_fields)
+    for i, field in enumerate(model_fields):
+        convert = _sqlite_value(field)
+        if convert is None:
+            continue
+        memo = {
+            v: (v if isinstance(v, str) else convert(v)) for v in set(columns[i]) if v is not None
+        }
+        memo[None] = None
+        columns[i] = list(map(memo.__getitem__, columns[i]))
+    return columns
 
 
 def _with_defaults(model, fields: Sequence[str], rows: Sequence[Sequence]):
@@ -129,9 +162,11 @@ def bulk_insert(
             ids = cursor.fetchone()[0]
             raw = cursor.cursor  # the psycopg 3 cursor under Django's wrapper
             sql = f"COPY {table} ({connection.ops.quote_name(pk_column)}, {names}) FROM STDIN"
+            columns = _text_columns(model_fields, rows)
             with raw.copy(sql) as copy:
-                for pk, row in zip(ids, rows, strict=True):
-                    copy.write_row((pk, *row))
+                write = copy.write_row
+                for row in zip(ids, *columns, strict=True):
+                    write(row)
             return ids
         if connection.vendor == "sqlite":
             cursor.execute(
@@ -141,20 +176,7 @@ def bulk_insert(
             cursor.execute(f"SELECT MAX({connection.ops.quote_name(pk_column)}) FROM {table}")
             start = max(found[0] if found else 0, cursor.fetchone()[0] or 0) + 1
             ids = list(range(start, start + len(rows)))
-            converters = _sqlite_converters(model_fields)
-            if any(converters):
-                pairs = list(enumerate(converters))
-                active = [(i, c) for i, c in pairs if c is not None]
-
-                def prepared(row):
-                    row = list(row)
-                    for i, c in active:
-                        row[i] = c(row[i])
-                    return row
-
-                params = [(pk, *prepared(row)) for pk, row in zip(ids, rows, strict=True)]
-            else:
-                params = [(pk, *row) for pk, row in zip(ids, rows, strict=True)]
+            params = list(zip(ids, *_sqlite_columns(model_fields, rows), strict=True))
             placeholders = ", ".join(["?"] * (len(fields) + 1))
             sql = (
                 f"INSERT INTO {table} ({connection.ops.quote_name(pk_column)}, {names}) "
@@ -181,13 +203,10 @@ def bulk_update_rows(
     model_fields = _columns(model, fields)
     sets = ", ".join(f"{connection.ops.quote_name(f.column)} = %s" for f in model_fields)
     pk = connection.ops.quote_name(model._meta.pk.column)
-    converters = _sqlite_converters(model_fields) if connection.vendor == "sqlite" else []
-    params = []
-    for key, values in rows:
-        values = list(values)
-        for i, c in enumerate(converters):
-            if c is not None:
-                values[i] = c(values[i])
-        params.append((*values, key))
+    keys = [key for key, _values in rows]
+    if connection.vendor == "sqlite":
+        params = list(zip(*_sqlite_columns(model_fields, [v for _k, v in rows]), keys, strict=True))
+    else:
+        params = [(*values, key) for key, values in rows]
     with connection.cursor() as cursor:
         cursor.executemany(f"UPDATE {table} SET {sets} WHERE {pk} = %s", params)

@@ -1,6 +1,7 @@
 """Field encryption for personal data at rest (bank accounts), key from HUZHU_FIELD_KEY."""
 
 import base64
+import binascii
 import hmac
 import os
 import struct
@@ -31,39 +32,49 @@ def decrypt_text(token: str) -> str:
 
 
 def encrypt_text_many(values: list[str]) -> list[str]:
-    """`encrypt_text` for many values at once: the same Fernet tokens, about 3x cheaper.
+    """`encrypt_text` for many values at once: the same Fernet tokens, several times cheaper.
 
     Fernet (spec: github.com/fernet/spec) is AES-128-CBC with a random IV, then
-    HMAC-SHA256 over version | timestamp | IV | ciphertext. `Fernet.encrypt` builds a cipher
-    and a padder per call, which dominates for short values; here one AES block encryptor
-    is reused and CBC chaining is done by hand (C1 = AES(P1 xor IV), C2 = AES(P2 xor C1)),
-    IVs come from one os.urandom call. Tokens decrypt with `decrypt_text` / Fernet.
+    HMAC-SHA256 over version | timestamp | IV | ciphertext, urlsafe-base64. `Fernet.encrypt`
+    builds a cipher and a padder per call, which dominates for short values. Here the values
+    are grouped by their number of blocks and CBC runs column-wise: block j of every value
+    is XORed with its predecessor (the IV for j = 0) in one big-integer XOR and encrypted in
+    one AES-ECB call, C_j = AES(P_j xor C_j-1), which is CBC exactly. Tokens decrypt with
+    `decrypt_text` / Fernet.
     """
     if not values:
         return []
     raw = base64.urlsafe_b64decode(settings.FIELD_ENCRYPTION_KEY.encode())
     signing_key, encryption_key = raw[:16], raw[16:]
     head = b"\x80" + struct.pack(">Q", int(time.time()))
-    ivs = os.urandom(16 * len(values))
-    block = Cipher(algorithms.AES(encryption_key), modes.ECB()).encryptor().update
-    from_bytes = int.from_bytes
-    out = []
+    aes = Cipher(algorithms.AES(encryption_key), modes.ECB()).encryptor().update
+    digest, b64, urlsafe = hmac.digest, binascii.b2a_base64, _URLSAFE
+    out: list[str] = [""] * len(values)
+    groups: dict[int, list[tuple[int, bytes]]] = {}
     for i, value in enumerate(values):
-        iv = ivs[16 * i : 16 * i + 16]
         plain = value.encode()
         pad = 16 - len(plain) % 16  # PKCS7
         plain += bytes((pad,)) * pad
-        previous = from_bytes(iv, "big")
-        cipher = b""
-        for j in range(0, len(plain), 16):
-            chunk = block((from_bytes(plain[j : j + 16], "big") ^ previous).to_bytes(16, "big"))
-            previous = from_bytes(chunk, "big")
-            cipher += chunk
-        body = head + iv + cipher
-        out.append(
-            base64.urlsafe_b64encode(body + hmac.digest(signing_key, body, "sha256")).decode()
-        )
+        groups.setdefault(len(plain) // 16, []).append((i, plain))
+    for blocks, members in groups.items():
+        n = len(members)
+        ivs = os.urandom(16 * n)
+        previous = ivs
+        columns = []
+        for j in range(blocks):
+            plain_j = b"".join(p[16 * j : 16 * j + 16] for _i, p in members)
+            mixed = int.from_bytes(plain_j, "big") ^ int.from_bytes(previous, "big")
+            previous = aes(mixed.to_bytes(16 * n, "big"))
+            columns.append(previous)
+        for k, (i, _plain) in enumerate(members):
+            a, b = 16 * k, 16 * k + 16
+            body = head + ivs[a:b] + b"".join(c[a:b] for c in columns)
+            token = b64(body + digest(signing_key, body, "sha256"), newline=False)
+            out[i] = token.translate(urlsafe).decode()
     return out
+
+
+_URLSAFE = bytes.maketrans(b"+/", b"-_")
 
 
 def decrypt_text_many(tokens: list[str]) -> list[str | None]:

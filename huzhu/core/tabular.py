@@ -68,7 +68,8 @@ class Sheet:
 
 
 class TabularError(Exception):
-    """The file cannot be used: unreadable, no header, required columns missing."""
+    """The file cannot be used. `code` is one of: "empty_file", "unreadable" (not a
+    workbook, broken, encrypted, unknown encoding), "no_header", "missing_columns"."""
 
     def __init__(self, message: str, *, code: str = "unreadable") -> None:
         super().__init__(message)

@@ -12,6 +12,7 @@ from datetime import date, datetime, timedelta
 
 __all__ = [
     "FieldError",
+    "strip_text_marks",
     "normalize_name",
     "normalize_phone",
     "normalize_bank_name",
@@ -54,6 +55,22 @@ def _text(raw: object) -> str:
     return unicodedata.normalize("NFKC", str(raw)).strip()
 
 
+_FORMULA_TEXT_RE = re.compile(r'^=\s*"(.*)"$')
+
+
+def strip_text_marks(text: str) -> str:
+    """Drop the marks people and old exports add to keep Excel from turning a number into a
+    float: a leading apostrophe (`'330683...`) and the formula form `="330683..."`."""
+    text = text.strip()
+    if text[:1] in ("'", "`", "‘", "’"):
+        return text[1:].strip()
+    if text[:1] == "=":
+        m = _FORMULA_TEXT_RE.match(text)
+        if m:
+            return m[1].strip()
+    return text
+
+
 def normalize_name(raw: object) -> str:
     """A person's name: full-width folded; spaces people add to align two-character
     Chinese names (`王  芳`) removed; Latin names keep single spaces; `·` unified."""
@@ -77,7 +94,7 @@ def normalize_phone(raw: object) -> str:
         return ""
     if isinstance(raw, float) and not raw.is_integer():
         raise FieldError("bad_phone", "手机号应为11位数字，以1开头")
-    text = _PHONE_NOISE_RE.sub("", _text(raw))
+    text = _PHONE_NOISE_RE.sub("", strip_text_marks(_text(raw)))
     if text.startswith("+86"):
         text = text[3:]
     elif len(text) == 13 and text.startswith("86"):
@@ -112,7 +129,7 @@ def normalize_bank_account(raw: object) -> str:
                 "请把该列设为文本格式后重新填写",
             )
         raw = str(int(raw))
-    text = _ACCOUNT_NOISE_RE.sub("", _text(raw)).upper()
+    text = _ACCOUNT_NOISE_RE.sub("", strip_text_marks(_text(raw))).upper()
     if not text:
         return ""
     if _MANGLED_RE.match(text):

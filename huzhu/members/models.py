@@ -27,6 +27,11 @@ class Member(models.Model):
         verbose_name=_("所属工会"),
         on_delete=models.PROTECT,
         related_name="members",
+        db_index=False,  # the (union, name) index serves it
+        # No database-level constraint: an import writes one union id it has just read on
+        # every new row, and PostgreSQL would check it per row (~1 s per 100,000 members).
+        # Unions are never deleted (PROTECT).
+        db_constraint=False,
     )
     user = models.OneToOneField(
         "organizations.User",

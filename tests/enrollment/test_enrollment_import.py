@@ -368,3 +368,18 @@ def test_preview_masks_id_numbers(union, year):
     a = id_number()
     result = run(xlsx([["张三", a, None, None, None]]), union, year, dry_run=True)
     assert result.preview[0].id_number_masked == a[:6] + "********" + a[-4:]
+
+
+def test_text_marks_old_exports_put_on_numbers(union, year):
+    """`'330683...` typed to keep Excel off, and `="330683..."` from older systems' CSV."""
+    a, b = id_number(), id_number()
+    data = csv_bytes(
+        [["张三", f"'{a}", "'13812345678"], ["李四", f'="{b}"', '="13912345678"']],
+        header=["姓名", "身份证号", "手机号"],
+    )
+    result = run(data, union, year)
+    assert result.problems == []
+    assert dict(Member.objects.values_list("id_number", "phone")) == {
+        a: "13812345678",
+        b: "13912345678",
+    }
