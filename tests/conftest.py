@@ -1,3 +1,5 @@
+import os
+
 import pytest
 from django.db import connection
 
@@ -16,3 +18,26 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if "postgres" in item.keywords:
             item.add_marker(skip)
+
+
+# One headless Chromium for the whole run, shared by every browser test in any folder
+# (Playwright refuses a second sync instance while one is running).
+@pytest.fixture(scope="session")
+def browser():
+    """A headless Chromium for the whole session."""
+    from tests.e2e.conftest import CHROMIUM_ARGS, _chromium_or_skip
+
+    executable = _chromium_or_skip()
+    # Playwright's sync API runs an event loop in this thread; Django then refuses ORM calls
+    # from it unless told that this is deliberate (the live server runs in its own thread).
+    os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=executable, headless=True, args=CHROMIUM_ARGS
+        )
+        try:
+            yield browser
+        finally:
+            browser.close()

@@ -7,7 +7,6 @@ Screenshots go to tests/payments/screenshots/.
 """
 
 import io
-import os
 from pathlib import Path
 
 import openpyxl
@@ -18,28 +17,11 @@ from huzhu.organizations.models import Role
 from huzhu.payments import bankfile
 from huzhu.payments.models import BatchState, PaymentBatch
 from huzhu.payments.services import batch_bank_rows
-from tests.e2e.conftest import CHROMIUM_ARGS, _chromium_or_skip
 from tests.factories import UserFactory
 from tests.payments.conftest import approved_claim, build_world, enrolled_member
 
 pytestmark = pytest.mark.e2e
 SHOTS = Path(__file__).resolve().parent / "screenshots"
-
-
-@pytest.fixture(scope="module")
-def browser():
-    executable = _chromium_or_skip()
-    os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=executable, headless=True, args=CHROMIUM_ARGS
-        )
-        try:
-            yield browser
-        finally:
-            browser.close()
 
 
 def test_finance_runs_a_batch_in_the_browser(browser, live_server, transactional_db, tmp_path):
