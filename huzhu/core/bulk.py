@@ -15,12 +15,19 @@ import gc
 import sqlite3
 from collections.abc import Iterable, Sequence
 from contextlib import contextmanager
-from datetime import date
+from datetime import date, datetime
 
 from django.db import connection, models
 from django.utils import timezone
 
-__all__ = ["bulk_insert", "bulk_update_rows", "gc_paused", "in_chunks", "values_in"]
+__all__ = [
+    "as_db_text",
+    "bulk_insert",
+    "bulk_update_rows",
+    "gc_paused",
+    "in_chunks",
+    "values_in",
+]
 
 
 @contextmanager
@@ -80,18 +87,6 @@ def _columns(model: type[models.Model], fields: Sequence[str]) -> list[models.Fi
     return [model._meta.get_field(name) for name in fields]
 
 
-def _text_columns(model_fields: list[models.Field], rows: Sequence[Sequence]) -> list:
-    """`rows` transposed, dates and datetimes as ISO text (each distinct value formatted
-    once): COPY then only copies strings and integers, and PostgreSQL parses the text."""
-    columns = list(zip(*rows, strict=True)) if rows else [()] * len(model_fields)
-    for i, field in enumerate(model_fields):
-        if isinstance(field, models.DateField):  # DateTimeField is a DateField too
-            memo = {v: v.isoformat() for v in set(columns[i]) if v is not None}
-            memo[None] = None
-            columns[i] = list(map(memo.__getitem__, columns[i]))
-    return columns
-
-
 def _sqlite_value(field: models.Field):
     """The converter to what Django itself stores on SQLite for this column, or None:
     dates as ISO text, aware datetimes as naive UTC text."""
@@ -121,7 +116,7 @@ def _sqlite_columns(model_fields: list[models.Field], rows: Sequence[Sequence]) 
     return columns
 
 
-def _with_defaults(model, fields: Sequence[str], rows: Sequence[Sequence]):
+def _with_defaults(model, fields: Sequence[str], rows: Iterable[Sequence]):
     given = {model._meta.get_field(name).attname for name in fields}
     extra_names, extra_values = [], []
     now = timezone.now()
@@ -136,16 +131,72 @@ def _with_defaults(model, fields: Sequence[str], rows: Sequence[Sequence]):
     if not extra_names:
         return list(fields), rows
     extra = tuple(extra_values)
-    return [*fields, *extra_names], [(*row, *extra) for row in rows]
+    return [*fields, *extra_names], ((*row, *extra) for row in rows)
+
+
+def _text_row(model_fields: list[models.Field]):
+    """A function giving a row with its dates and datetimes as ISO text (memoised per
+    distinct value), or None when the model's columns need no conversion."""
+    positions = [i for i, f in enumerate(model_fields) if isinstance(f, models.DateField)]
+    if not positions:
+        return None
+    memo: dict = {None: None}
+
+    def text(value):
+        try:
+            return memo[value]
+        except KeyError:
+            memo[value] = result = value if isinstance(value, str) else value.isoformat()
+            return result
+
+    def convert(row):
+        row = list(row)
+        for i in positions:
+            row[i] = text(row[i])
+        return row
+
+    return convert
+
+
+def as_db_text(value: date | None) -> str | None:
+    """A date or an aware datetime as the text this database stores or parses for it.
+
+    Rows handed to `bulk_insert(..., dates_as_text=True)` carry this instead of the object:
+    formatting each distinct value once is much cheaper than per row (psycopg formats
+    datetime objects at about three times the cost of text).
+    """
+    if value is None or isinstance(value, str):
+        return value
+    if isinstance(value, datetime):
+        if connection.vendor == "sqlite":
+            return connection.ops.adapt_datetimefield_value(value)
+        return value.isoformat()
+    return value.isoformat()
 
 
 def bulk_insert(
-    model: type[models.Model], fields: Sequence[str], rows: Sequence[Sequence]
+    model: type[models.Model],
+    fields: Sequence[str],
+    rows: Iterable[Sequence],
+    *,
+    count: int | None = None,
+    dates_as_text: bool = False,
+    returning: bool = True,
 ) -> list[int]:
     """Insert `rows` (values in the order of `fields`, no primary key) and return the new
     primary keys in row order. Concrete fields left out get their default (auto_now and
-    auto_now_add: the current time), the same for every row."""
-    if not rows:
+    auto_now_add: the current time), the same for every row.
+
+    `rows` may be an iterator when `count` says how many it yields: on PostgreSQL it is
+    consumed while COPY streams, so the work that produces the rows (encrypting, say)
+    overlaps with the server's inserting. With `dates_as_text` the date and datetime
+    columns already hold `as_db_text` values and are passed through as they are. With
+    `returning=False` the database numbers the rows itself and [] is returned.
+    """
+    if count is None:
+        rows = rows if isinstance(rows, Sequence) else list(rows)
+        count = len(rows)
+    if not count:
         return []
     fields, rows = _with_defaults(model, fields, rows)
     table = connection.ops.quote_name(model._meta.db_table)
@@ -154,20 +205,38 @@ def bulk_insert(
     names = ", ".join(connection.ops.quote_name(f.column) for f in model_fields)
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
-            cursor.execute(
-                "SELECT array_agg(nextval(pg_get_serial_sequence(%s, %s))) "
-                "FROM generate_series(1, %s)",
-                [model._meta.db_table, pk_column, len(rows)],
-            )
-            ids = cursor.fetchone()[0]
+            if returning:
+                cursor.execute(
+                    "SELECT array_agg(nextval(pg_get_serial_sequence(%s, %s))) "
+                    "FROM generate_series(1, %s)",
+                    [model._meta.db_table, pk_column, count],
+                )
+                ids = cursor.fetchone()[0]
+                sql = f"COPY {table} ({connection.ops.quote_name(pk_column)}, {names}) FROM STDIN"
+            else:
+                ids = None
+                sql = f"COPY {table} ({names}) FROM STDIN"
             raw = cursor.cursor  # the psycopg 3 cursor under Django's wrapper
-            sql = f"COPY {table} ({connection.ops.quote_name(pk_column)}, {names}) FROM STDIN"
-            columns = _text_columns(model_fields, rows)
+            convert = None if dates_as_text else _text_row(model_fields)
+            source = iter(rows)
+            written = 0
             with raw.copy(sql) as copy:
                 write = copy.write_row
-                for row in zip(ids, *columns, strict=True):
-                    write(row)
-            return ids
+                if ids is None:
+                    for row in source:
+                        write(convert(row) if convert else row)
+                        written += 1
+                else:
+                    # zip stops after `count` ids without reading a further row from `source`.
+                    for pk, row in zip(ids, source, strict=False):
+                        write((pk, *(convert(row) if convert else row)))
+                        written += 1
+                if written != count or next(source, None) is not None:
+                    raise ValueError(f"bulk_insert: the rows do not match count={count}")
+            return ids or []
+        rows = rows if isinstance(rows, list) else list(rows)
+        if len(rows) != count:
+            raise ValueError(f"bulk_insert: {len(rows)} rows given, {count} announced")
         if connection.vendor == "sqlite":
             cursor.execute(
                 "SELECT seq FROM sqlite_sequence WHERE name = %s", [model._meta.db_table]
@@ -176,7 +245,10 @@ def bulk_insert(
             cursor.execute(f"SELECT MAX({connection.ops.quote_name(pk_column)}) FROM {table}")
             start = max(found[0] if found else 0, cursor.fetchone()[0] or 0) + 1
             ids = list(range(start, start + len(rows)))
-            params = list(zip(ids, *_sqlite_columns(model_fields, rows), strict=True))
+            if dates_as_text:
+                params = [(pk, *row) for pk, row in zip(ids, rows, strict=True)]
+            else:
+                params = list(zip(ids, *_sqlite_columns(model_fields, rows), strict=True))
             placeholders = ", ".join(["?"] * (len(fields) + 1))
             sql = (
                 f"INSERT INTO {table} ({connection.ops.quote_name(pk_column)}, {names}) "
@@ -185,12 +257,12 @@ def bulk_insert(
             with _sqlite_cache(cursor):
                 # The sqlite3 cursor itself: Django's wrapper re-scans the params (tee) first.
                 sqlite3.Cursor.executemany(cursor.cursor, sql, params)
-            return ids
+            return ids if returning else []
     # Any other database: Django's own path.
     objs = model.objects.bulk_create(
         [model(**dict(zip(fields, row, strict=True))) for row in rows], batch_size=2000
     )
-    return [obj.pk for obj in objs]
+    return [obj.pk for obj in objs] if returning else []
 
 
 def bulk_update_rows(

@@ -27,7 +27,7 @@ from django.core.exceptions import PermissionDenied
 from django.db import connection, transaction
 from django.utils import timezone
 
-from huzhu.core.bulk import bulk_insert, bulk_update_rows, gc_paused, values_in
+from huzhu.core.bulk import as_db_text, bulk_insert, bulk_update_rows, gc_paused, values_in
 from huzhu.core.crypto import decrypt_text_many, encrypt_text, encrypt_text_many
 from huzhu.core.tabular import RowProblem, read_table
 from huzhu.members.fields import FieldError, normalize_name
@@ -302,13 +302,44 @@ def _run(rows, sheet, data, union, scheme_year, valid_only, write, acting_user):
     )
 
 
-_birth_dates: dict[str, date] = {}
+_birth_dates: dict[str, str] = {}
 
 
-def _birth_date(yyyymmdd: str) -> date:
-    """The birth date in an ID number (already validated), memoised: many people share one."""
-    born = _birth_dates[yyyymmdd] = date(int(yyyymmdd[:4]), int(yyyymmdd[4:6]), int(yyyymmdd[6:]))
+def _birth_date(yyyymmdd: str) -> str:
+    """The birth date in an ID number (already validated) as ISO text, memoised: many
+    people share one."""
+    born = _birth_dates[yyyymmdd] = f"{yyyymmdd[:4]}-{yyyymmdd[4:6]}-{yyyymmdd[6:]}"
     return born
+
+
+_ENCRYPT_CHUNK = 5000
+
+
+def _new_member_rows(rows: list[Row], union_id: int, now: str):
+    """Member rows for COPY, produced as it streams: bank accounts are encrypted a chunk at
+    a time, so on PostgreSQL the encrypting overlaps with the server's inserting. Dates are
+    text (`as_db_text`)."""
+    birth_dates = _birth_dates
+    for start in range(0, len(rows), _ENCRYPT_CHUNK):
+        chunk = rows[start : start + _ENCRYPT_CHUNK]
+        encrypted = iter(encrypt_text_many([r.bank_account for r in chunk if r.bank_account]))
+        for r in chunk:
+            number = r.id_number
+            account = r.bank_account
+            yield (
+                number,
+                r.name,
+                r.phone,
+                "male" if number[16] in "13579" else "female",
+                birth_dates.get(number[6:14]) or _birth_date(number[6:14]),
+                r.bank_name,
+                next(encrypted) if account else "",
+                account[-4:],
+                union_id,
+                None,
+                now,
+                now,
+            )
 
 
 def _write(
@@ -317,6 +348,7 @@ def _write(
     from huzhu.audit.services import audit_record
 
     now = timezone.now()
+    now_text = as_db_text(now)
     year = scheme_year.year
     # Rows that were not enrolled by this run and why (the enrolled ones point at the batch).
     report = [
@@ -355,28 +387,6 @@ def _write(
     updates = _member_updates(existing, union.id, now)
     # Inserting in key order keeps the index B-trees' writes local (faster on both databases).
     new_rows.sort(key=lambda r: r.id_number)
-    accounts = [r.bank_account for r in new_rows if r.bank_account]
-    encrypted = iter(encrypt_text_many(accounts))
-    new_members = []
-    for r in new_rows:
-        number = r.id_number
-        born = _birth_dates.get(number[6:14]) or _birth_date(number[6:14])
-        account = r.bank_account
-        new_members.append(
-            (
-                number,
-                r.name,
-                r.phone,
-                "male" if number[16] in "13579" else "female",
-                born,
-                r.bank_name,
-                next(encrypted) if account else "",
-                account[-4:],
-                union.id,
-                now,
-                now,
-            )
-        )
     new_ids = bulk_insert(
         Member,
         (
@@ -389,10 +399,13 @@ def _write(
             "bank_account_encrypted",
             "bank_account_last4",
             "union",
+            "user",
             "created_at",
             "updated_at",
         ),
-        new_members,
+        _new_member_rows(new_rows, union.id, now_text),
+        count=len(new_rows),
+        dates_as_text=True,
     )
     bulk_update_rows(
         Member,
@@ -408,16 +421,17 @@ def _write(
     )
     member_ids = {r.id_number: pk for r, pk in zip(new_rows, new_ids, strict=True)}
     fee = scheme_year.fee_per_member_fen
+    day_text = {d: as_db_text(d) for d in {r.enrolled_on for r in rows if r.enrolled_on}}
     enrollment_rows = [
         (
             member_ids[r.id_number] if r.member is None else r.member[_M_ID],
             scheme_year.id,
             union.id,
-            r.enrolled_on,
+            day_text[r.enrolled_on],
             fee,
             None,
             batch.id,
-            now,
+            now_text,
         )
         for r in rows
         if r.status in (STATUS_NEW, STATUS_RENEWAL)
@@ -436,6 +450,8 @@ def _write(
             "created_at",
         ),
         enrollment_rows,
+        dates_as_text=True,
+        returning=False,
     )
     audit_record(
         actor=acting_user,
@@ -446,7 +462,7 @@ def _write(
             "file_name": file_name,
             "union": union.code,
             "year": year,
-            "members_created": len(new_members),
+            "members_created": len(new_rows),
             "members_updated": len(updates),
         },
     )

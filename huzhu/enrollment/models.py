@@ -31,13 +31,18 @@ class SchemeYear(models.Model):
 class Enrollment(models.Model):
     """A member covered in a scheme year through one union (参保)."""
 
+    # No database-level FK constraints on this table's links. PostgreSQL checks each one
+    # per inserted row (a deferred trigger query apiece): for a 100,000-row enrollment
+    # import that was ~0.7-1 s of server time per link, i.e. most of the write. The import
+    # (the only bulk writer) writes ids it has just read or inserted in its own transaction;
+    # members, scheme years, unions and batches are never deleted (PROTECT / SET_NULL are
+    # enforced by Django's collector, which does not need the constraint).
     member = models.ForeignKey(
-        "members.Member", on_delete=models.PROTECT, related_name="enrollments"
+        "members.Member",
+        on_delete=models.PROTECT,
+        related_name="enrollments",
+        db_constraint=False,
     )
-    # No database-level constraint on the links whose value is the same for a whole import
-    # (scheme year, union, batch): PostgreSQL checks each per row, ~1 s per 100,000 rows
-    # apiece, for ids the import has just read in its own transaction. Scheme years, unions
-    # and batches are never deleted (PROTECT). The member link keeps its constraint.
     scheme_year = models.ForeignKey(
         SchemeYear,
         on_delete=models.PROTECT,

@@ -47,7 +47,9 @@ class Member(models.Model):
         ordering = ["id"]
         verbose_name = _("职工")
         verbose_name_plural = _("职工")
-        indexes = [models.Index(fields=["union", "name"]), models.Index(fields=["name"])]
+        # No index on name alone: the member search is `name__icontains` (LIKE '%x%'), which
+        # no B-tree serves, and every import pays for each index on every new member.
+        indexes = [models.Index(fields=["union", "name"])]
 
     def __str__(self) -> str:
         return f"{self.name}（{self.id_number_masked}）"

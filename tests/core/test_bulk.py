@@ -6,7 +6,7 @@ import pytest
 from cryptography.fernet import Fernet
 from django.conf import settings
 
-from huzhu.core.bulk import bulk_insert, bulk_update_rows
+from huzhu.core.bulk import as_db_text, bulk_insert, bulk_update_rows
 from huzhu.core.crypto import decrypt_text, encrypt_text_many
 from huzhu.members.models import Member
 from tests.enrollment.helpers import id_number
@@ -48,3 +48,28 @@ def test_bulk_insert_returns_ids_in_order_and_stores_dates():
 
     bulk_update_rows(Member, ("phone", "updated_at"), [(ids[1], ("13912345678", now))])
     assert Member.objects.get(pk=ids[1]).phone == "13912345678"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_bulk_insert_streams_an_iterator_of_announced_length():
+    union = UnionFactory()
+    now = as_db_text(datetime(2026, 1, 5, 8, 30, tzinfo=UTC))
+    numbers = [id_number() for _ in range(3)]
+
+    def rows():
+        for n in numbers:
+            yield (n, "职工", "male", "1985-06-15", union.id, now, now)
+
+    fields = ("id_number", "name", "sex", "birth_date", "union", "created_at", "updated_at")
+    ids = bulk_insert(Member, fields, rows(), count=3, dates_as_text=True)
+    assert len(ids) == 3
+    member = Member.objects.get(pk=ids[2])
+    assert member.id_number == numbers[2] and member.birth_date == date(1985, 6, 15)
+    assert member.created_at == datetime(2026, 1, 5, 8, 30, tzinfo=UTC)
+
+    another = id_number()
+    row = (another, "职工", "male", date(1985, 6, 15), union.id, now, now)
+    assert bulk_insert(Member, fields, [row], returning=False) == []
+    assert Member.objects.filter(id_number=another).exists()
+    with pytest.raises(ValueError):
+        bulk_insert(Member, fields, iter([]), count=1, dates_as_text=True)
