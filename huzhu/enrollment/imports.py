@@ -12,9 +12,10 @@ when they are given and differ, and the member's current union becomes this unio
 only when this scheme year is the member's latest, so loading an older year's records never
 overwrites newer details. Blank cells never erase stored values.
 
-Speed (benchmarks/enrollment_import.py): the file is read once by python-calamine, each row
-is checked by cheap string functions, existing members and enrollments are fetched in a few
-`IN` queries, and new rows go in through COPY (PostgreSQL) / executemany (SQLite).
+Speed (benchmarks/enrollment_import.py, benchmarks/RESULTS.md): the file is read once by
+python-calamine, rows are checked by cheap fast paths (ID check digits vectorised), existing
+members and enrollments come in two queries, the cyclic GC is paused, and new rows go in
+through COPY (PostgreSQL, streamed while accounts are encrypted) / executemany (SQLite).
 """
 
 from __future__ import annotations
