@@ -7,6 +7,7 @@ Writes go through `huzhu.claims.services` (one function per transition); reads t
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.db.models.query_utils import DeferredAttribute
 from django.utils.translation import gettext_lazy as _
 
 
@@ -43,16 +44,106 @@ class PayeeKind(models.TextChoices):
     HOSPITAL = "hospital", _("医院")
 
 
+def _compact_plan(claim: "Claim"):
+    """The Plan of a claim whose breakdown is stored compact (see settlements/texts.py)."""
+    if claim.plan_version_id is None:
+        return None
+    from huzhu.plans.models import PlanVersion
+    from huzhu.plans.selectors import plan_from_version
+
+    cache = getattr(claim, "_plan_cache", None)
+    if cache is None or cache[0] != claim.plan_version_id:
+        version = PlanVersion.objects.filter(pk=claim.plan_version_id).first()
+        cache = (claim.plan_version_id, plan_from_version(version) if version else None)
+        claim._plan_cache = cache
+    return cache[1]
+
+
+class _StoredAttribute(DeferredAttribute):
+    """A data descriptor (so it is consulted although the value sits in the instance dict)."""
+
+    def __set__(self, instance, value):
+        instance.__dict__[self.field.attname] = value
+
+
+class _BreakdownAttribute(_StoredAttribute):
+    """`claim.breakdown`: the stored dict, or the full dict a compact (list) breakdown of a
+    bulk-imported claim stands for, rebuilt from the claim's plan version."""
+
+    def __get__(self, instance, cls=None):
+        if instance is None:
+            return self
+        value = super().__get__(instance, cls)
+        if not isinstance(value, list):
+            return value
+        memo = instance.__dict__.get("_breakdown_memo")
+        if memo is not None and memo[0] is value:
+            return memo[1]
+        from huzhu.settlements.texts import expand_breakdown
+
+        plan = _compact_plan(instance)
+        full = (
+            expand_breakdown(
+                plan,
+                instance.plan_version_number,
+                instance.benefit_code,
+                instance.diagnosis_code,
+                value,
+            )
+            if plan is not None
+            else {}
+        )
+        instance.__dict__["_breakdown_memo"] = (value, full)
+        return full
+
+
+class _ExplanationAttribute(_StoredAttribute):
+    """`claim.explanation`: the stored text, or (none stored, compact breakdown) the text
+    rendered from the breakdown and the plan version, as the import used to store it."""
+
+    def __get__(self, instance, cls=None):
+        if instance is None:
+            return self
+        value = super().__get__(instance, cls)
+        if value:
+            return value
+        compact = instance.__dict__.get("breakdown")
+        if not isinstance(compact, list):
+            return value
+        from huzhu.settlements.texts import compact_explanation
+
+        plan = _compact_plan(instance)
+        return compact_explanation(plan, instance.benefit_code, compact) if plan else value
+
+
+class BreakdownField(models.JSONField):
+    """JSON breakdown; a list is the compact form bulk imports store (settlements/texts.py)."""
+
+    descriptor_class = _BreakdownAttribute
+
+
+class ExplanationField(models.TextField):
+    descriptor_class = _ExplanationAttribute
+
+
 class Claim(models.Model):
     number = models.CharField(_("申请编号"), max_length=24, unique=True)
+    # Indexes: a bulk import writes a million claims, and every index costs per row; the
+    # composite indexes in Meta serve member and union lookups, and no query selects claims
+    # by scheme year alone, enrollment, plan version or user (those FKs keep no index).
     member = models.ForeignKey(
-        "members.Member", verbose_name=_("职工"), on_delete=models.PROTECT, related_name="claims"
+        "members.Member",
+        verbose_name=_("职工"),
+        on_delete=models.PROTECT,
+        related_name="claims",
+        db_index=False,  # (member, scheme_year, discharge_date) serves it
     )
     scheme_year = models.ForeignKey(
         "enrollment.SchemeYear",
         verbose_name=_("年度"),
         on_delete=models.PROTECT,
         related_name="claims",
+        db_index=False,
     )
     # The enrollment and union at the time of the claim (a member may change union later).
     enrollment = models.ForeignKey(
@@ -61,12 +152,14 @@ class Claim(models.Model):
         blank=True,
         on_delete=models.PROTECT,
         related_name="claims",
+        db_index=False,
     )
     union = models.ForeignKey(
         "organizations.Union",
         verbose_name=_("工会"),
         on_delete=models.PROTECT,
         related_name="claims",
+        db_index=False,  # (union, status) serves it
     )
     benefit_code = models.CharField(_("保障项目代码"), max_length=32)
     benefit_name = models.CharField(_("保障项目"), max_length=64, blank=True)
@@ -96,8 +189,10 @@ class Claim(models.Model):
 
     # The result: amount and breakdown come from the rules engine (or a reviewer's override).
     amount_fen = models.BigIntegerField(_("互助金额（分）"), null=True, blank=True)
-    breakdown = models.JSONField(_("计算明细"), default=dict, blank=True)
-    explanation = models.TextField(_("计算说明"), blank=True)
+    # Bulk-imported claims store a compact breakdown and no explanation; reading either
+    # attribute gives the full form (see BreakdownField).
+    breakdown = BreakdownField(_("计算明细"), default=dict, blank=True)
+    explanation = ExplanationField(_("计算说明"), blank=True)
     # The plan version the amount was computed under: the row, and its number for display and
     # for bulk writers that only know the number.
     plan_version = models.ForeignKey(
@@ -107,6 +202,7 @@ class Claim(models.Model):
         blank=True,
         on_delete=models.PROTECT,
         related_name="claims",
+        db_index=False,
     )
     plan_version_number = models.PositiveIntegerField(_("方案版本号"), null=True, blank=True)
 
@@ -128,6 +224,7 @@ class Claim(models.Model):
         blank=True,
         on_delete=models.PROTECT,
         related_name="+",
+        db_index=False,
     )
     override_at = models.DateTimeField(null=True, blank=True)
 
@@ -138,6 +235,7 @@ class Claim(models.Model):
         on_delete=models.PROTECT,
         related_name="+",
         help_text="Empty when the platform created the claim.",
+        db_index=False,
     )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -343,7 +441,10 @@ class Notification(models.Model):
     """A message to a member, stored first and delivered on commit through the channels."""
 
     member = models.ForeignKey(
-        "members.Member", on_delete=models.PROTECT, related_name="notifications"
+        "members.Member",
+        on_delete=models.PROTECT,
+        related_name="notifications",
+        db_index=False,  # (member, created_at) serves it
     )
     claim = models.ForeignKey(
         Claim, null=True, blank=True, on_delete=models.PROTECT, related_name="notifications"

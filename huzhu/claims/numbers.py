@@ -13,6 +13,8 @@ writer at a time anyway (IMMEDIATE transactions, see settings), so this costs no
 from django.db import connection, transaction
 from django.db.models import F
 
+from huzhu.core.bulk import sequence_values
+
 from .models import ClaimNumberCounter
 
 PG_SEQUENCE = "claims_claim_number_seq"
@@ -24,9 +26,7 @@ def format_claim_number(year: int, serial: int) -> str:
 
 
 def _serials_postgres(count: int) -> list[int]:
-    with connection.cursor() as cursor:
-        cursor.execute(f"SELECT nextval('{PG_SEQUENCE}') FROM generate_series(1, %s)", [count])
-        return sorted(row[0] for row in cursor.fetchall())
+    return sequence_values(PG_SEQUENCE, count)
 
 
 def _serials_counter(count: int) -> list[int]:
@@ -43,12 +43,16 @@ def claim_numbers_allocate(*, year: int, count: int = 1) -> list[str]:
 
     Bulk importers allocate all numbers of a batch with one call.
     """
+    return [format_claim_number(year, s) for s in claim_serials_allocate(count)]
+
+
+def claim_serials_allocate(count: int) -> list[int]:
+    """`count` fresh serials, increasing; bulk writers format them (`format_claim_number`)."""
     if count < 1:
         return []
-    serials = (
+    return (
         _serials_postgres(count) if connection.vendor == "postgresql" else _serials_counter(count)
     )
-    return [format_claim_number(year, s) for s in serials]
 
 
 def claim_number_next(*, year: int) -> str:

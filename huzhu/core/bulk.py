@@ -26,6 +26,7 @@ __all__ = [
     "bulk_update_rows",
     "gc_paused",
     "in_chunks",
+    "sequence_values",
     "values_in",
 ]
 
@@ -45,6 +46,34 @@ def gc_paused():
     finally:
         if was_enabled:
             gc.enable()
+
+
+def sequence_values(sequence: str, count: int) -> list[int]:
+    """`count` values from a PostgreSQL sequence (a regclass name), in increasing order.
+
+    The server hands them back as runs of consecutive values (one run unless another writer
+    took values meanwhile): a few rows instead of a million over the wire.
+    """
+    if count <= 0:
+        return []
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "WITH s AS (SELECT nextval(%s::regclass) AS n FROM generate_series(1, %s)) "
+            "SELECT min(n), max(n) FROM (SELECT n, n - row_number() OVER (ORDER BY n) AS run "
+            "FROM s) r GROUP BY run ORDER BY 1",
+            [sequence, count],
+        )
+        return [i for lo, hi in cursor.fetchall() for i in range(lo, hi + 1)]
+
+
+def serial_sequence(model: type[models.Model]) -> str:
+    """The name of the sequence behind `model`'s primary key (PostgreSQL)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_get_serial_sequence(%s, %s)",
+            [model._meta.db_table, model._meta.pk.column],
+        )
+        return cursor.fetchone()[0]
 
 
 def in_chunks(values: Sequence, size: int | None = None) -> Iterable[Sequence]:
@@ -206,12 +235,7 @@ def bulk_insert(
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             if returning:
-                cursor.execute(
-                    "SELECT array_agg(nextval(pg_get_serial_sequence(%s, %s))) "
-                    "FROM generate_series(1, %s)",
-                    [model._meta.db_table, pk_column, count],
-                )
-                ids = cursor.fetchone()[0]
+                ids = sequence_values(serial_sequence(model), count)
                 sql = f"COPY {table} ({connection.ops.quote_name(pk_column)}, {names}) FROM STDIN"
             else:
                 ids = None

@@ -17,6 +17,8 @@ from datetime import datetime
 import polars as pl
 from django.db import connection, models
 
+from huzhu.core.bulk import sequence_values, serial_sequence
+
 __all__ = ["db_datetime", "reserve_ids", "frame_insert"]
 
 COPY_CHUNK_ROWS = 50_000
@@ -42,11 +44,7 @@ def reserve_ids(model: type[models.Model], count: int) -> list[int]:
     pk = model._meta.pk.column
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
-            cursor.execute(
-                "SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",
-                [table, pk, count],
-            )
-            return [r[0] for r in cursor.fetchall()]
+            return sequence_values(serial_sequence(model), count)
         qn = connection.ops.quote_name
         cursor.execute("SELECT seq FROM sqlite_sequence WHERE name = %s", [table])
         found = cursor.fetchone()

@@ -15,7 +15,7 @@ from huzhu.claims.models import (
     Notification,
     PayeeKind,
 )
-from huzhu.claims.numbers import claim_numbers_allocate
+from huzhu.claims.numbers import claim_serials_allocate, format_claim_number
 from huzhu.core.money import fen_to_yuan
 from huzhu.plans.rules.outcomes import REASON_MESSAGES
 
@@ -491,8 +491,12 @@ def _number_claims(frames, plans) -> pl.DataFrame:
         if not part.height:
             continue
         part = part.sort(["discharge_date", "settlement_id", "benefit_code"])
-        numbers = claim_numbers_allocate(year=lp.scheme_year.year, count=part.height)
-        parts.append(part.with_columns(pl.Series("number", numbers)))
+        serials = pl.Series("number", claim_serials_allocate(part.height), dtype=pl.Int64)
+        # format_claim_number, vectorised: HZ<year>-<serial, at least six digits>
+        number = pl.lit(format_claim_number(lp.scheme_year.year, 0)[:-6]) + pl.col("number").cast(
+            pl.String
+        ).str.zfill(6)
+        parts.append(part.with_columns(serials).with_columns(number.alias("number")))
     return pl.concat(parts)
 
 
@@ -511,27 +515,20 @@ def _write_claims(claims: pl.DataFrame, plans, versions, now_db, batch) -> dict:
     version_of = {lp.scheme_year.pk: versions[i] for i, lp in enumerate(plans)}
     version_ids = {lp.scheme_year.pk: lp.version_id for lp in plans}
     approved = pl.col("status") == ClaimStatus.APPROVED.value
-    # Breakdown and explanation per (plan, benefit), computed slice by slice while writing.
-    text_exprs: dict[tuple[int, str], list[pl.Expr]] = {}
+    # The compact breakdown per (plan, benefit); no explanation is stored (texts.py).
+    text_exprs: dict[tuple[int, str], pl.Expr] = {}
     for i, lp in enumerate(plans):
         plan = lp.plan
-        text_exprs[(i, plan.inpatient.code)] = [
-            texts.inpatient_breakdown_expr(plan, versions[i]).alias("breakdown"),
-            texts.inpatient_explanation_expr(plan).alias("explanation"),
-        ]
+        text_exprs[(i, plan.inpatient.code)] = texts.compact_breakdown_expr(plan)
         for benefit in plan.lump_sums:
-            text_exprs[(i, benefit.code)] = [
-                texts.lump_breakdown_expr(plan, versions[i], benefit).alias("breakdown"),
-                texts.lump_explanation_expr(plan, benefit).alias("explanation"),
-            ]
+            text_exprs[(i, benefit.code)] = texts.compact_breakdown_expr(None)
 
     def claim_rows(chunk: pl.DataFrame) -> pl.DataFrame:
-        parts = []
-        for (i, code), exprs in text_exprs.items():
-            part = chunk.filter((pl.col("plan_idx") == i) & (pl.col("benefit_code") == code))
-            if part.height:
-                parts.append(part.with_columns(exprs))
-        chunk = pl.concat(parts, how="diagonal_relaxed")
+        breakdown = None
+        for (i, code), expr in text_exprs.items():
+            hit = (pl.col("plan_idx") == i) & (pl.col("benefit_code") == code)
+            breakdown = (pl.when(hit) if breakdown is None else breakdown.when(hit)).then(expr)
+        chunk = chunk.with_columns(breakdown.alias("breakdown"), pl.lit("").alias("explanation"))
         rows = chunk.select(
             "id",
             "number",

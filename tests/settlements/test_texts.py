@@ -1,5 +1,7 @@
-"""The bulk import's vectorised texts equal the row path's, to the character."""
+"""The bulk import's vectorised texts equal the row path's, to the character; a compact
+breakdown rebuilds the full breakdown and explanation."""
 
+import json
 import random
 from datetime import date, timedelta
 
@@ -17,10 +19,10 @@ PER_STAY = PLAN.replace("per: year}   # per", "per: stay}   # per")
 
 
 @pytest.mark.parametrize("source", [PLAN, PER_STAY], ids=["per-year", "per-stay"])
-def test_bulk_explanation_equals_explain_outcome(source):
+def test_compact_breakdown_rebuilds_breakdown_and_explanation(source):
     plan = plan_from_yaml(source)
     rnd = random.Random(7)
-    rows, expected = [], []
+    rows, expected, dicts = [], [], []
     for member in range(300):
         stays = [
             CoveredStay(
@@ -44,9 +46,26 @@ def test_bulk_explanation_equals_explain_outcome(source):
                 row[f"band_{p.index}_amount_fen"] = p.amount_fen
             rows.append(row)
             expected.append(texts.explanation_text(plan, b))
-    got = pl.DataFrame(rows).select(texts.inpatient_explanation_expr(plan))[:, 0].to_list()
-    assert got == expected
+            dicts.append(texts.breakdown_dict(plan, 3, b))
+    stored = pl.DataFrame(rows).select(texts.compact_breakdown_expr(plan))[:, 0].to_list()
+    compact = [json.loads(s) for s in stored]
+    code = plan.inpatient.code
+    assert [texts.compact_explanation(plan, code, c) for c in compact] == expected
+    assert [texts.expand_breakdown(plan, 3, code, "", c) for c in compact] == dicts
+    assert max(len(s) for s in stored) < 100
     assert any("封顶线" in t for t in expected) and any("全部用于抵扣起付线" in t for t in expected)
+
+
+def test_compact_lump_sum_rebuilds_from_the_plan():
+    plan = plan_from_yaml(PLAN)
+    benefit = plan.lump_sums[0]
+    assert texts.expand_breakdown(plan, 2, benefit.code, "C50901", []) == (
+        texts.lump_breakdown_dict(plan, 2, benefit, "C50901")
+    )
+    assert texts.compact_explanation(plan, benefit.code, []) == texts.lump_explanation_text(
+        plan, benefit
+    )
+    assert texts.expand_breakdown(plan, 2, "no_such_benefit", "", []) == {}
 
 
 def test_grouped_yuan_equals_format_fen():
