@@ -6,7 +6,6 @@ the outcome table (for OUT.csv) and a summary; the command only parses flags and
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 
@@ -17,16 +16,14 @@ from huzhu.members.idnumbers import with_id_number_check
 
 from .rules.amounts import iso_date_expr
 from .rules.bulk import adjudicate_frame
-from .rules.engine import adjudicate_records
-from .rules.ledger import Coverage
-from .rules.outcomes import Outcome, OutcomeStatus
+from .rules.outcomes import OutcomeStatus
 from .rules.records import (
     ColumnPlan,
     RecordsFormatError,
     column_plan,
     records_frame,
-    records_from_rows,
 )
+from .rules.rowpath import adjudicate_table
 from .schema import Plan
 
 __all__ = [
@@ -102,64 +99,12 @@ def coverage_from_enrollments(
     return cov, stats
 
 
-class CoverageMap(Mapping):
-    """member -> Coverage over a coverage frame, building Coverage objects on demand."""
-
-    def __init__(self, cov: pl.DataFrame) -> None:
-        self._rows = {
-            m: (d, r) for m, d, r in cov.select("member", "enrolled_on", "renewal").iter_rows()
-        }
-
-    def __getitem__(self, member: str) -> Coverage:
-        return Coverage(*self._rows[member])
-
-    def get(self, member, default=None):
-        row = self._rows.get(member)
-        return default if row is None else Coverage(*row)
-
-    def __iter__(self):
-        return iter(self._rows)
-
-    def __len__(self) -> int:
-        return len(self._rows)
-
-
-def coverage_map(cov: pl.DataFrame) -> CoverageMap:
-    return CoverageMap(cov)
-
-
 def yuan_expr(col: pl.Expr) -> pl.Expr:
     """Vectorised fen_to_yuan (Int64 fen -> "1234.56"); null stays null.
 
     Exact: an integer number of fen is a Decimal with scale 2 after dividing by 100.
     """
     return (col.cast(pl.Decimal(38, 2)) / 100).cast(pl.String)
-
-
-def _outcomes_to_frame(outcomes: list[Outcome], n_bands: int) -> pl.DataFrame:
-    """Row-engine outcomes as the bulk engine's columns (built column by column)."""
-    get = {name: [getattr(o, name) for o in outcomes] for name in Outcome._fields}
-    columns: dict[str, pl.Series] = {}
-
-    def int_col(name: str, values) -> None:
-        columns[name] = pl.Series(name, values, dtype=pl.Int64)
-
-    int_col("row", get["row"])
-    columns["settlement_id"] = pl.Series("settlement_id", get["settlement_id"], dtype=pl.String)
-    columns["benefit"] = pl.Series("benefit", get["benefit"], dtype=pl.String)
-    columns["status"] = pl.Series("status", [s.value for s in get["status"]], dtype=pl.String)
-    for name in ("amount_fen", "deductible_fen", "base_fen", "excess_fen"):
-        int_col(name, get[name])
-    for i in range(n_bands):
-        int_col(f"band_{i}_base_fen", [b[i].base_fen if b else 0 for b in get["bands"]])
-        int_col(f"band_{i}_amount_fen", [b[i].amount_fen if b else 0 for b in get["bands"]])
-    for name in ("before_cap_fen", "cap_cut_fen"):
-        int_col(name, get[name])
-    for name in ("reason_code", "reason", "member"):
-        columns[name] = pl.Series(name, get[name], dtype=pl.String)
-    columns["coverage_start"] = pl.Series("coverage_start", get["coverage_start"], dtype=pl.Date)
-    columns["reverses"] = pl.Series("reverses", get["reverses"], dtype=pl.String)
-    return pl.DataFrame(list(columns.values()))
 
 
 def outcome_csv_frame(outcomes: pl.DataFrame, plan: Plan) -> pl.DataFrame:
@@ -284,15 +229,7 @@ def simulate(
         lf = records_frame(settlements, columns, amount_fields=[base])
         outcomes = adjudicate_frame(plan, lf, coverage, columns)
     elif engine == "row":
-        header = settlements.columns
-        records = records_from_rows(
-            (dict(zip(header, r, strict=True)) for r in settlements.iter_rows()),
-            columns,
-            amount_fields=[base],
-            with_text=False,
-        )
-        result = adjudicate_records(plan, records, coverage_map(coverage))
-        outcomes = _outcomes_to_frame(result, len(plan.inpatient.tiers))
+        outcomes = adjudicate_table(plan, settlements, columns, coverage)
     else:
         raise ValueError(f"unknown engine {engine!r}")
     summary = summarize(plan, outcomes, members_enrolled, settlements.height)

@@ -9,9 +9,9 @@ import polars as pl
 
 from huzhu.members.idnumbers import check_digit
 from huzhu.plans.rules.bulk import adjudicate_frame, outcomes_from_frame
-from huzhu.plans.rules.engine import adjudicate_records
 from huzhu.plans.rules.ledger import Coverage
-from huzhu.plans.rules.records import column_plan, records_frame, records_from_rows
+from huzhu.plans.rules.records import column_plan, records_frame
+from huzhu.plans.rules.rowpath import adjudicate_table
 from huzhu.plans.schema import Plan, plan_from_data
 
 CANONICAL_HEADER = [
@@ -50,10 +50,7 @@ def rows_frame(rows: Sequence[Mapping[str, str | None]], header: Sequence[str]) 
 def run_row(plan: Plan, rows, coverage, header=CANONICAL_HEADER):
     cp = column_plan(header, need=[plan.inpatient.base])
     frame = rows_frame(rows, header)
-    records = records_from_rows(
-        frame.iter_rows(named=True), cp, amount_fields=[plan.inpatient.base]
-    )
-    return adjudicate_records(plan, records, coverage)
+    return outcomes_from_frame(adjudicate_table(plan, frame, cp, coverage), plan)
 
 
 def run_bulk(plan: Plan, rows, coverage, header=CANONICAL_HEADER):

@@ -2,249 +2,316 @@
 
 Status precedence is domain.md's: duplicate -> reversal -> reversed -> invalid ->
 out_of_period -> not_enrolled -> waiting_period -> covered.
+
+The file is taken as columns (`records.RecordColumns`) and the outcomes come back as
+columns (`adjudicate_columns`), one row at a time in plain Python: each distinct ID
+number, date and member is checked once, covered stays are grouped by member and each
+member-year goes through the ledger (`ledger.walk_member_year`, the same arithmetic the
+claims, one-stop and recompute code use through `adjudicate_member_year`).
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from datetime import date
 
 from huzhu.members.idnumbers import IdNumberError, normalize_id_number
 
 from ..schema import Plan
 from .amounts import parse_iso_date
-from .ledger import Coverage, CoveredStay, LedgerState, adjudicate_member_year
-from .outcomes import Outcome, OutcomeStatus, reason_message
-from .records import SettlementRecord
+from .ledger import Coverage, LedgerState, inpatient_rules, walk_member_year
+from .outcomes import REASON_MESSAGES, OutcomeStatus, reason_message
+from .records import RecordColumns
 
-__all__ = ["adjudicate_records", "classify_record"]
+__all__ = ["OUTCOME_COLUMNS", "adjudicate_columns", "head_outcomes", "outcome_column_names"]
 
 S = OutcomeStatus
+_COVERED, _INVALID = S.COVERED.value, S.INVALID.value
+_NO_STATE = LedgerState()
+_HEAD_STATUS = {
+    "duplicate": S.DUPLICATE.value,
+    "reversal": S.REVERSAL.value,
+    "reversal_unmatched": S.REVERSAL.value,
+    "reversed": S.REVERSED.value,
+}
+
+# The outcome table's columns (the bulk engine's, in the same order); band columns
+# `band_<i>_base_fen`, `band_<i>_amount_fen` go after `excess_fen`.
+OUTCOME_COLUMNS = (
+    "row",
+    "settlement_id",
+    "benefit",
+    "status",
+    "amount_fen",
+    "deductible_fen",
+    "base_fen",
+    "excess_fen",
+    "before_cap_fen",
+    "cap_cut_fen",
+    "reason_code",
+    "reason",
+    "member",
+    "coverage_start",
+    "reverses",
+)
+
+
+def outcome_column_names(plan: Plan) -> list[str]:
+    bands = [
+        f"band_{i}_{k}_fen" for i in range(len(plan.inpatient.tiers)) for k in ("base", "amount")
+    ]
+    at = OUTCOME_COLUMNS.index("before_cap_fen")
+    return [*OUTCOME_COLUMNS[:at], *bands, *OUTCOME_COLUMNS[at:]]
 
 
 def _sex(member: str) -> str:
     return "male" if int(member[16]) % 2 == 1 else "female"
 
 
-def classify_record(
+def head_outcomes(
+    settlement_ids: list[str], is_reversal: list[bool], reverses: list[str]
+) -> dict[int, str]:
+    """Rows decided by their ids alone -> reason code: a repeated settlement id is a
+    duplicate; a reversal is matched if the file holds the record it names; a record
+    some (non-duplicate) reversal names is reversed."""
+    seen: set[str] = set()
+    heads: dict[int, str] = {}
+    for i, sid in enumerate(settlement_ids):
+        if sid:
+            if sid in seen:
+                heads[i] = "duplicate"
+            else:
+                seen.add(sid)
+    targets = set()
+    for i, flag in enumerate(is_reversal):
+        if flag and i not in heads:
+            target, sid = reverses[i], settlement_ids[i]
+            matched = bool(target) and target in seen and target != sid
+            heads[i] = "reversal" if matched else "reversal_unmatched"
+            if target:
+                targets.add(target)
+    if targets:
+        for i, sid in enumerate(settlement_ids):
+            if sid in targets and i not in heads:
+                heads[i] = "reversed"
+    return heads
+
+
+class _Members(dict):
+    """ID number text -> (member or the text, ID error code, first covered admission day
+    or None for any day, coverage start, enrolled?) — each distinct text checked once."""
+
+    def __init__(self, plan: Plan, coverage: Mapping[str, Coverage]) -> None:
+        super().__init__()
+        self.plan = plan
+        self.coverage = coverage
+
+    def __missing__(self, text: str) -> tuple:
+        try:
+            member = normalize_id_number(text)
+        except IdNumberError as e:
+            entry = (text, e.code, None, None, False)
+        else:
+            cover = self.coverage.get(member)
+            if cover is None:
+                entry = (member, None, None, None, False)
+            else:
+                first = cover.first_admission(self.plan)
+                entry = (member, None, first, cover.start(self.plan), True)
+        self[text] = entry
+        return entry
+
+
+class _Dates(dict):
+    """Date text -> date or None (parse_iso_date), each distinct text parsed once."""
+
+    def __missing__(self, text: str) -> date | None:
+        day = self[text] = parse_iso_date(text)
+        return day
+
+
+def adjudicate_columns(
     plan: Plan,
-    record: SettlementRecord,
-    coverage: Mapping[str, Coverage],
-) -> tuple[OutcomeStatus, str, str, str, int | None, date | None, date | None]:
-    """Status of one record that is neither duplicate nor part of a reversal.
-
-    Returns (status, reason_code, reason, member, base_fen, discharge, coverage_start).
-    """
-    src = record.sources
-    if not record.settlement_id:
-        code = "invalid.missing_settlement_id"
-        return (
-            S.INVALID,
-            code,
-            reason_message(code, src.get("settlement_id", "")),
-            "",
-            None,
-            None,
-            None,
-        )
-    try:
-        member = normalize_id_number(record.id_number)
-    except IdNumberError as e:
-        code = f"invalid.id_number.{e.code}"
-        return (
-            S.INVALID,
-            code,
-            reason_message(code, src.get("id_number", "")),
-            record.id_number,
-            None,
-            None,
-            None,
-        )
-    admit = parse_iso_date(record.admit_date)
-    if admit is None:
-        code = "invalid.admit_date"
-        return (
-            S.INVALID,
-            code,
-            reason_message(code, src.get("admit_date", "")),
-            member,
-            None,
-            None,
-            None,
-        )
-    discharge = parse_iso_date(record.discharge_date)
-    if discharge is None:
-        code = "invalid.discharge_date"
-        return (
-            S.INVALID,
-            code,
-            reason_message(code, src.get("discharge_date", "")),
-            member,
-            None,
-            None,
-            None,
-        )
-    if discharge < admit:
-        code = "invalid.discharge_before_admission"
-        return (
-            S.INVALID,
-            code,
-            reason_message(code, src.get("discharge_date", "")),
-            member,
-            None,
-            None,
-            None,
-        )
-    base = record.amount(plan.inpatient.base)
-    if base.error is not None or base.fen is None or base.fen < 0:
-        code = f"invalid.base.{base.error or 'negative'}"
-        return S.INVALID, code, reason_message(code, base.source), member, None, None, None
-    if not plan.period.contains(discharge):
-        return (
-            S.OUT_OF_PERIOD,
-            "out_of_period",
-            reason_message("out_of_period"),
-            member,
-            None,
-            None,
-            None,
-        )
-    cover = coverage.get(member)
-    if cover is None:
-        return (
-            S.NOT_ENROLLED,
-            "not_enrolled",
-            reason_message("not_enrolled"),
-            member,
-            None,
-            None,
-            None,
-        )
-    start = cover.start(plan)
-    if not cover.covers_admission(plan, admit):
-        return (
-            S.WAITING_PERIOD,
-            "waiting_period",
-            reason_message("waiting_period"),
-            member,
-            None,
-            None,
-            start,
-        )
-    return S.COVERED, "", "", member, base.fen, discharge, start
-
-
-def adjudicate_records(
-    plan: Plan,
-    records: Sequence[SettlementRecord],
+    records: RecordColumns,
     coverage: Mapping[str, Coverage],
     *,
     states: Mapping[str, LedgerState] | None = None,
-) -> list[Outcome]:
-    """Outcomes of a whole file: one inpatient outcome per record in input order, then
-    the lump sums paid, by input row and plan order.
+) -> dict[str, list]:
+    """Outcomes of a whole file as columns (`outcome_column_names(plan)`): one inpatient
+    row per record in input order, then the lump sums paid, by input row and plan order.
 
     `coverage` maps normalised ID numbers to their enrollment in the plan's year;
     `states` optionally gives each member's ledger state before this file.
     """
-    inpatient_code = plan.inpatient.code
-    seen: set[str] = set()
-    duplicate = []
-    for r in records:
-        sid = r.settlement_id
-        duplicate.append(bool(sid) and sid in seen)
-        if sid:
-            seen.add(sid)
-    targets = {
-        r.reverses
-        for r, dup in zip(records, duplicate, strict=True)
-        if r.is_reversal and not dup and r.reverses
-    }
-    outcomes: list[Outcome | None] = [None] * len(records)
-    by_member: dict[str, list[tuple[int, CoveredStay, date | None]]] = defaultdict(list)
-    for i, r in enumerate(records):
-        sid = r.settlement_id
-        if duplicate[i]:
-            status, code = S.DUPLICATE, "duplicate"
-        elif r.is_reversal:
-            matched = bool(r.reverses) and r.reverses in seen and r.reverses != sid
-            status, code = S.REVERSAL, "reversal" if matched else "reversal_unmatched"
-        elif sid and sid in targets:
-            status, code = S.REVERSED, "reversed"
-        else:
-            status = None
-        if status is not None:
-            outcomes[i] = Outcome(
-                row=r.row,
-                settlement_id=sid,
-                benefit=inpatient_code,
-                status=status,
-                reason_code=code,
-                reason=reason_message(code),
-                reverses=r.reverses if status is S.REVERSAL else "",
-            )
-            continue
-        status, code, reason, member, base_fen, discharge, start = classify_record(
-            plan, r, coverage
-        )
-        if status is not S.COVERED:
-            outcomes[i] = Outcome(
-                row=r.row,
-                settlement_id=sid,
-                benefit=inpatient_code,
-                status=status,
-                reason_code=code,
-                reason=reason,
-                member=member,
-                coverage_start=start,
-            )
-            continue
-        assert base_fen is not None and discharge is not None
-        by_member[member].append(
-            (i, CoveredStay(sid, discharge, base_fen, r.diagnosis_code), start)
-        )
+    n = len(records.settlement_id)
+    n_bands = len(plan.inpatient.tiers)
+    sids = records.settlement_id
+    code = plan.inpatient.code
+    status = [_COVERED] * n
+    reason_code = [""] * n
+    reason = [""] * n
+    member_col = [""] * n
+    coverage_start: list[date | None] = [None] * n
+    reverses_col = [""] * n
 
-    lump_after: dict[int, list[Outcome]] = defaultdict(list)
-    for member, items in by_member.items():
-        index_of = {stay.key: (i, start) for i, stay, start in items}
-        state = states.get(member) if states else None
-        result = adjudicate_member_year(
-            plan, [s for _, s, _ in items], sex=_sex(member), state=state
+    # 1. duplicates and reversals
+    for i, head in head_outcomes(sids, records.is_reversal, records.reverses).items():
+        status[i] = _HEAD_STATUS[head]
+        if status[i] == S.REVERSAL.value:
+            reverses_col[i] = records.reverses[i]
+        reason_code[i] = head
+        reason[i] = REASON_MESSAGES[head]
+
+    # 2. every other row: the checks in domain order; covered stays wait for step 3
+    sources = records.sources
+    base = records.amounts[plan.inpatient.base]
+    base_fens, base_errors = base.fen, base.errors
+    messages: dict[tuple[str, str], str] = {}
+
+    def not_covered(i: int, state: str, why: str, source: str, member: str) -> None:
+        status[i] = state
+        reason_code[i] = why
+        text = messages.get((why, source))
+        if text is None:
+            text = messages[(why, source)] = reason_message(why, source)
+        reason[i] = text
+        member_col[i] = member
+
+    members = _Members(plan, coverage)
+    dates = _Dates()
+    first_day, last_day = plan.period.start, plan.period.end
+    stays: dict[str, list[tuple]] = {}
+    for i, sid, id_text, admit_text, discharge_text, diagnosis in zip(
+        range(n),
+        sids,
+        records.id_number,
+        records.admit_date,
+        records.discharge_date,
+        records.diagnosis_code,
+        strict=True,
+    ):
+        if status[i] is not _COVERED:  # decided in step 1
+            continue
+        if not sid:
+            not_covered(
+                i, _INVALID, "invalid.missing_settlement_id", sources.get("settlement_id", ""), ""
+            )
+            continue
+        member, id_error, first_admission, start, enrolled = members[id_text]
+        if id_error is not None:
+            why = f"invalid.id_number.{id_error}"
+            not_covered(i, _INVALID, why, sources.get("id_number", ""), member)
+            continue
+        admit = dates[admit_text]
+        if admit is None:
+            not_covered(i, _INVALID, "invalid.admit_date", sources.get("admit_date", ""), member)
+            continue
+        discharge = dates[discharge_text]
+        if discharge is None:
+            source = sources.get("discharge_date", "")
+            not_covered(i, _INVALID, "invalid.discharge_date", source, member)
+            continue
+        if discharge < admit:
+            source = sources.get("discharge_date", "")
+            not_covered(i, _INVALID, "invalid.discharge_before_admission", source, member)
+            continue
+        base_fen = base_fens[i]
+        if base_fen is None or base_fen < 0:
+            error, source = base_errors.get(i, ("negative", base.source))
+            not_covered(i, _INVALID, f"invalid.base.{error}", source, member)
+            continue
+        if not first_day <= discharge <= last_day:
+            not_covered(i, S.OUT_OF_PERIOD.value, "out_of_period", "", member)
+            continue
+        if not enrolled:
+            not_covered(i, S.NOT_ENROLLED.value, "not_enrolled", "", member)
+            continue
+        if first_admission is not None and admit < first_admission:
+            not_covered(i, S.WAITING_PERIOD.value, "waiting_period", "", member)
+            coverage_start[i] = start
+            continue
+        member_col[i] = member
+        coverage_start[i] = start
+        # Ledger order is (discharge date, settlement id); ids are unique here.
+        stay = (discharge, sid, base_fen, diagnosis, i)
+        if member in stays:
+            stays[member].append(stay)
+        else:
+            stays[member] = [stay]
+
+    # 3. each member-year through the ledger
+    amount = [0] * n
+    deductible = [0] * n
+    base_col: list[int | None] = [None] * n
+    excess = [0] * n
+    bands = [[0] * n for _ in range(2 * n_bands)]
+    before_cap = [0] * n
+    cap_cut = [0] * n
+    rules = inpatient_rules(plan.inpatient)
+    lump_sums = plan.lump_sums
+    rank = {b.code: k for k, b in enumerate(plan.benefits)}
+    lumps: list[tuple[int, int, str, int]] = []
+    for member, mine in stays.items():
+        mine.sort()
+        results, awards, _ = walk_member_year(
+            rules,
+            lump_sums,
+            [(s[2], s[3]) for s in mine],
+            sex=_sex(member),
+            state=(states.get(member) if states else None) or _NO_STATE,
         )
-        for b in result.benefits:
-            i, start = index_of[b.key]
-            outcomes[i] = Outcome(
-                row=records[i].row,
-                settlement_id=b.key,
-                benefit=inpatient_code,
-                status=S.COVERED,
-                amount_fen=b.amount_fen,
-                deductible_fen=b.deductible_fen,
-                base_fen=b.base_fen,
-                excess_fen=b.excess_fen,
-                bands=b.bands,
-                before_cap_fen=b.before_cap_fen,
-                cap_cut_fen=b.cap_cut_fen,
-                member=member,
-                coverage_start=start,
-            )
-        for award in result.lump_sums:
-            i, start = index_of[award.key]
-            lump_after[i].append(
-                Outcome(
-                    row=records[i].row,
-                    settlement_id=award.key,
-                    benefit=award.benefit,
-                    status=S.COVERED,
-                    amount_fen=award.amount_fen,
-                    member=member,
-                    coverage_start=start,
-                )
-            )
-    order = {b.code: n for n, b in enumerate(plan.benefits)}
-    out: list[Outcome] = [o for o in outcomes if o is not None]
-    assert len(out) == len(records)
-    for i in sorted(lump_after):
-        out.extend(sorted(lump_after[i], key=lambda o: order[o.benefit]))
-    return out
+        for (_, _, base_fen, _, i), (used, over, before, paid, parts) in zip(
+            mine, results, strict=True
+        ):
+            amount[i] = paid
+            deductible[i] = used
+            base_col[i] = base_fen
+            excess[i] = over
+            before_cap[i] = before
+            cap_cut[i] = before - paid
+            for column, value in zip(bands, parts, strict=True):
+                column[i] = value
+        for position, lump in awards:
+            i = mine[position][4]
+            lumps.append((i, rank[lump.code], lump.code, lump.lump_sum_fen))
+
+    columns = {
+        "row": list(records.row),
+        "settlement_id": list(sids),
+        "benefit": [code] * n,
+        "status": status,
+        "amount_fen": amount,
+        "deductible_fen": deductible,
+        "base_fen": base_col,
+        "excess_fen": excess,
+        **{
+            f"band_{k // 2}_{'base' if k % 2 == 0 else 'amount'}_fen": bands[k]
+            for k in range(2 * n_bands)
+        },
+        "before_cap_fen": before_cap,
+        "cap_cut_fen": cap_cut,
+        "reason_code": reason_code,
+        "reason": reason,
+        "member": member_col,
+        "coverage_start": coverage_start,
+        "reverses": reverses_col,
+    }
+    if lumps:
+        lumps.sort()
+        zeros = [0] * len(lumps)
+        extra = {
+            "row": [records.row[i] for i, *_ in lumps],
+            "settlement_id": [sids[i] for i, *_ in lumps],
+            "benefit": [c for _, _, c, _ in lumps],
+            "status": [_COVERED] * len(lumps),
+            "amount_fen": [fen for *_, fen in lumps],
+            "base_fen": [None] * len(lumps),
+            "reason_code": [""] * len(lumps),
+            "reason": [""] * len(lumps),
+            "member": [member_col[i] for i, *_ in lumps],
+            "coverage_start": [coverage_start[i] for i, *_ in lumps],
+            "reverses": [""] * len(lumps),
+        }
+        for name, values in columns.items():
+            values.extend(extra.get(name, zeros))
+    return columns

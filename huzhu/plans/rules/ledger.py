@@ -7,11 +7,11 @@ ledger state so far and store the state it returns; callers hold the member-year
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import date, timedelta
 from typing import NamedTuple
 
-from ..schema import InpatientBenefit, Plan
+from ..schema import InpatientBenefit, LumpSumBenefit, Plan
 from .outcomes import BandPart, LumpSumAward, StayBenefit
 
 __all__ = [
@@ -21,6 +21,10 @@ __all__ = [
     "MemberYearResult",
     "adjudicate_stay",
     "adjudicate_member_year",
+    "InpatientRules",
+    "inpatient_rules",
+    "stay_amounts",
+    "walk_member_year",
     "round_half_up",
     "RATIO_DENOMINATOR",
 ]
@@ -58,9 +62,14 @@ class Coverage(NamedTuple):
             return plan.period.start
         return self.enrolled_on + timedelta(days=plan.waiting_period_days)
 
+    def first_admission(self, plan: Plan) -> date | None:
+        """First admission day covered, None when any is (a renewal's cover is
+        continuous: a stay admitted in December counts)."""
+        return None if self.renewal else self.start(plan)
+
     def covers_admission(self, plan: Plan, admit: date) -> bool:
-        # A renewal's cover is continuous: a stay admitted in December counts.
-        return self.renewal or admit >= self.start(plan)
+        first = self.first_admission(plan)
+        return first is None or admit >= first
 
 
 class CoveredStay(NamedTuple):
@@ -79,48 +88,137 @@ class MemberYearResult(NamedTuple):
     state: LedgerState
 
 
-def adjudicate_stay(
-    benefit: InpatientBenefit, key: str, base_fen: int, state: LedgerState
-) -> tuple[StayBenefit, LedgerState]:
-    """The inpatient benefit of one covered stay given the ledger so far (domain.md 1-5)."""
+class InpatientRules(NamedTuple):
+    """An inpatient benefit's numbers, read once from the plan for many stays."""
+
+    deductible_fen: int
+    deductible_per_stay: bool
+    cap_fen: int | None
+    bands: tuple[tuple[int, int | None, int], ...]  # (lower, upper or None, ratio units)
+
+
+def inpatient_rules(benefit: InpatientBenefit) -> InpatientRules:
+    return InpatientRules(
+        benefit.deductible_fen, benefit.deductible_per_stay, benefit.cap_fen, benefit._bands
+    )
+
+
+def stay_amounts(
+    rules: InpatientRules,
+    base_fen: int,
+    deductible_used_fen: int,
+    cumulative_excess_fen: int,
+    paid_fen: int,
+) -> tuple[int, int, int, int, list[int]]:
+    """The arithmetic of one covered stay given the ledger so far (domain.md 1-5).
+
+    Returns (deductible used, excess, benefit before the cap, benefit, band parts) where
+    band parts are [band 0 base, band 0 amount, band 1 base, ...]: the excess falling in
+    each band and that share rounded half up on its own (for display).
+    """
     if type(base_fen) is not int:  # no float (or Decimal) on the money path
         raise TypeError(f"base_fen must be an int number of fen, got {type(base_fen).__name__}")
     if base_fen < 0:
         raise ValueError("base must not be negative")
-    deductible = benefit.deductible_fen
-    if benefit.deductible_per_stay:
-        used = min(base_fen, deductible)
+    deductible, per_stay, cap, bands = rules
+    if per_stay:
+        used = base_fen if base_fen < deductible else deductible
     else:
-        used = min(base_fen, max(0, deductible - state.deductible_used_fen))
+        left = deductible - deductible_used_fen
+        used = 0 if left <= 0 else (base_fen if base_fen < left else left)
     excess = base_fen - used
-    low = state.cumulative_excess_fen
+    low = cumulative_excess_fen
     high = low + excess
     parts = []
     numerator = 0
-    for index, (lower, upper, ratio) in enumerate(benefit._bands):
-        top = high if upper is None else min(high, upper)
-        part = max(0, top - max(low, lower))
-        numerator += part * ratio
-        parts.append(BandPart(index, lower, upper, ratio, part, round_half_up(part * ratio)))
+    for lower, upper, ratio in bands:
+        top = high if upper is None or high < upper else upper
+        part = top - (low if low > lower else lower)
+        if part <= 0:
+            parts += (0, 0)
+        else:
+            numerator += part * ratio
+            parts += (part, round_half_up(part * ratio))
     before_cap = round_half_up(numerator)
-    cap = benefit.cap_fen
-    amount = before_cap if cap is None else min(before_cap, max(0, cap - state.paid_fen))
-    result = StayBenefit(
+    if cap is None:
+        amount = before_cap
+    else:
+        room = cap - paid_fen
+        amount = 0 if room <= 0 else (before_cap if before_cap < room else room)
+    return used, excess, before_cap, amount, parts
+
+
+def _stay_benefit(
+    rules: InpatientRules, key: str, base_fen: int, state: LedgerState, amounts: tuple
+) -> StayBenefit:
+    used, excess, before_cap, amount, parts = amounts
+    return StayBenefit(
         key=key,
         base_fen=base_fen,
         deductible_fen=used,
         excess_fen=excess,
-        bands=tuple(parts),
+        bands=tuple(
+            BandPart(i, lower, upper, ratio, parts[2 * i], parts[2 * i + 1])
+            for i, (lower, upper, ratio) in enumerate(rules.bands)
+        ),
         before_cap_fen=before_cap,
         cap_cut_fen=before_cap - amount,
         amount_fen=amount,
-        cumulative_excess_before_fen=low,
+        cumulative_excess_before_fen=state.cumulative_excess_fen,
         paid_before_fen=state.paid_fen,
     )
-    new_state = LedgerState(
-        state.deductible_used_fen + used, high, state.paid_fen + amount, state.lump_sums_paid
+
+
+def adjudicate_stay(
+    benefit: InpatientBenefit, key: str, base_fen: int, state: LedgerState
+) -> tuple[StayBenefit, LedgerState]:
+    """The inpatient benefit of one covered stay given the ledger so far (domain.md 1-5)."""
+    rules = inpatient_rules(benefit)
+    amounts = stay_amounts(
+        rules, base_fen, state.deductible_used_fen, state.cumulative_excess_fen, state.paid_fen
     )
-    return result, new_state
+    used, excess, _, amount, _ = amounts
+    new_state = LedgerState(
+        state.deductible_used_fen + used,
+        state.cumulative_excess_fen + excess,
+        state.paid_fen + amount,
+        state.lump_sums_paid,
+    )
+    return _stay_benefit(rules, key, base_fen, state, amounts), new_state
+
+
+def walk_member_year(
+    rules: InpatientRules,
+    lump_sums: Sequence[LumpSumBenefit],
+    stays: Iterable[tuple[int, str]],
+    *,
+    sex: str | None,
+    state: LedgerState,
+) -> tuple[list[tuple], list[tuple[int, LumpSumBenefit]], LedgerState]:
+    """The ledger walk over one member-year's covered stays, already in ledger order.
+
+    `stays` gives each stay's (base fen, diagnosis code). Returns each stay's
+    `stay_amounts`, the lump sums awarded as (stay position, benefit), and the new state.
+    """
+    used_fen, excess_fen, paid_fen = (
+        state.deductible_used_fen,
+        state.cumulative_excess_fen,
+        state.paid_fen,
+    )
+    paid_codes = set(state.lump_sums_paid)
+    results = []
+    awards = []
+    for position, (base_fen, diagnosis) in enumerate(stays):
+        amounts = stay_amounts(rules, base_fen, used_fen, excess_fen, paid_fen)
+        results.append(amounts)
+        used_fen += amounts[0]
+        excess_fen += amounts[1]
+        paid_fen += amounts[3]
+        for lump in lump_sums:
+            if lump.code not in paid_codes and lump.matches(diagnosis, sex):
+                paid_codes.add(lump.code)
+                awards.append((position, lump))
+    return results, awards, LedgerState(used_fen, excess_fen, paid_fen, frozenset(paid_codes))
 
 
 def adjudicate_member_year(
@@ -137,20 +235,26 @@ def adjudicate_member_year(
     Pure: the caller loads the state and stores the result under the member-year lock.
     """
     state = state or LedgerState()
-    inpatient = plan.inpatient
-    lump_benefits = plan.lump_sums
+    rules = inpatient_rules(plan.inpatient)
     ordered = sorted(stays, key=lambda s: (s.discharge_date, s.key))
+    results, awards, new_state = walk_member_year(
+        rules,
+        plan.lump_sums,
+        [(s.base_fen, s.diagnosis_code) for s in ordered],
+        sex=sex,
+        state=state,
+    )
     benefits = []
-    awards = []
-    paid_codes = set(state.lump_sums_paid)
-    for stay in ordered:
-        result, state = adjudicate_stay(inpatient, stay.key, stay.base_fen, state)
-        benefits.append(result)
-        for lump in lump_benefits:
-            if lump.code not in paid_codes and lump.matches(stay.diagnosis_code, sex):
-                paid_codes.add(lump.code)
-                awards.append(
-                    LumpSumAward(stay.key, lump.code, lump.lump_sum_fen, stay.diagnosis_code)
-                )
-    state = state._replace(lump_sums_paid=frozenset(paid_codes))
-    return MemberYearResult(tuple(benefits), tuple(awards), state)
+    for stay, amounts in zip(ordered, results, strict=True):
+        benefits.append(_stay_benefit(rules, stay.key, stay.base_fen, state, amounts))
+        used, excess, _, amount, _ = amounts
+        state = LedgerState(
+            state.deductible_used_fen + used,
+            state.cumulative_excess_fen + excess,
+            state.paid_fen + amount,
+        )
+    lump_awards = tuple(
+        LumpSumAward(ordered[n].key, lump.code, lump.lump_sum_fen, ordered[n].diagnosis_code)
+        for n, lump in awards
+    )
+    return MemberYearResult(tuple(benefits), lump_awards, new_state)

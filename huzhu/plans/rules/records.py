@@ -7,7 +7,7 @@ row by row (`records_from_rows`, `record_from_mapping`) or over a polars frame
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from types import MappingProxyType
@@ -24,9 +24,12 @@ __all__ = [
     "REQUIRED_FIELDS",
     "ColumnPlan",
     "Amount",
+    "AmountColumn",
+    "RecordColumns",
     "SettlementRecord",
     "RecordsFormatError",
     "column_plan",
+    "read_columns",
     "record_from_mapping",
     "records_from_rows",
     "records_frame",
@@ -177,27 +180,244 @@ class SettlementRecord(NamedTuple):
         return self.amounts.get(name) or Amount(None, "empty", self.sources.get(name, name))
 
 
-def _cell(row: Mapping[str, object], column: str | None) -> str:
-    if column is None:
+class AmountColumn(NamedTuple):
+    """One amount field over many rows: fen per row, None where it could not be read;
+    for those rows `errors` gives (error code, the column at fault)."""
+
+    fen: list[int | None]
+    errors: dict[int, tuple[str, str]]  # row position -> (error code, source column)
+    source: str  # where a good amount came from ("left−right" for a derived one)
+
+    def at(self, i: int) -> Amount:
+        fen = self.fen[i]
+        if fen is None:
+            code, source = self.errors[i]
+            return Amount(None, code, source)
+        return Amount(fen, None, self.source)
+
+
+class RecordColumns(NamedTuple):
+    """Settlement records as parallel lists in file order: what the row engine reads.
+
+    Text is trimmed, not validated; a national refund row already names the record it
+    cancels in `reverses` when one was found.
+    """
+
+    row: Sequence[int]  # 1-based data row numbers
+    settlement_id: list[str]
+    id_number: list[str]
+    admit_date: list[str]
+    discharge_date: list[str]
+    diagnosis_code: list[str]
+    is_reversal: list[bool]
+    reverses: list[str]
+    amounts: dict[str, AmountColumn]
+    sources: Mapping[str, str]  # field -> source column, for messages
+
+
+def _trim(value: object) -> str:
+    """A cell as trimmed text ("" for an empty cell)."""
+    if value is None:
         return ""
-    value = row.get(column)
-    return "" if value is None else str(value).strip(SPACES)
+    return (value if isinstance(value, str) else str(value)).strip(SPACES)
 
 
-def _amount(row: Mapping[str, object], plan: ColumnPlan, name: str) -> Amount:
+class _Trimmed(dict):
+    """cell -> trimmed text, trimming each distinct cell once."""
+
+    def __missing__(self, value: object) -> str:
+        text = self[value] = _trim(value)
+        return text
+
+
+def _texts(values: Sequence[object], *, repeated: bool = False) -> list[str]:
+    """`_trim` of every cell. A `repeated` column (ID numbers, dates, codes) is trimmed
+    once per distinct cell and its rows share one string."""
+    try:
+        if repeated:
+            return list(map(_Trimmed().__getitem__, values))
+        return [v.strip(SPACES) for v in values]
+    except (AttributeError, TypeError):  # an empty or non-text cell, or an unhashable one
+        return [_trim(v) for v in values]
+
+
+def _parsed(values: Sequence[object], source: str) -> tuple[list[int | None], dict]:
+    fens: list[int | None] = []
+    errors: dict[int, tuple[str, str]] = {}
+    append = fens.append
+    for i, value in enumerate(values):
+        fen, error = parse_amount(value if value is None or isinstance(value, str) else str(value))
+        append(fen)
+        if error is not None:
+            errors[i] = (error, source)
+    return fens, errors
+
+
+def _read_amount(
+    cells: Callable[[str], Sequence[object]],
+    plan: ColumnPlan,
+    name: str,
+    rows: Sequence[int] | None = None,
+) -> AmountColumn:
+    """Amount field `name` of every row (or only of `rows`, positions then follow `rows`)."""
+
+    def values(column: str) -> Sequence[object]:
+        got = cells(column)
+        return got if rows is None else [got[i] for i in rows]
+
     if name in plan.columns:
         col = plan.columns[name]
-        fen, err = parse_amount(_cell(row, col))
-        return Amount(fen, err, col)
+        return AmountColumn(*_parsed(values(col), col), col)
     op, left, right = plan.derived[name]
-    lf, lerr = parse_amount(_cell(row, left))
-    if lerr:
-        return Amount(None, lerr, left)
-    rf, rerr = parse_amount(_cell(row, right))
-    if rerr:
-        return Amount(None, rerr, right)
-    assert lf is not None and rf is not None
-    return Amount(lf + rf if op == "+" else lf - rf, None, plan.source(name))
+    lf, lerr = _parsed(values(left), left)
+    rf, rerr = _parsed(values(right), right)
+    if op == "+":
+        fens = [None if a is None or b is None else a + b for a, b in zip(lf, rf, strict=True)]
+    else:
+        fens = [None if a is None or b is None else a - b for a, b in zip(lf, rf, strict=True)]
+    rerr.update(lerr)  # the left column's error is reported first
+    return AmountColumn(fens, rerr, plan.source(name))
+
+
+def _refund_targets(
+    cells: Callable[[str], Sequence[object]],
+    plan: ColumnPlan,
+    settlement_ids: list[str],
+    is_reversal: list[bool],
+    refunds: list[int],
+    amounts: Mapping[str, AmountColumn],
+) -> dict[int, str]:
+    """National refund rows -> the settlement id each cancels: the first non-refund record
+    of the same visit (`mdtrt_id`) whose total it negates. Refunds are few, so only the
+    rows of their visits are looked at."""
+    if "visit_id" not in plan.columns:
+        return {}
+    visits = _texts(cells(plan.columns["visit_id"]))
+    wanted = {visits[i] for i in refunds} - {""}
+    if not wanted:
+        return {}
+    rows = [i for i, visit in enumerate(visits) if visit in wanted]
+    if "total_cost" in amounts:
+        totals = amounts["total_cost"]
+        total_of = {i: totals.fen[i] for i in rows}
+    elif plan.has("total_cost"):
+        totals = _read_amount(cells, plan, "total_cost", rows)
+        total_of = dict(zip(rows, totals.fen, strict=True))
+    else:
+        total_of = None  # matched on the visit alone
+    is_refund = set(refunds)
+
+    def key(i: int) -> tuple[str, int | None] | None:
+        if total_of is None:
+            return (visits[i], None)
+        total = total_of[i]
+        if total is None:
+            return None
+        return (visits[i], -total if i in is_refund else total)
+
+    originals: dict[tuple[str, int | None], str] = {}
+    for i in rows:
+        if not is_reversal[i] and settlement_ids[i]:
+            k = key(i)
+            if k is not None:
+                originals.setdefault(k, settlement_ids[i])
+    targets = {}
+    for i in refunds:
+        k = key(i) if visits[i] else None
+        if k is not None and k in originals:
+            targets[i] = originals[k]
+    return targets
+
+
+def read_columns(
+    cells: Callable[[str], Sequence[object]],
+    plan: ColumnPlan,
+    *,
+    amount_fields: Iterable[str] = AMOUNT_FIELDS,
+) -> RecordColumns:
+    """Records of a whole table, given `cells(column)`: that column's cells in file order.
+
+    A national refund row (`refd_setl_flag`=1) without our `reverses` cancels the first
+    non-refund record of the same visit (`mdtrt_id`) whose total it negates; if there is
+    none it stays a reversal with `reverses=""` (flagged for a reviewer).
+    """
+    cols = plan.columns
+    settlement_ids = _texts(cells(cols["settlement_id"]))
+    height = len(settlement_ids)
+
+    def text(name: str, repeated: bool = True) -> list[str]:
+        column = cols.get(name)
+        return [""] * height if column is None else _texts(cells(column), repeated=repeated)
+
+    reverses = text("reverses", repeated=False)
+    if plan.reversal_flag:
+        flags = _texts(cells(plan.reversal_flag), repeated=True)
+        is_reversal = [bool(r) or f == "1" for r, f in zip(reverses, flags, strict=True)]
+    else:
+        is_reversal = [bool(r) for r in reverses]
+    amounts = {n: _read_amount(cells, plan, n) for n in amount_fields if plan.has(n)}
+    if plan.reversal_flag:
+        refunds = [i for i, r in enumerate(reverses) if not r and is_reversal[i]]
+        if refunds:
+            targets = _refund_targets(cells, plan, settlement_ids, is_reversal, refunds, amounts)
+            for i, target in targets.items():
+                reverses[i] = target
+    return RecordColumns(
+        row=range(1, height + 1),
+        settlement_id=settlement_ids,
+        id_number=text("id_number"),
+        admit_date=text("admit_date"),
+        discharge_date=text("discharge_date"),
+        diagnosis_code=text("diagnosis_code"),
+        is_reversal=is_reversal,
+        reverses=reverses,
+        amounts=amounts,
+        sources=plan.sources,
+    )
+
+
+_TEXT_ONLY_FIELDS = ("name", "hospital", "hospital_code", "hospital_level", "out_of_area")
+
+
+def records_from_rows(
+    rows: Iterable[Mapping[str, object]],
+    plan: ColumnPlan,
+    *,
+    amount_fields: Iterable[str] = AMOUNT_FIELDS,
+    with_text: bool = True,
+) -> list[SettlementRecord]:
+    """`read_columns` of rows given as mappings, as one record per row (`row` = 1-based
+    data row). The total is read too when refunds may need it."""
+    rows = list(rows)
+    fields = [f for f in amount_fields if plan.has(f)]
+    if plan.reversal_flag and "total_cost" not in fields and plan.has("total_cost"):
+        fields.append("total_cost")
+
+    def cells(column: str) -> list[object]:
+        return [r.get(column) for r in rows]
+
+    c = read_columns(cells, plan, amount_fields=fields)
+    visits = _texts(cells(plan.columns["visit_id"])) if "visit_id" in plan.columns else None
+    texts = [(n, _texts(cells(plan.columns[n]))) for n in _TEXT_ONLY_FIELDS if n in plan.columns]
+    out = []
+    for i in range(len(rows)):
+        out.append(
+            SettlementRecord(
+                row=c.row[i],
+                settlement_id=c.settlement_id[i],
+                id_number=c.id_number[i],
+                admit_date=c.admit_date[i],
+                discharge_date=c.discharge_date[i],
+                diagnosis_code=c.diagnosis_code[i],
+                is_reversal=c.is_reversal[i],
+                reverses=c.reverses[i],
+                visit_id=visits[i] if visits else "",
+                amounts={n: a.at(i) for n, a in c.amounts.items()},
+                text={n: t[i] for n, t in texts} if with_text and texts else _EMPTY,
+                sources=c.sources,
+            )
+        )
+    return out
 
 
 def record_from_mapping(
@@ -211,142 +431,9 @@ def record_from_mapping(
     """One record (a file row or a push payload). A national refund row comes back with
     `is_reversal=True` and `reverses=""`: finding the record it cancels needs the other
     records of the same visit (`records_from_rows`, or the database)."""
-    reverses = _cell(row, plan.columns.get("reverses"))
-    flag = _cell(row, plan.reversal_flag) == "1"
-    amounts = {n: _amount(row, plan, n) for n in amount_fields if plan.has(n)}
-    text = (
-        {
-            n: _cell(row, plan.columns.get(n))
-            for n in ("name", "hospital", "hospital_code", "hospital_level", "out_of_area")
-            if n in plan.columns
-        }
-        if with_text
-        else {}
-    )
-    return SettlementRecord(
-        row=row_number,
-        settlement_id=_cell(row, plan.columns["settlement_id"]),
-        id_number=_cell(row, plan.columns["id_number"]),
-        admit_date=_cell(row, plan.columns["admit_date"]),
-        discharge_date=_cell(row, plan.columns["discharge_date"]),
-        diagnosis_code=_cell(row, plan.columns.get("diagnosis_code")),
-        is_reversal=bool(reverses) or flag,
-        reverses=reverses,
-        visit_id=_cell(row, plan.columns.get("visit_id")),
-        amounts=amounts,
-        text=text,
-        sources=plan.sources,
-    )
-
-
-def _match_key(record: SettlementRecord, negate: bool) -> tuple[str, int | None] | None:
-    if not record.visit_id:
-        return None
-    total = record.amounts.get("total_cost")
-    if total is None:
-        return (record.visit_id, None)
-    if total.fen is None:
-        return None
-    return (record.visit_id, -total.fen if negate else total.fen)
-
-
-def _reader(plan: ColumnPlan, fields: list[str], with_text: bool):
-    """A fast `record_from_mapping` for many rows of one file (same result)."""
-    cols = plan.columns
-    c_sid, c_id = cols["settlement_id"], cols["id_number"]
-    c_admit, c_dis = cols["admit_date"], cols["discharge_date"]
-    c_diag, c_rev, c_visit = cols.get("diagnosis_code"), cols.get("reverses"), cols.get("visit_id")
-    c_flag = plan.reversal_flag
-    sources = plan.sources
-    plain = [(n, cols[n]) for n in fields if n in cols]
-    derived = [
-        (n, *plan.derived[n], plan.source(n)) for n in fields if n not in cols and n in plan.derived
-    ]
-    text_cols = [
-        (n, cols[n])
-        for n in ("name", "hospital", "hospital_code", "hospital_level", "out_of_area")
-        if with_text and n in cols
-    ]
-
-    def cell(row, column):
-        if column is None:
-            return ""
-        value = row.get(column)
-        return "" if value is None else str(value).strip(SPACES)
-
-    def read(row: Mapping[str, object], number: int) -> SettlementRecord:
-        amounts = {}
-        for name, col in plain:
-            fen, err = parse_amount(cell(row, col))
-            amounts[name] = Amount(fen, err, col)
-        for name, op, left, right, label in derived:
-            lf, lerr = parse_amount(cell(row, left))
-            if lerr:
-                amounts[name] = Amount(None, lerr, left)
-                continue
-            rf, rerr = parse_amount(cell(row, right))
-            if rerr:
-                amounts[name] = Amount(None, rerr, right)
-                continue
-            amounts[name] = Amount(lf + rf if op == "+" else lf - rf, None, label)
-        reverses = cell(row, c_rev)
-        return SettlementRecord(
-            number,
-            cell(row, c_sid),
-            cell(row, c_id),
-            cell(row, c_admit),
-            cell(row, c_dis),
-            cell(row, c_diag),
-            bool(reverses) or (c_flag is not None and cell(row, c_flag) == "1"),
-            reverses,
-            cell(row, c_visit),
-            amounts,
-            {n: cell(row, c) for n, c in text_cols} if text_cols else _EMPTY,
-            sources,
-        )
-
-    return read
-
-
-def records_from_rows(
-    rows: Iterable[Mapping[str, object]],
-    plan: ColumnPlan,
-    *,
-    amount_fields: Iterable[str] = AMOUNT_FIELDS,
-    with_text: bool = True,
-) -> list[SettlementRecord]:
-    """Records of a whole file, in file order (`row` = 1-based data row).
-
-    A national refund row (`refd_setl_flag`=1) without our `reverses` cancels the first
-    non-refund record of the same visit (`mdtrt_id`) whose total it negates; if there is
-    none it stays a reversal with `reverses=""` (flagged for a reviewer).
-    """
     fields = [f for f in amount_fields if plan.has(f)]
-    if plan.reversal_flag and "total_cost" not in fields and plan.has("total_cost"):
-        fields.append("total_cost")
-    read = _reader(plan, fields, with_text)
-    records = [read(r, i) for i, r in enumerate(rows, start=1)]
-    if not plan.reversal_flag:
-        return records
-    originals: dict[tuple[str, int | None], str] = {}
-    for r in records:
-        if not r.is_reversal and r.settlement_id:
-            key = _match_key(r, negate=False)
-            if key is not None:
-                originals.setdefault(key, r.settlement_id)
-    out = []
-    for r in records:
-        if r.is_reversal and not r.reverses:
-            key = _match_key(r, negate=True)
-            target = originals.get(key, "") if key is not None else ""
-            if target:
-                r = _replace_reverses(r, target)
-        out.append(r)
-    return out
-
-
-def _replace_reverses(r: SettlementRecord, target: str) -> SettlementRecord:
-    return r._replace(reverses=target)
+    (record,) = records_from_rows([row], plan, amount_fields=fields, with_text=with_text)
+    return record._replace(row=row_number)
 
 
 # --- polars -----------------------------------------------------------------------------
