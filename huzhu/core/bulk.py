@@ -27,6 +27,7 @@ __all__ = [
     "gc_paused",
     "in_chunks",
     "sequence_values",
+    "sqlite_cache",
     "values_in",
 ]
 
@@ -101,8 +102,10 @@ def values_in(column_sql: str, values: Sequence) -> tuple[str, list]:
 
 
 @contextmanager
-def _sqlite_cache(cursor, kib: int = 65536):
-    """A bigger page cache while many rows go into indexed tables (default is 2 MB)."""
+def sqlite_cache(cursor, kib: int = 65536):
+    """A bigger page cache while many rows go into indexed tables (default is 2 MB).
+
+    Only the page cache of this connection, for the duration: durability is untouched."""
     cursor.execute("PRAGMA cache_size")
     before = cursor.fetchone()[0]
     cursor.execute(f"PRAGMA cache_size = -{kib}")
@@ -278,7 +281,7 @@ def bulk_insert(
                 f"INSERT INTO {table} ({connection.ops.quote_name(pk_column)}, {names}) "
                 f"VALUES ({placeholders})"
             )
-            with _sqlite_cache(cursor):
+            with sqlite_cache(cursor):
                 # The sqlite3 cursor itself: Django's wrapper re-scans the params (tee) first.
                 sqlite3.Cursor.executemany(cursor.cursor, sql, params)
             return ids if returning else []

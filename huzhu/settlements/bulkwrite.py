@@ -72,6 +72,40 @@ def _columns(model: type[models.Model], names: list[str]) -> list[str]:
     return out
 
 
+def _sql_literal(value) -> str | None:
+    """`value` as an SQLite literal, or None when it is better bound."""
+    if value is None:
+        return "NULL"
+    if isinstance(value, bool):
+        return "1" if value else "0"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, str):
+        return "'" + value.replace("'", "''") + "'"
+    return None
+
+
+def _sqlite_insert(table: str, columns: list[str], chunk: pl.DataFrame) -> tuple[str, list[str]]:
+    """The INSERT for one slice, and the frame columns it binds per row.
+
+    A column holding one value over the whole slice (a status, `now`, an empty text: about
+    half of a claim's forty) is written as a literal in the statement instead of being turned
+    into a Python object and bound for every row."""
+    qn = connection.ops.quote_name
+    values, bound = [], []
+    many = chunk.height > 1 and any(chunk.get_column(c).n_unique() > 1 for c in chunk.columns)
+    for name in chunk.columns:
+        series = chunk.get_column(name)
+        literal = _sql_literal(series[0]) if many and series.n_unique() == 1 else None
+        if literal is None:
+            values.append("%s")
+            bound.append(name)
+        else:
+            values.append(literal.replace("%", "%%"))
+    sql_cols = ", ".join(qn(c) for c in columns)
+    return f"INSERT INTO {table} ({sql_cols}) VALUES ({', '.join(values)})", bound
+
+
 def frame_insert(
     model: type[models.Model],
     frame: pl.DataFrame,
@@ -104,9 +138,6 @@ def frame_insert(
                             f"COPY {table} ({sql_cols}) FROM STDIN WITH (FORMAT csv)"
                         )
                         copy = copy_cm.__enter__()
-                    else:
-                        placeholders = ", ".join(["%s"] * len(names))
-                        insert = f"INSERT INTO {table} ({sql_cols}) VALUES ({placeholders})"
                 chunk = chunk.select(names)
                 if copy is not None:
                     buf = io.BytesIO()
@@ -116,7 +147,8 @@ def frame_insert(
                     chunk = chunk.with_columns(
                         [pl.col(c).cast(pl.String) for c, t in chunk.schema.items() if t == pl.Date]
                     )
-                    cursor.executemany(insert, list(chunk.iter_rows()))
+                    insert, bound = _sqlite_insert(table, _columns(model, names), chunk)
+                    cursor.executemany(insert, chunk.select(bound).rows())
                 written += chunk.height
         except BaseException as exc:
             if copy_cm is not None:

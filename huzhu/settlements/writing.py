@@ -28,6 +28,8 @@ from .plans import LoadedPlan
 __all__ = ["write_import"]
 
 PROBLEM_LIST_LIMIT = 200
+NOTICE_SEPARATOR = "；\n"  # between the sentences of a member's digest
+DIGEST_KIND = "claims_auto"  # a notice naming several auto-claims
 
 
 def _fill_defaults(model: type[models.Model], frame: pl.DataFrame, now_db: str) -> pl.DataFrame:
@@ -573,29 +575,42 @@ def _write_claims(claims: pl.DataFrame, plans, versions, now_db, batch) -> dict:
         return _fill_defaults(Claim, rows, now_db)
 
     frame_insert(Claim, claims, transform=claim_rows)
-    note_ids = reserve_ids(Notification, claims.height)
-    claims = claims.with_columns(pl.Series("note_id", note_ids, dtype=pl.Int64))
-
-    def note_rows(chunk: pl.DataFrame) -> pl.DataFrame:
-        notes = chunk.select(
-            pl.col("note_id").alias("id"),
-            pl.col("member_id"),
-            pl.col("id").alias("claim_id"),
-            (pl.lit("claim_") + pl.col("status")).alias("kind"),
-            texts.notice_expr().alias("text"),
-            pl.lit(now_db).alias("created_at"),
-        )
-        return _fill_defaults(Notification, notes, now_db)
-
-    frame_insert(
-        Notification,
-        claims.with_columns(
-            pl.col("hospital"),
+    # The member's notice: one sentence per auto-claim (issue 4's wording), one stored
+    # notification per member per import, so a member whose stay also paid a lump sum, or
+    # who had several stays in the file, gets one message naming each claim. A notice about
+    # a single claim links it; a digest links none.
+    notes = (
+        claims.sort("id")
+        .with_columns(
             (pl.col("status") != ClaimStatus.APPROVED.value).alias("for_review"),
             texts.zero_reason_expr().alias("zero_reason"),
-        ),
-        transform=note_rows,
+        )
+        .select(
+            "member_id",
+            "id",
+            "status",
+            texts.notice_expr().alias("text"),
+        )
     )
+    notes = notes.group_by("member_id", maintain_order=True).agg(
+        pl.col("id").first().alias("claim_id"),
+        pl.col("status").first(),
+        pl.len().alias("claims"),
+        pl.col("text").str.join(NOTICE_SEPARATOR),
+    )
+    note_ids = reserve_ids(Notification, notes.height)
+    notes = notes.select(
+        pl.Series("id", note_ids, dtype=pl.Int64),
+        "member_id",
+        pl.when(pl.col("claims") == 1).then(pl.col("claim_id")).alias("claim_id"),
+        pl.when(pl.col("claims") == 1)
+        .then(pl.lit("claim_") + pl.col("status"))
+        .otherwise(pl.lit(DIGEST_KIND))
+        .alias("kind"),
+        "text",
+        pl.lit(now_db).alias("created_at"),
+    )
+    frame_insert(Notification, _fill_defaults(Notification, notes, now_db))
     n_approved = int(claims.filter(approved).height)
     out.update(
         created=claims.height,

@@ -34,11 +34,15 @@ def test_two_stays_follow_the_worked_example_and_tell_the_member(plans, enroll, 
     assert first.status == second.status == "approved"
     assert second.breakdown["bands"][1]["base_fen"] == 450000
     assert "7,500.00元按50%、4,500.00元按60%补助，补助6,450.00元" in second.explanation
-    note = Notification.objects.get(claim=second)
-    assert note.text == (
+    # One notice per member per import, a sentence per claim (in claim-number order).
+    note = Notification.objects.get(member=a)
+    assert note.claim is None and note.kind == "claims_auto"
+    assert note.text.split("；\n") == [
+        "您在嵊州市人民医院的住院（2026-03-01至03-10）已自动受理住院医疗互助，"
+        "金额1,250.00元，无需申请",
         "您在嵊州市人民医院的住院（2026-05-01至05-10）已自动受理住院医疗互助，"
-        "金额6,450.00元，无需申请"
-    )
+        "金额6,450.00元，无需申请",
+    ]
     ledger = MemberYearLedger.objects.get(member=a)
     assert (ledger.deductible_used_fen, ledger.paid_toward_cap_fen) == (50000, 770000)
     assert SettlementRecord.objects.get(settlement_id="S1").batch == result.batch
@@ -89,7 +93,10 @@ def test_outcomes_not_enrolled_waiting_period_zero_amount_and_lump_sum(plans, en
     assert s["invalid"] == 1 and s["rows"] == 6
     zero = Claim.objects.get(settlement_id="Z1")
     assert zero.status == "approved" and zero.amount_fen == 0
-    assert "未超过起付线" in Notification.objects.get(claim=zero).text
+    # One notice for the member's three claims: the zero one says why.
+    text = Notification.objects.get(member=renewed).text
+    assert "金额0.00元，无需申请（本次费用未超过起付线）" in text
+    assert text.count("已自动受理") == 3 and "已自动受理重大疾病互助" in text
     lump = Claim.objects.get(settlement_id="Z2", benefit_code="critical_illness")
     assert lump.amount_fen == 1_000_000 and lump.status == "approved"
     assert MemberYearLedger.objects.get(member=renewed).lump_sums == {
