@@ -1,7 +1,7 @@
 """Load benchmark of the one-stop settlement API, against the server as deployed (gunicorn,
 several workers) on loopback and a temporary PostgreSQL database.
 
-    .venv/bin/python benchmarks/onestop_load.py [--members 20000] [--workers 4]
+    .venv/bin/python benchmarks/onestop_load.py [--members 20000] [--workers 3] [--threads 4]
         [--levels 4,8,16,32] [--seconds 15] [--max-requests 6000] [--faults] [--keep]
 
 1. Creates a temporary database on 127.0.0.1:5432 from a migrated template
@@ -9,12 +9,16 @@ several workers) on loopback and a temporary PostgreSQL database.
    `--fresh-template` rebuilds it),
    loads domain.md's 2026 plan, enrolls `--members` members (renewals), registers a hospital
    and its API key.
-2. Starts `gunicorn huzhu.wsgi` with `--workers` sync workers on 127.0.0.1 (DEBUG off,
-   persistent database connections).
+2. Starts the server as deployed, `gunicorn -c python:huzhu.gunicorn_conf huzhu.wsgi`, with
+   `--workers` gthread workers of `--threads` threads on 127.0.0.1 (DEBUG off, persistent
+   database connections, HTTP keep-alive).
 3. Drives signed `settle` requests (each a fresh settlement of a random member) at each
-   concurrency level of `--levels` (closed loop: N clients, each sending its next request when
-   the last is answered), bounded by `--seconds` and `--max-requests` per level; then one run
-   of cashier pairs (presettle, then settle). Prints throughput and p50/p95/p99 latency.
+   concurrency level of `--levels` (closed loop: N clients in one asyncio loop, each with its
+   own keep-alive connection, sending its next request when the last is answered), bounded
+   by `--seconds` and `--max-requests` per level; then one run of cashier pairs (presettle,
+   then settle). Prints throughput, p50/p95/p99 latency, the load average and the CPU time
+   per request of this client, the server's processes and all PostgreSQL processes (from
+   /proc; PostgreSQL's figure includes other sessions' work on a shared machine).
 4. With `--faults`: a run during which one gunicorn worker is SIGKILLed, and a run during
    which every database connection of the temporary database is terminated
    (pg_terminate_backend: the same effect on the app as a database restart, without
@@ -29,10 +33,10 @@ Prints one JSON line with every figure last. Only loopback traffic.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import datetime as dt
 import hashlib
 import hmac
-import http.client
 import json
 import os
 import random
@@ -40,7 +44,6 @@ import signal
 import socket
 import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 
@@ -171,48 +174,109 @@ def seed(n_members: int) -> dict:
 # --- the load driver ---------------------------------------------------------------------------
 
 
+class Conn:
+    """One persistent HTTP/1.1 connection (keep-alive), reopened after any failure."""
+
+    def __init__(self, port: int):
+        self.port = port
+        self.reader = self.writer = None
+
+    async def close(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
+            try:
+                await self.writer.wait_closed()
+            except OSError:
+                pass
+        self.reader = self.writer = None
+
+    async def post(self, path: str, raw: bytes, headers: dict) -> tuple[int, bytes | None]:
+        """(status, body); status 0 when the connection dropped without an answer."""
+        try:
+            if self.writer is None:
+                self.reader, self.writer = await asyncio.open_connection("127.0.0.1", self.port)
+            head = "".join(f"{k}: {v}\r\n" for k, v in headers.items())
+            self.writer.write(
+                (
+                    f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n{head}"
+                    f"Content-Length: {len(raw)}\r\n\r\n"
+                ).encode()
+                + raw
+            )
+            top = await asyncio.wait_for(self.reader.readuntil(b"\r\n\r\n"), 30)
+            lines = top.decode("latin-1").split("\r\n")
+            status = int(lines[0].split()[1])
+            fields = {}
+            for line in lines[1:]:
+                if ":" in line:
+                    k, v = line.split(":", 1)
+                    fields[k.strip().lower()] = v.strip()
+            if "content-length" in fields:
+                body = await self.reader.readexactly(int(fields["content-length"]))
+            elif fields.get("transfer-encoding") == "chunked":
+                body = b""
+                while True:
+                    size = int((await self.reader.readuntil(b"\r\n")).strip(), 16)
+                    chunk = await self.reader.readexactly(size + 2)
+                    if size == 0:
+                        break
+                    body += chunk[:-2]
+            else:
+                body = await self.reader.read()
+                await self.close()
+            if fields.get("connection", "").lower() == "close":
+                await self.close()
+            return status, body
+        except (
+            TimeoutError,
+            OSError,
+            asyncio.IncompleteReadError,
+            asyncio.LimitOverrunError,
+            ValueError,
+            IndexError,
+        ):
+            await self.close()
+            return 0, None
+
+
 class Driver:
+    """Closed-loop clients in one asyncio loop, each with its own keep-alive connection: the
+    client costs little CPU, which matters when it shares the 2 cores with the server."""
+
     def __init__(self, port: int, key_id: str, secret: str, ids: list[str]):
         self.port = port
         self.key_id = key_id
         self.secret = secret.encode()
         self.ids = ids
         self.seq = 0
-        self.lock = threading.Lock()
-        self.committed: dict[str, dict] = {}  # request_id -> first 200 settle answer
+        self.committed: dict[str, tuple[dict, dict]] = {}  # request_id -> (body, 1st answer)
         self.retried: set[str] = set()
 
     def next_n(self) -> int:
-        with self.lock:
-            self.seq += 1
-            return self.seq
+        self.seq += 1
+        return self.seq
 
-    def send(self, path: str, body: dict) -> tuple[int, dict | None, float]:
+    def signed(self, body: dict) -> tuple[bytes, dict]:
         raw = json.dumps(body, ensure_ascii=False).encode()
         ts = str(int(time.time()))
         sig = hmac.new(self.secret, ts.encode() + b"\n" + raw, hashlib.sha256).hexdigest()
-        headers = {
+        return raw, {
             "Content-Type": "application/json",
             "X-Huzhu-Key": self.key_id,
             "X-Huzhu-Timestamp": ts,
             "X-Huzhu-Signature": sig,
         }
+
+    async def send(self, conn: Conn, path: str, body: dict) -> tuple[int, dict | None, float]:
+        raw, headers = self.signed(body)
         t = time.perf_counter()
-        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
+        status, data = await conn.post(path, raw, headers)
+        d = time.perf_counter() - t
         try:
-            conn.request("POST", path, raw, headers)
-            resp = conn.getresponse()
-            data = resp.read()
-            status = resp.status
-        except (OSError, http.client.HTTPException):
-            return 0, None, time.perf_counter() - t
-        finally:
-            conn.close()
-        try:
-            payload = json.loads(data)
+            payload = json.loads(data) if data else None
         except ValueError:
             payload = None
-        return status, payload, time.perf_counter() - t
+        return status, payload, d
 
     def stay(self, n: int, rng: random.Random) -> dict:
         day = dt.date(2026, 1, 1) + dt.timedelta(days=rng.randrange(0, 320))
@@ -229,68 +293,58 @@ class Driver:
             "diagnosis_code": "J18.900",
         }
 
-    def run(self, *, clients: int, seconds: float, max_requests: int, pairs: bool, fault=None):
+    def run(self, **kw) -> dict:
+        return asyncio.run(self._run(**kw))
+
+    async def _run(
+        self, *, clients: int, seconds: float, max_requests: int, pairs: bool, fault=None
+    ) -> dict:
         stop = time.perf_counter() + seconds
         budget = [max_requests]
         lat = {"settle": [], "presettle": []}
         errors = {"first_attempt": 0, "final": 0, "non_200": 0}
-        lk = threading.Lock()
 
-        def take() -> bool:
-            with lk:
-                if budget[0] <= 0:
-                    return False
-                budget[0] -= 1
-                return True
-
-        def client(seed_: int):
+        async def client(seed_: int):
             rng = random.Random(seed_)
-            while time.perf_counter() < stop and take():
+            conn = Conn(self.port)
+            while time.perf_counter() < stop and budget[0] > 0:
+                budget[0] -= 1
                 n = self.next_n()
                 body = self.stay(n, rng)
                 if pairs:
-                    status, _, d = self.send("/api/onestop/presettle", body)
-                    with lk:
-                        lat["presettle"].append(d)
-                        if status != 200:
-                            errors["non_200"] += 1
+                    status, _, d = await self.send(conn, "/api/onestop/presettle", body)
+                    lat["presettle"].append(d)
+                    if status != 200:
+                        errors["non_200"] += 1
                 rid = f"req-{n}"
                 body = {**body, "request_id": rid}
-                for attempt in range(20):
-                    status, payload, d = self.send("/api/onestop/settle", body)
+                for attempt in range(50):
+                    status, payload, d = await self.send(conn, "/api/onestop/settle", body)
                     if status == 200:
-                        with lk:
-                            if attempt == 0:
-                                lat["settle"].append(d)
-                            self.committed[rid] = (body, payload)
-                        break
-                    with lk:
                         if attempt == 0:
-                            errors["first_attempt"] += 1
-                            kind = (
-                                f"first_attempt_http_{status}"
-                                if status
-                                else "first_attempt_dropped"
-                            )
-                            errors[kind] = errors.get(kind, 0) + 1
-                        self.retried.add(rid)
-                    time.sleep(0.2)
+                            lat["settle"].append(d)
+                        self.committed[rid] = (body, payload)
+                        break
+                    if attempt == 0:
+                        errors["first_attempt"] += 1
+                        kind = f"first_attempt_http_{status}" if status else "first_attempt_dropped"
+                        errors[kind] = errors.get(kind, 0) + 1
+                    self.retried.add(rid)
+                    await asyncio.sleep(0.2)
                 else:
-                    with lk:
-                        errors["final"] += 1
+                    errors["final"] += 1
+            await conn.close()
 
         base_seed = self.seq  # a new sequence of members in every run
-        threads = [
-            threading.Thread(target=client, args=(base_seed + i * 7919,)) for i in range(clients)
-        ]
+        cpu0 = _cpu_now()
         t0 = time.perf_counter()
-        for t in threads:
-            t.start()
+        tasks = [asyncio.create_task(client(base_seed + i * 7919)) for i in range(clients)]
         if fault is not None:
-            fault()
-        for t in threads:
-            t.join()
+            await asyncio.get_running_loop().run_in_executor(None, fault)
+        await asyncio.gather(*tasks)
         wall = time.perf_counter() - t0
+        cpu = _cpu_now()
+        n = len(lat["settle"]) + len(lat["presettle"])
         out = {
             "clients": clients,
             "wall_s": round(wall, 2),
@@ -298,6 +352,8 @@ class Driver:
             "settles_per_s": round(len(lat["settle"]) / wall, 1),
             **{f"settle_{k}": v for k, v in _pcts(lat["settle"]).items()},
             **errors,
+            "load_avg_1m": round(os.getloadavg()[0], 1),
+            "cpu_ms_per_request": _cpu_split(cpu0, cpu, n),
         }
         if pairs:
             out["presettles"] = len(lat["presettle"])
@@ -308,39 +364,100 @@ class Driver:
 def baseline(port: int, *, clients: int, seconds: float) -> dict:
     """The same server answering an unsigned settle (401, no database query): what Django,
     Ninja and gunicorn cost per request on this machine right now."""
-    stop = time.perf_counter() + seconds
-    lat: list[float] = []
-    lk = threading.Lock()
 
-    def client():
-        while time.perf_counter() < stop:
-            t = time.perf_counter()
-            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-            try:
-                conn.request(
-                    "POST", "/api/onestop/settle", b"{}", {"Content-Type": "application/json"}
+    async def go():
+        stop = time.perf_counter() + seconds
+        lat: list[float] = []
+
+        async def client():
+            conn = Conn(port)
+            while time.perf_counter() < stop:
+                t = time.perf_counter()
+                status, _ = await conn.post(
+                    "/api/onestop/settle", b"{}", {"Content-Type": "application/json"}
                 )
-                conn.getresponse().read()
-            except (OSError, http.client.HTTPException):
-                continue
-            finally:
-                conn.close()
-            with lk:
-                lat.append(time.perf_counter() - t)
+                if status:
+                    lat.append(time.perf_counter() - t)
+            await conn.close()
 
-    threads = [threading.Thread(target=client) for _ in range(clients)]
-    t0 = time.perf_counter()
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    wall = time.perf_counter() - t0
+        cpu0 = _cpu_now()
+        t0 = time.perf_counter()
+        await asyncio.gather(*(client() for _ in range(clients)))
+        wall = time.perf_counter() - t0
+        return {
+            "clients": clients,
+            "requests": len(lat),
+            "per_s": round(len(lat) / wall, 1),
+            **_pcts(lat),
+            "load_avg_1m": round(os.getloadavg()[0], 1),
+            "cpu_ms_per_request": _cpu_split(cpu0, _cpu_now(), len(lat)),
+        }
+
+    return asyncio.run(go())
+
+
+# --- CPU accounting: this client, the server's processes, PostgreSQL's backends ---------------
+
+SERVER_PIDS: list[int] = []  # the server's master (its workers are found as its children)
+
+
+def _ticks(pid: int) -> int:
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            parts = f.read().rsplit(")", 1)[1].split()
+        return int(parts[11]) + int(parts[12])  # utime + stime
+    except (OSError, IndexError, ValueError):
+        return 0
+
+
+def _children(pid: int) -> list[int]:
+    try:
+        with open(f"/proc/{pid}/task/{pid}/children") as f:
+            return [int(x) for x in f.read().split()]
+    except OSError:
+        return []
+
+
+def _pg_pids() -> list[int]:
+    out = []
+    for d in os.listdir("/proc"):
+        if d.isdigit():
+            try:
+                with open(f"/proc/{d}/comm") as f:
+                    if f.read().strip() == "postgres":
+                        out.append(int(d))
+            except OSError:
+                pass
+    return out
+
+
+def _cpu_now() -> dict:
+    """CPU ticks so far: this process, the server (master + workers), every postgres process
+    (the whole PostgreSQL server: other sessions' work on the shared machine counts too)."""
+    server = 0
+    for master in SERVER_PIDS:
+        server += _ticks(master) + sum(_ticks(w) for w in _children(master))
     return {
-        "clients": clients,
-        "requests": len(lat),
-        "per_s": round(len(lat) / wall, 1),
-        **_pcts(lat),
-        "load_avg_1m": round(os.getloadavg()[0], 1),
+        "client": _ticks(os.getpid()),
+        "server": server,
+        "postgres": sum(_ticks(p) for p in _pg_pids()),
+        "total": _total_ticks(),
+    }
+
+
+def _total_ticks() -> int:
+    with open("/proc/stat") as f:
+        parts = f.readline().split()[1:]
+    return sum(int(x) for x in parts[:3]) + sum(int(x) for x in parts[5:8])  # busy, not idle
+
+
+def _cpu_split(before: dict, after: dict, requests: int) -> dict:
+    hz = os.sysconf("SC_CLK_TCK")
+    if not requests:
+        return {}
+    return {
+        k: round(1000 * (after[k] - before[k]) / hz / requests, 2)
+        for k in ("client", "server", "postgres", "total")
     }
 
 
@@ -369,23 +486,22 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_gunicorn(db: str, port: int, workers: int, log: Path) -> subprocess.Popen:
+def start_gunicorn(db: str, port: int, workers: int, threads: int, log: Path) -> subprocess.Popen:
+    """The server as deployed: `gunicorn -c python:huzhu.gunicorn_conf` (gthread workers,
+    keep-alive)."""
+    env = _env(db)
+    env.update(HUZHU_BIND=f"127.0.0.1:{port}", WEB_CONCURRENCY=str(workers))
+    env["HUZHU_THREADS"] = str(threads)
     proc = subprocess.Popen(
         [
             str(REPO / ".venv/bin/gunicorn"),
-            "huzhu.wsgi:application",
-            "--bind",
-            f"127.0.0.1:{port}",
-            "--workers",
-            str(workers),
-            "--backlog",
-            "2048",
-            "--timeout",
-            "30",
+            "-c",
+            "python:huzhu.gunicorn_conf",
             "--error-logfile",
             str(log),
+            "huzhu.wsgi:application",
         ],
-        env=_env(db),
+        env=env,
         cwd=str(REPO),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
@@ -461,20 +577,27 @@ def verify_retries(driver: Driver, sample: int = 300) -> dict:
     rids = list(driver.retried & driver.committed.keys())
     others = [r for r in driver.committed if r not in driver.retried]
     random.Random(1).shuffle(others)
-    checked = mismatched = 0
-    for rid in rids + others[:sample]:
-        body, first = driver.committed[rid]
-        status, again, _ = driver.send("/api/onestop/settle", body)
-        checked += 1
-        if status != 200 or again != first:
-            mismatched += 1
-    return {"retried_request_ids": len(rids), "rechecked": checked, "mismatched": mismatched}
+
+    async def go():
+        conn = Conn(driver.port)
+        checked = mismatched = 0
+        for rid in rids + others[:sample]:
+            body, first = driver.committed[rid]
+            status, again, _ = await driver.send(conn, "/api/onestop/settle", body)
+            checked += 1
+            if status != 200 or again != first:
+                mismatched += 1
+        await conn.close()
+        return {"retried_request_ids": len(rids), "rechecked": checked, "mismatched": mismatched}
+
+    return asyncio.run(go())
 
 
 def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--members", type=int, default=20000)
-    ap.add_argument("--workers", type=int, default=4)
+    ap.add_argument("--workers", type=int, default=3)
+    ap.add_argument("--threads", type=int, default=4)
     ap.add_argument("--levels", default="4,8,16,32")
     ap.add_argument("--seconds", type=float, default=15)
     ap.add_argument("--max-requests", type=int, default=6000)
@@ -488,7 +611,12 @@ def main() -> int:
     _admin(f'CREATE DATABASE "{db}" TEMPLATE "{TEMPLATE}"')
     os.environ.update(_env(db))
     os.environ["DJANGO_SETTINGS_MODULE"] = "huzhu.settings"
-    figures: dict = {"members": args.members, "workers": args.workers, "cpus": os.cpu_count()}
+    figures: dict = {
+        "members": args.members,
+        "workers": args.workers,
+        "threads": args.threads,
+        "cpus": os.cpu_count(),
+    }
     server = None
     try:
         t = time.perf_counter()
@@ -499,7 +627,8 @@ def main() -> int:
         connections.close_all()
         port = free_port()
         log = Path(f"/tmp/huzhu_bench_onestop_{os.getpid()}.log")
-        server = start_gunicorn(db, port, args.workers, log)
+        server = start_gunicorn(db, port, args.workers, args.threads, log)
+        SERVER_PIDS[:] = [server.pid]
         driver = Driver(port, data["key_id"], data["secret"], data["ids"])
         driver.run(clients=4, seconds=3, max_requests=200, pairs=False)  # warm-up
         figures["baseline_unsigned_401"] = baseline(port, clients=8, seconds=6)
@@ -509,7 +638,6 @@ def main() -> int:
             r = driver.run(
                 clients=level, seconds=args.seconds, max_requests=args.max_requests, pairs=False
             )
-            r["load_avg_1m"] = round(os.getloadavg()[0], 1)
             runs.append(r)
             print(json.dumps({"run": "settle", **r}), file=sys.stderr)
         figures["settle_runs"] = runs

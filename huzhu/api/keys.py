@@ -4,6 +4,12 @@ A client sends `X-Huzhu-Key` (the key id), `X-Huzhu-Timestamp` (Unix seconds) an
 `X-Huzhu-Signature` = hex(HMAC-SHA256(secret, timestamp + "\\n" + raw body)). A request whose
 timestamp is more than `MAX_SKEW_SECONDS` away from now is refused, so a captured request
 cannot be replayed later.
+
+Each process keeps the keys it verified (id, owner, decrypted secret) for `KEY_CACHE_SECONDS`:
+the one-stop cashier API is real time and a key lookup plus a decryption per request is most
+of an unsigned request's cost. Deactivating a key through `api_key_deactivate` (the
+`huzhu api-key deactivate` command) forgets it in the calling process at once; other server
+processes stop accepting it within `KEY_CACHE_SECONDS`.
 """
 
 from __future__ import annotations
@@ -12,6 +18,7 @@ import hashlib
 import hmac
 import secrets
 import time
+from dataclasses import dataclass
 
 from django.db import transaction
 from django.utils import timezone
@@ -26,11 +33,28 @@ __all__ = [
     "ApiAuthError",
     "api_key_create",
     "api_key_deactivate",
+    "api_keys_forget",
     "api_request_verify",
     "sign",
 ]
 
 MAX_SKEW_SECONDS = 300
+KEY_CACHE_SECONDS = 10.0
+
+
+@dataclass
+class _Known:
+    key: ApiKey
+    secret: bytes
+    until: float  # time.monotonic() after which the row is read again
+
+
+_keys: dict[tuple[str, str], _Known] = {}
+
+
+def api_keys_forget() -> None:
+    """Forget every cached key of this process (tests; a key changed outside the services)."""
+    _keys.clear()
 
 
 class ApiAuthError(Exception):
@@ -83,6 +107,7 @@ def api_key_deactivate(*, key_id: str, acting_user=None) -> ApiKey:
         key.is_active = False
         key.save(update_fields=["is_active"])
         audit_record(actor=acting_user, action="api_key.deactivate", obj=key)
+    api_keys_forget()
     return key
 
 
@@ -100,11 +125,13 @@ def api_request_verify(
         raise ApiAuthError(
             "missing_headers", "缺少 X-Huzhu-Key、X-Huzhu-Timestamp 或 X-Huzhu-Signature"
         )
-    key = ApiKey.objects.filter(key_id=key_id.strip(), kind=kind, is_active=True).first()
+    known = _known_key(key_id.strip(), kind)
     # Same answer for an unknown key and a wrong signature: nothing to probe.
-    if key is None:
+    if known is None:
         raise ApiAuthError("bad_signature", "签名无效")
-    expected = sign(decrypt_text(key.secret_encrypted), timestamp.strip(), body)
+    key = known.key
+    message = timestamp.strip().encode("ascii", "replace") + b"\n" + body
+    expected = hmac.new(known.secret, message, hashlib.sha256).hexdigest()
     if not hmac.compare_digest(expected, signature.strip().lower()):
         raise ApiAuthError("bad_signature", "签名无效")
     try:
@@ -118,4 +145,22 @@ def api_request_verify(
     moment = timezone.now()
     if key.last_used_at is None or (moment - key.last_used_at).total_seconds() > 60:
         ApiKey.objects.filter(pk=key.pk).update(last_used_at=moment)
+        key.last_used_at = moment
     return key
+
+
+def _known_key(key_id: str, kind: str) -> _Known | None:
+    """The active key `key_id` of `kind` with its secret, from this process's cache or the
+    database (unknown or inactive keys are not cached: they cost a query each time)."""
+    now = time.monotonic()
+    known = _keys.get((key_id, kind))
+    if known is not None and now < known.until:
+        return known
+    key = ApiKey.objects.filter(key_id=key_id, kind=kind, is_active=True).first()
+    if key is None:
+        _keys.pop((key_id, kind), None)
+        return None
+    secret = decrypt_text(key.secret_encrypted).encode("utf-8")
+    known = _Known(key=key, secret=secret, until=now + KEY_CACHE_SECONDS)
+    _keys[(key_id, kind)] = known
+    return known

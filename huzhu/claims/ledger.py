@@ -3,9 +3,10 @@
 Lock order, always: member-year ledger rows first (ordered by scheme year id, then member id),
 then claim rows. Services in this app follow it; code that writes claims of a member-year should too.
 
-PostgreSQL: the row is created if missing (INSERT ... ON CONFLICT DO NOTHING, so two writers
-creating it at the same moment both succeed) and then locked with SELECT ... FOR UPDATE until
-the surrounding transaction ends.
+PostgreSQL: one statement creates the row if missing and locks it until the surrounding
+transaction ends (INSERT ... ON CONFLICT DO UPDATE ... RETURNING: the conflict branch takes the
+row lock, so two writers creating it at the same moment both succeed, the second waiting for
+the first's commit and reading its totals).
 SQLite: `select_for_update()` is a no-op there; writers are serialized instead by the
 IMMEDIATE transaction mode configured in settings (every transaction takes the database write
 lock at BEGIN), so holding a transaction open is holding the lock.
@@ -14,7 +15,7 @@ lock at BEGIN), so holding a transaction open is holding the lock.
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from django.db import connection, transaction
+from django.db import connection, connections, transaction
 
 from huzhu.plans.rules.ledger import LedgerState
 
@@ -68,6 +69,8 @@ def ledger_lock(*, member_id: int, scheme_year_id: int) -> MemberYearLedger:
     harmless (the lock is already held). One query when the row exists, three when it is new.
     """
     _require_transaction()
+    if connection.vendor == "postgresql":
+        return _upsert_locked(member_id, scheme_year_id)
     qs = MemberYearLedger.objects.select_for_update()
     ledger = qs.filter(member_id=member_id, scheme_year_id=scheme_year_id).first()
     if ledger is None:
@@ -77,6 +80,40 @@ def ledger_lock(*, member_id: int, scheme_year_id: int) -> MemberYearLedger:
         )
         ledger = qs.get(member_id=member_id, scheme_year_id=scheme_year_id)
     return ledger
+
+
+_upsert_sql: str | None = None
+
+
+def _upsert_locked(member_id: int, scheme_year_id: int) -> MemberYearLedger:
+    """PostgreSQL: the row created if missing and locked, in one round trip."""
+    global _upsert_sql
+    conn = connections[connection.alias]  # the wrapper itself, not the per-thread proxy
+    opts = MemberYearLedger._meta
+    fields = opts.concrete_fields
+    inserted = [f for f in fields if not f.primary_key]
+    if _upsert_sql is None:
+        qn = conn.ops.quote_name
+        version = qn(opts.get_field("version").column)
+        member = qn(opts.get_field("member").column)
+        year = qn(opts.get_field("scheme_year").column)
+        _upsert_sql = (
+            f"INSERT INTO {qn(opts.db_table)} AS l ({', '.join(qn(f.column) for f in inserted)}) "
+            f"VALUES ({', '.join(['%s'] * len(inserted))}) "
+            f"ON CONFLICT ({member}, {year}) DO UPDATE SET {version} = l.{version} "
+            f"RETURNING {', '.join('l.' + qn(f.column) for f in fields)}"
+        )
+    blank = MemberYearLedger(member_id=member_id, scheme_year_id=scheme_year_id)
+    values = [f.get_db_prep_save(f.pre_save(blank, True), conn) for f in inserted]
+    with conn.cursor() as cursor:
+        cursor.execute(_upsert_sql, values)
+        row = cursor.fetchone()
+    values = []
+    for value, f in zip(row, fields, strict=True):
+        for conv in f.get_db_converters(conn):
+            value = conv(value, f, conn)
+        values.append(value)
+    return MemberYearLedger.from_db(conn.alias, [f.attname for f in fields], values)
 
 
 def ledger_lock_many(pairs: Iterable[tuple[int, int]]) -> dict[tuple[int, int], MemberYearLedger]:
@@ -112,22 +149,31 @@ def ledger_lock_many(pairs: Iterable[tuple[int, int]]) -> dict[tuple[int, int], 
     return found
 
 
-def ledger_write(ledger: MemberYearLedger, totals: LedgerTotals) -> MemberYearLedger:
-    """Store new totals on a ledger row the caller holds locked; bumps its version."""
+LEDGER_WRITE_FIELDS = (
+    "deductible_used_fen",
+    "cumulative_excess_fen",
+    "paid_toward_cap_fen",
+    "lump_sums",
+    "version",
+    "updated_at",
+)
+
+
+def ledger_apply(ledger: MemberYearLedger, totals: LedgerTotals) -> MemberYearLedger:
+    """Set new totals on a ledger row the caller holds locked and bump its version, without
+    saving: for a caller that writes `LEDGER_WRITE_FIELDS` together with other rows (the
+    one-stop settle). Everyone else calls `ledger_write`."""
     _require_transaction()
     ledger.deductible_used_fen = totals.deductible_used_fen
     ledger.cumulative_excess_fen = totals.cumulative_excess_fen
     ledger.paid_toward_cap_fen = totals.paid_toward_cap_fen
     ledger.lump_sums = dict(totals.lump_sums)
     ledger.version += 1  # safe: the caller holds the row lock
-    ledger.save(
-        update_fields=[
-            "deductible_used_fen",
-            "cumulative_excess_fen",
-            "paid_toward_cap_fen",
-            "lump_sums",
-            "version",
-            "updated_at",
-        ]
-    )
+    return ledger
+
+
+def ledger_write(ledger: MemberYearLedger, totals: LedgerTotals) -> MemberYearLedger:
+    """Store new totals on a ledger row the caller holds locked; bumps its version."""
+    ledger_apply(ledger, totals)
+    ledger.save(update_fields=list(LEDGER_WRITE_FIELDS))
     return ledger

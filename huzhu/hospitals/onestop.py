@@ -33,30 +33,29 @@ from dataclasses import dataclass, field
 from datetime import date
 from enum import StrEnum
 
-from django.db import IntegrityError, transaction
-from django.db.models import Q
+from django.db import IntegrityError, connection, connections, transaction
 
-from huzhu.claims.ledger import LedgerTotals, ledger_lock, ledger_state, ledger_write
+from huzhu.api.keys import api_keys_forget
+from huzhu.claims.ledger import LedgerTotals, ledger_apply, ledger_lock, ledger_state, ledger_write
 from huzhu.claims.models import (
     AdjustmentKind,
     Claim,
     ClaimSource,
     ClaimStatus,
     MemberYearLedger,
-    PayeeKind,
 )
 from huzhu.claims.services import (
     ClaimAmount,
     adjustment_create,
-    claim_create_auto,
     claim_recompute,
+    claim_rows_onestop,
     claim_void,
 )
 from huzhu.core.masking import mask_id_number
 from huzhu.core.money import fen_to_yuan
 from huzhu.enrollment.models import Enrollment, SchemeYear
-from huzhu.enrollment.selectors import enrollments_with_coverage
 from huzhu.members.idnumbers import IdNumberError, normalize_id_number
+from huzhu.members.models import Member
 from huzhu.plans.models import PlanVersion
 from huzhu.plans.rules.amounts import parse_amount, parse_iso_date
 from huzhu.plans.rules.explain import explain_outcome
@@ -73,6 +72,8 @@ from huzhu.plans.selectors import plan_from_version
 from huzhu.settlements import texts
 
 from .models import Hospital, OnestopAction, OnestopRequest
+from .writes import reserve_claims as _reserve_claims
+from .writes import write_settlement
 
 __all__ = [
     "OnestopCode",
@@ -285,7 +286,7 @@ def _stay(data: dict) -> Stay:
 
 _HOSPITAL_TTL = 30.0
 _hospitals: dict[str, tuple[float, Hospital | None]] = {}
-_plans: dict[tuple[int, str], Plan] = {}
+_plans: dict[int, tuple[Plan, int]] = {}  # PlanVersion pk -> (plan, version number)
 
 
 def hospital_for_key(owner_code: str, data: dict) -> Hospital:
@@ -320,54 +321,128 @@ class _Year:
     renewal: bool = False
 
 
+def _plan_by_pk(pk: int) -> tuple[Plan, tuple[int, int]]:
+    """A plan version, parsed once per process (a version row never changes: a changed file
+    is a new row, which the lookup finds as the newest of its year)."""
+    cached = _plans.get(pk)
+    if cached is None:
+        version = PlanVersion.objects.get(pk=pk)
+        cached = (plan_from_version(version), version.version)
+        _plans[pk] = cached
+    return cached[0], (cached[1], pk)
+
+
 def _plan_of(scheme_year_id: int) -> tuple[Plan, tuple[int, int]] | None:
-    """The plan in force for a scheme year and (version number, PlanVersion pk); one query,
-    the parsed plan cached per process (a version row never changes: a new file is a new
-    row)."""
-    row = (
+    """The plan in force for a scheme year and (version number, PlanVersion pk)."""
+    pk = (
         PlanVersion.objects.filter(scheme_year_id=scheme_year_id)
         .order_by("-version")
-        .values_list("pk", "version", "content_hash")
+        .values_list("pk", flat=True)
         .first()
     )
-    if row is None:
-        return None
-    pk, number, content_hash = row
-    plan = _plans.get((pk, content_hash))
-    if plan is None:
-        plan = plan_from_version(PlanVersion.objects.get(pk=pk))
-        _plans[(pk, content_hash)] = plan
-    return plan, (number, pk)
+    return None if pk is None else _plan_by_pk(pk)
 
 
 def caches_clear() -> None:
-    """Forget the cached hospitals and plans (tests; a hospital deactivated this second)."""
+    """Forget the cached hospitals, plans and API keys (tests; a hospital deactivated this
+    second)."""
     _hospitals.clear()
     _plans.clear()
+    api_keys_forget()
 
 
-def _year_of(stay: Stay) -> _Year:
-    """The member's enrollment in the scheme year of the discharge date, and its plan."""
-    enrollment = (
-        enrollments_with_coverage(
-            Enrollment.objects.filter(
-                member__id_number=stay.id_number,
-                scheme_year__start__lte=stay.discharge,
-                scheme_year__end__gte=stay.discharge,
-                withdrawn_at__isnull=True,
-            )
-        )
-        .select_related("member", "scheme_year")
-        .first()
+_lookup_sql: str | None = None
+
+
+def _lookup_query() -> str:
+    """One round trip for everything a settle reads before it locks: the scheme year of the
+    discharge date, the member's enrollment in it (renewal or new), the newest plan version
+    of that year, and the stored answer of this request_id. Table and column names come from
+    the models."""
+    global _lookup_sql
+    if _lookup_sql is None:
+        qn = connection.ops.quote_name
+
+        def t(model):
+            return qn(model._meta.db_table)
+
+        def c(model, name):
+            return qn(model._meta.get_field(name).column)
+
+        E, Y, M, V, R = Enrollment, SchemeYear, Member, PlanVersion, OnestopRequest
+        _lookup_sql = f"""
+SELECT sy.{c(Y, "id")}, sy.{c(Y, "year")}, sy.{c(Y, "start")}, sy.{c(Y, "end")},
+  e.{c(E, "id")}, e.{c(E, "union")}, e.{c(E, "enrolled_on")},
+  m.{c(M, "id")}, m.{c(M, "name")}, m.{c(M, "sex")}, m.{c(M, "id_number")},
+  (SELECT p.{c(E, "id")} FROM {t(E)} p JOIN {t(Y)} py ON py.{c(Y, "id")} = p.{c(E, "scheme_year")}
+    WHERE p.{c(E, "member")} = e.{c(E, "member")} AND py.{c(Y, "year")} = sy.{c(Y, "year")} - 1
+      AND p.{c(E, "withdrawn_at")} IS NULL LIMIT 1),
+  (SELECT pv.{c(V, "id")} FROM {t(V)} pv WHERE pv.{c(V, "scheme_year")} = sy.{c(Y, "id")}
+    ORDER BY pv.{c(V, "version")} DESC LIMIT 1),
+  r.{c(R, "body_sha256")}, r.{c(R, "response")}
+FROM (SELECT 1 AS one) x
+LEFT JOIN {t(Y)} sy ON sy.{c(Y, "start")} <= %s AND sy.{c(Y, "end")} >= %s
+LEFT JOIN {t(M)} m ON m.{c(M, "id_number")} = %s
+LEFT JOIN {t(E)} e ON e.{c(E, "member")} = m.{c(M, "id")}
+  AND e.{c(E, "scheme_year")} = sy.{c(Y, "id")} AND e.{c(E, "withdrawn_at")} IS NULL
+LEFT JOIN {t(R)} r ON r.{c(R, "hospital_code")} = %s AND r.{c(R, "action")} = %s
+  AND r.{c(R, "request_id")} = %s
+ORDER BY CASE WHEN e.{c(E, "id")} IS NULL THEN 1 ELSE 0 END, sy.{c(Y, "year")}
+LIMIT 1"""
+    return _lookup_sql
+
+
+def _from_db(model, values: dict):
+    """A model instance loaded from a row holding only some fields (the others deferred).
+    `Model.from_db` takes partial values in the model's field order: sort them so."""
+    names = [f.attname for f in model._meta.concrete_fields if f.attname in values]
+    return model.from_db(connection.alias, names, [values[n] for n in names])
+
+
+def _as_date(value) -> date:
+    return date.fromisoformat(value) if isinstance(value, str) else value
+
+
+def _lookup(
+    stay: Stay, hospital: Hospital, request_id: str = ""
+) -> tuple[_Year, tuple[str, dict] | None]:
+    """The member-year of the stay and, for a settle, (body digest, answer) stored for this
+    request_id. One query; the plan comes from this process's cache."""
+    params = [stay.discharge, stay.discharge, stay.id_number]
+    params += [hospital.code, OnestopAction.SETTLE, request_id]
+    with connection.cursor() as cursor:
+        cursor.execute(_lookup_query(), params)
+        row = cursor.fetchone()
+    sy_id, sy_year, sy_start, sy_end, e_id, union_id, enrolled_on = row[:7]
+    m_id, m_name, m_sex, m_idn, previous, pv_id, digest, response = row[7:]
+    stored = None
+    if digest is not None:
+        stored = (digest, json.loads(response) if isinstance(response, str) else response)
+    if sy_id is None:
+        return _Year(None, None, None, None), stored
+    year = _from_db(
+        SchemeYear,
+        {"id": sy_id, "year": sy_year, "start": _as_date(sy_start), "end": _as_date(sy_end)},
     )
-    if enrollment is not None:
-        year = enrollment.scheme_year
-    else:
-        year = SchemeYear.objects.filter(start__lte=stay.discharge, end__gte=stay.discharge).first()
-    found = _plan_of(year.pk) if year is not None else None
-    if found is None:
-        return _Year(enrollment, year, None, None)
-    return _Year(enrollment, year, found[0], found[1], bool(getattr(enrollment, "is_renewal", 0)))
+    enrollment = None
+    if e_id is not None:
+        member = _from_db(Member, {"id": m_id, "name": m_name, "sex": m_sex, "id_number": m_idn})
+        enrollment = _from_db(
+            Enrollment,
+            {
+                "id": e_id,
+                "member_id": m_id,
+                "scheme_year_id": sy_id,
+                "union_id": union_id,
+                "enrolled_on": _as_date(enrolled_on),
+            },
+        )
+        enrollment.member = member
+        enrollment.scheme_year = year
+    if pv_id is None:
+        return _Year(enrollment, year, None, None), stored
+    plan, version = _plan_by_pk(pv_id)
+    return _Year(enrollment, year, plan, version, previous is not None), stored
 
 
 # --- answers -------------------------------------------------------------------------------------
@@ -611,32 +686,60 @@ def _base(y: _Year, stay: Stay) -> int:
     return base
 
 
+_NEARBY_FIELDS = (
+    "id",
+    "number",
+    "member_id",
+    "settlement_id",
+    "source",
+    "hospital_code",
+    "benefit_code",
+    "status",
+    "amount_fen",
+    "admit_date",
+    "discharge_date",
+    "is_fixed",
+)
+_nearby_sql: str | None = None
+_nearby_converters: list = []
+
+
 def _nearby(stay: Stay, y: _Year) -> list[Claim]:
     """Claims that matter for this stay: any with its settlement id, and the member-year's
-    claims discharged on or after its admission (same stay filed manually; later stays)."""
-    return list(
-        Claim.objects.filter(
-            Q(settlement_id=stay.settlement_id)
-            | Q(
-                member_id=y.enrollment.member_id,
-                scheme_year_id=y.scheme_year.pk,
-                discharge_date__gte=stay.admit,
-            )
-        ).only(
-            "id",
-            "number",
-            "member_id",
-            "settlement_id",
-            "source",
-            "hospital_code",
-            "benefit_code",
-            "status",
-            "amount_fen",
-            "admit_date",
-            "discharge_date",
-            "is_fixed",
+    claims discharged on or after its admission (same stay filed manually; later stays).
+    The statement is built once per process from the model's fields; rows become deferred
+    Claim instances, as `.only()` would give."""
+    global _nearby_sql
+    conn = connections[connection.alias]
+    opts = Claim._meta
+    if _nearby_sql is None:
+        qn = conn.ops.quote_name
+
+        def c(name):
+            return qn(opts.get_field(name).column)
+
+        cols = [opts.get_field(n).get_col(opts.db_table) for n in _NEARBY_FIELDS]
+        _nearby_sql = (
+            f"SELECT {', '.join(c(n) for n in _NEARBY_FIELDS)} FROM {qn(opts.db_table)} "
+            f"WHERE {c('settlement_id')} = %s OR ({c('member')} = %s "
+            f"AND {c('scheme_year')} = %s AND {c('discharge_date')} >= %s)"
         )
-    )
+        _nearby_converters[:] = [
+            (col, [*conn.ops.get_db_converters(col), *col.get_db_converters(conn)]) for col in cols
+        ]
+    params = [stay.settlement_id, y.enrollment.member_id, y.scheme_year.pk, stay.admit]
+    with conn.cursor() as cursor:
+        cursor.execute(_nearby_sql, params)
+        rows = cursor.fetchall()
+    out = []
+    for row in rows:
+        values = {}
+        for value, (col, convs) in zip(row, _nearby_converters, strict=True):
+            for conv in convs:
+                value = conv(value, col, conn)
+            values[col.target.attname] = value
+        out.append(_from_db(Claim, values))
+    return out
 
 
 def _earlier(stay: Stay, hospital: Hospital, nearby: list[Claim]) -> dict | None:
@@ -700,7 +803,7 @@ def _earlier(stay: Stay, hospital: Hospital, nearby: list[Claim]) -> dict | None
 def onestop_presettle(*, hospital: Hospital, data: dict) -> dict:
     """What settling this stay now would deduct, with its breakdown. Writes nothing."""
     stay = _stay(data)
-    y = _year_of(stay)
+    y, _stored_answer = _lookup(stay, hospital)
     refused = _outcome_without_claim(stay, hospital, y)
     if refused is not None:
         return refused
@@ -744,7 +847,8 @@ def _remember(hospital, action, request_id, digest, stay_sid: str, answer: dict)
 
 
 def _once(hospital, action: str, request_id: str, digest: str, work) -> dict:
-    """Run `work()` (which stores its answer in its own transaction) once per request_id."""
+    """Run `work()` (which stores its answer in its own transaction) once per request_id
+    (cancel; the settle path folds the lookup into its first query)."""
     stored = _stored(hospital, action, request_id, digest)
     if stored is not None:
         return stored
@@ -760,32 +864,49 @@ def _once(hospital, action: str, request_id: str, digest: str, work) -> dict:
 
 def onestop_settle(*, hospital: Hospital, data: dict, digest: str | None = None) -> dict:
     """Settle a stay at the cashier: commit the fixed, hospital-payee claim(s) and answer the
-    amount. Idempotent per (hospital, request_id); see the module docstring."""
+    amount. Idempotent per (hospital, request_id); see the module docstring.
+
+    Round trips on PostgreSQL, usual case: the lookup (`_lookup`), then in one transaction
+    the ledger lock, the stay's neighbouring claims, the claim number and id, and one
+    statement writing the claim, its transition, its notification, the ledger and the
+    request row; after the commit the notification is delivered (one UPDATE)."""
     request_id = _text(data, "request_id", required=True)
     stay = _stay(data)
     digest = digest or body_digest(data)
+    for attempt in range(2):
+        y, stored = _lookup(stay, hospital, request_id)
+        if stored is not None:
+            if stored[0] != digest:
+                raise OnestopConflict(request_id)
+            return stored[1]
+        try:
+            with transaction.atomic():
+                answer = _outcome_without_claim(stay, hospital, y)
+                if answer is None:
+                    return _settle_locked(hospital, stay, y, request_id, digest)
+                _remember(
+                    hospital, OnestopAction.SETTLE, request_id, digest, stay.settlement_id, answer
+                )
+                return answer
+        except IntegrityError:
+            # The same request_id committed by a concurrent request (its answer is stored
+            # now), or the same settlement id settled for another member-year at the same
+            # moment (the claims of the next attempt show it): look again, once.
+            if attempt:
+                raise
+    raise AssertionError("unreachable")
 
-    def work() -> dict:
-        y = _year_of(stay)
-        with transaction.atomic():
-            answer = _outcome_without_claim(stay, hospital, y)
-            if answer is None:
-                answer = _settle_locked(hospital, stay, y)
-            _remember(
-                hospital, OnestopAction.SETTLE, request_id, digest, stay.settlement_id, answer
-            )
-        return answer
 
-    return _once(hospital, OnestopAction.SETTLE, request_id, digest, work)
-
-
-def _settle_locked(hospital: Hospital, stay: Stay, y: _Year) -> dict:
+def _settle_locked(hospital: Hospital, stay: Stay, y: _Year, request_id: str, digest: str) -> dict:
+    """Under the member-year lock: price the stay, write its claim(s), the ledger and the
+    request row, and answer."""
     base = _base(y, stay)
     member = y.enrollment.member
     ledger = ledger_lock(member_id=member.pk, scheme_year_id=y.scheme_year.pk)
     nearby = _nearby(stay, y)
     earlier = _earlier(stay, hospital, nearby)
     if earlier is not None:
+        _remember(hospital, OnestopAction.SETTLE, request_id, digest, stay.settlement_id, earlier)
         return earlier
     computed = _compute(y, stay, base, ledger, nearby)
     why = (
@@ -801,26 +922,27 @@ def _settle_locked(hospital: Hospital, stay: Stay, y: _Year) -> dict:
     fields = stay.claim_fields(hospital.code)
     if not fields.get("hospital_name"):
         fields["hospital_name"] = hospital.name
-    numbers = []
+    rows = []
     lump_sums = dict(ledger.lump_sums or {})
-    for code, name, amount in computed.items:
-        claim = claim_create_auto(
-            member=member,
-            scheme_year=y.scheme_year,
-            benefit_code=code,
-            benefit_name=name,
-            stay=fields,
-            amount=amount,
-            source=ClaimSource.ONESTOP,
-            payee_kind=PayeeKind.HOSPITAL,
-            enrollment=y.enrollment,
-            ledger=ledger,
+    reserved = _reserve_claims(y.scheme_year.year, len(computed.items))
+    for (code, name, amount), (claim_id, number) in zip(computed.items, reserved, strict=True):
+        rows.append(
+            claim_rows_onestop(
+                member=member,
+                scheme_year=y.scheme_year,
+                enrollment=y.enrollment,
+                benefit_code=code,
+                benefit_name=name,
+                stay=fields,
+                amount=amount,
+                number=number,
+                claim_id=claim_id,
+            )
         )
-        numbers.append(claim.number)
         if code in computed.lump_codes:
-            lump_sums[code] = claim.number
+            lump_sums[code] = number
     state = computed.state
-    ledger_write(
+    ledger_apply(
         ledger,
         LedgerTotals(
             deductible_used_fen=state.deductible_used_fen,
@@ -829,7 +951,20 @@ def _settle_locked(hospital: Hospital, stay: Stay, y: _Year) -> dict:
             lump_sums=lump_sums,
         ),
     )
-    return _priced(OnestopCode.OK, stay, hospital, y, computed, numbers)
+    answer = _priced(OnestopCode.OK, stay, hospital, y, computed, [n for _i, n in reserved])
+    request = OnestopRequest(
+        hospital_code=hospital.code,
+        action=OnestopAction.SETTLE,
+        request_id=request_id,
+        body_sha256=digest,
+        settlement_id=stay.settlement_id,
+        code=answer["code"],
+        response=answer,
+    )
+    write_settlement(rows, ledger, request)
+    for r in rows:
+        r.deliver_on_commit()
+    return answer
 
 
 def _effective_fen(claim: Claim) -> int:

@@ -14,7 +14,13 @@ callable that computes it under the member-year lock.
 
 from .adjustments import adjustment_create, adjustment_settle
 from .corrections import claim_attach_settlement, claim_recompute, claim_record_payment_failure
-from .create import claim_create_auto, claim_save_draft, claim_submit
+from .create import (
+    OnestopClaimRows,
+    claim_create_auto,
+    claim_rows_onestop,
+    claim_save_draft,
+    claim_submit,
+)
 from .inputs import CLAIMANT_FIELDS, PLATFORM_FIELDS, AmountSource, ClaimAmount
 from .transitions import (
     claim_approve,
@@ -32,11 +38,13 @@ __all__ = [
     "PLATFORM_FIELDS",
     "AmountSource",
     "ClaimAmount",
+    "OnestopClaimRows",
     "adjustment_create",
     "adjustment_settle",
     "claim_approve",
     "claim_attach_settlement",
     "claim_create_auto",
+    "claim_rows_onestop",
     "claim_mark_paid",
     "claim_record_payment_failure",
     "claim_recompute",

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -17,21 +19,25 @@ from ..models import (
     ClaimStatus,
     ClaimTransition,
     MemberYearLedger,
+    Notification,
     PayeeKind,
 )
+from ..notifications import _deliver
 from ..numbers import claim_number_next
 from ..workflow import FILER_OF_ACTOR, actor_kind, check_transition
 from .inputs import (
     CLAIMANT_FIELDS,
     PLATFORM_FIELDS,
     AmountSource,
+    ClaimAmount,
+    _amount_changes,
     _check_complete,
     _clean_data,
     _jsonable,
     _resolve_amount,
     _save_checked,
 )
-from .messages import _notify
+from .messages import _notice, _notify
 from .transitions import claim_transition
 
 S = ClaimStatus
@@ -53,6 +59,52 @@ def _active_enrollment(member, scheme_year) -> Enrollment:
     return enrollment
 
 
+def _claim_build(
+    *,
+    acting_user,
+    member,
+    scheme_year,
+    to_status: str,
+    source: str,
+    data: dict,
+    enrollment: Enrollment,
+    payee_kind: str,
+    review_reason: str,
+    reason: str,
+) -> Claim:
+    """A new claim checked against the transition table and completeness, not yet saved."""
+    kind = actor_kind(acting_user)
+    claim = Claim(
+        member=member,
+        scheme_year=scheme_year,
+        enrollment=enrollment,
+        union_id=enrollment.union_id,
+        source=source,
+        filer=FILER_OF_ACTOR.get(kind, ""),
+        payee_kind=payee_kind,
+        status=to_status,
+        review_reason=review_reason,
+        status_reason=review_reason or reason,
+        created_by=acting_user,
+        **data,
+    )
+    check_transition(claim, None, to_status, acting_user)
+    if payee_kind == PayeeKind.HOSPITAL and not claim.hospital_code:
+        raise ClaimError(E.INCOMPLETE, _("收款方为医院时须有医院代码。"), field="hospital_code")
+    if to_status != S.DRAFT:
+        _check_complete(claim)
+    return claim
+
+
+def _stamp(claim: Claim, to_status: str) -> None:
+    now = timezone.now()
+    claim.status_changed_at = now
+    if to_status == S.SUBMITTED:
+        claim.submitted_at = now
+    if to_status == S.APPROVED:
+        claim.approved_at = now
+
+
 def _claim_create(
     *,
     acting_user,
@@ -71,26 +123,18 @@ def _claim_create(
     with transaction.atomic():
         if enrollment is None:
             enrollment = _active_enrollment(member, scheme_year)
-        kind = actor_kind(acting_user)
-        claim = Claim(
+        claim = _claim_build(
+            acting_user=acting_user,
             member=member,
             scheme_year=scheme_year,
-            enrollment=enrollment,
-            union_id=enrollment.union_id,
+            to_status=to_status,
             source=source,
-            filer=FILER_OF_ACTOR.get(kind, ""),
+            data=data,
+            enrollment=enrollment,
             payee_kind=payee_kind,
-            status=to_status,
             review_reason=review_reason,
-            status_reason=review_reason or reason,
-            created_by=acting_user,
-            **data,
+            reason=reason,
         )
-        check_transition(claim, None, to_status, acting_user)
-        if payee_kind == PayeeKind.HOSPITAL and not claim.hospital_code:
-            raise ClaimError(E.INCOMPLETE, _("收款方为医院时须有医院代码。"), field="hospital_code")
-        if to_status != S.DRAFT:
-            _check_complete(claim)
         if to_status == S.APPROVED and amount is None:
             raise ClaimError(E.AMOUNT_REQUIRED, _("核准的申请须有金额。"), field="amount_fen")
         if amount is not None:
@@ -98,12 +142,7 @@ def _claim_create(
                 ledger = ledger_lock(member_id=member.pk, scheme_year_id=scheme_year.pk)
             for name, value in _resolve_amount(amount, claim, ledger).items():
                 setattr(claim, name, value)
-        now = timezone.now()
-        claim.status_changed_at = now
-        if to_status == S.SUBMITTED:
-            claim.submitted_at = now
-        if to_status == S.APPROVED:
-            claim.approved_at = now
+        _stamp(claim, to_status)
         claim.number = claim_number_next(year=scheme_year.year)
         _save_checked(claim, force_insert=True)
         ClaimTransition.objects.create(
@@ -122,7 +161,7 @@ def _claim_create(
             },
             reason=review_reason or reason,
         )
-        _notify(claim, None, kind, reason)
+        _notify(claim, None, actor_kind(acting_user), reason)
     return claim
 
 
@@ -248,3 +287,71 @@ def claim_create_auto(
         review_reason=review_reason,
         reason=review_reason,
     )
+
+
+@dataclass
+class OnestopClaimRows:
+    """A one-stop claim and the rows that go with it, built and checked, not yet written.
+
+    The cashier's settle writes them together with its ledger update and request row in as
+    few round trips as the database allows (`huzhu.hospitals.onestop`), then calls
+    `deliver_on_commit()`. Its audit record is the one-stop request row (hospital,
+    request_id, body digest, time, the full answer with the claim numbers), as an import's
+    claims have their batch: no separate `claim.create` audit event.
+    """
+
+    claim: Claim
+    transition: ClaimTransition
+    notification: Notification | None
+
+    def deliver_on_commit(self) -> None:
+        if self.notification is not None:
+            note = self.notification
+            transaction.on_commit(lambda: _deliver(note), robust=True)
+
+
+def claim_rows_onestop(
+    *,
+    member,
+    scheme_year,
+    enrollment: Enrollment,
+    benefit_code: str,
+    benefit_name: str,
+    stay: dict,
+    amount: ClaimAmount,
+    number: str,
+    claim_id: int | None = None,
+) -> OnestopClaimRows:
+    """The leaner variant of `claim_create_auto(source=ONESTOP, payee_kind=HOSPITAL)` for the
+    cashier's real-time settle: the same checks (transition table, completeness, amount),
+    the same claim, transition and notification, but nothing is written here. `number` (and
+    `claim_id` when the caller reserved one) come from the caller, who holds the ledger lock
+    and writes the rows in its transaction; a clash on the settlement id is an IntegrityError
+    for the caller to handle."""
+    data = _clean_data(
+        {**stay, "benefit_code": benefit_code, "benefit_name": benefit_name}, PLATFORM_FIELDS
+    )
+    data["is_fixed"] = True
+    claim = _claim_build(
+        acting_user=None,
+        member=member,
+        scheme_year=scheme_year,
+        to_status=S.APPROVED,
+        source=ClaimSource.ONESTOP,
+        data=data,
+        enrollment=enrollment,
+        payee_kind=PayeeKind.HOSPITAL,
+        review_reason="",
+        reason="",
+    )
+    for name, value in _amount_changes(amount).items():
+        setattr(claim, name, value)
+    _stamp(claim, S.APPROVED)
+    claim.number = number
+    claim.id = claim_id
+    transition = ClaimTransition(claim=claim, from_status="", to_status=S.APPROVED, actor=None)
+    text = _notice(claim, None, actor_kind(None), "")
+    note = None
+    if text:
+        note = Notification(member=member, claim=claim, kind=f"claim_{claim.status}", text=text)
+    return OnestopClaimRows(claim=claim, transition=transition, notification=note)
