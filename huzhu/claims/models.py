@@ -127,7 +127,9 @@ class ExplanationField(models.TextField):
 
 
 class Claim(models.Model):
-    number = models.CharField(_("申请编号"), max_length=24, unique=True)
+    # Unique through Meta.constraints: one index that serves both `number = …` and the staff
+    # search's `number LIKE 'HZ2026-00%'` (PostgreSQL pattern ops), instead of Django's two.
+    number = models.CharField(_("申请编号"), max_length=24)
     # Indexes: a bulk import writes a million claims, and every index costs per row; the
     # composite indexes in Meta serve member and union lookups, and no query selects claims
     # by scheme year alone, enrollment, plan version or user (those FKs keep no index).
@@ -250,6 +252,9 @@ class Claim(models.Model):
         verbose_name = _("互助申请")
         verbose_name_plural = _("互助申请")
         constraints = [
+            models.UniqueConstraint(
+                fields=["number"], name="claim_number_unique", opclasses=["varchar_pattern_ops"]
+            ),
             # One claim per stay and benefit: the inpatient claim and each lump sum the stay
             # triggered are separate rows with the same settlement id (domain.md "Outcome").
             models.UniqueConstraint(
@@ -292,8 +297,8 @@ class Claim(models.Model):
         indexes = [
             models.Index(fields=["status", "status_changed_at"]),
             models.Index(fields=["union", "status"]),
+            # Also serves lookups of one member's stay by dates (a member has few claims).
             models.Index(fields=["member", "scheme_year", "discharge_date"]),
-            models.Index(fields=["member", "admit_date", "discharge_date"]),
         ]
 
     def __str__(self) -> str:

@@ -211,6 +211,7 @@ def _resolve_reversals(fresh: pl.DataFrame) -> tuple[pl.DataFrame, _Reversals]:
         stored = {}
         for sid, visit, total in (
             SettlementRecord.objects.filter(visit_id__in=visits, is_reversal=False)
+            .exclude(visit_id="")  # lets PostgreSQL use the partial visit index
             .order_by("id")
             .values_list("settlement_id", "visit_id", "total_cost_fen")
         ):

@@ -167,7 +167,11 @@ class SettlementRecord(models.Model):
             models.UniqueConstraint(fields=["settlement_id"], name="settlement_record_unique_id")
         ]
         indexes = [
-            models.Index(fields=["visit_id"], name="settlement_record_visit"),
+            # Only records that have a visit id (national-format files): reversals are matched
+            # by visit only when they carry one, and our own format has none.
+            models.Index(
+                fields=["visit_id"], name="settlement_record_visit_set", condition=~Q(visit_id="")
+            ),
             models.Index(fields=["batch", "row_number"]),
             models.Index(fields=["member", "discharge_date"]),
             models.Index(
