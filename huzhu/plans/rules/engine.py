@@ -12,6 +12,7 @@ claims, one-stop and recompute code use through `adjudicate_member_year`).
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Mapping
 from datetime import date
 
@@ -19,7 +20,13 @@ from huzhu.members.idnumbers import IdNumberError, normalize_id_number
 
 from ..schema import Plan
 from .amounts import parse_iso_date
-from .ledger import Coverage, LedgerState, inpatient_rules, walk_member_year
+from .ledger import (
+    Coverage,
+    LedgerState,
+    inpatient_rules,
+    lump_sums_matching,
+    walk_member_year,
+)
 from .outcomes import REASON_MESSAGES, OutcomeStatus, reason_message
 from .records import RecordColumns
 
@@ -122,6 +129,21 @@ class _Members(dict):
         return entry
 
 
+class _Matching(dict):
+    """`ledger.lump_sums_matching`, computed once per (diagnosis code, sex)."""
+
+    def __init__(self, matching) -> None:
+        super().__init__()
+        self.matching = matching
+
+    def __missing__(self, key: tuple[str, str | None]) -> list:
+        found = self[key] = self.matching(*key)
+        return found
+
+    def __call__(self, diagnosis: str, sex: str | None) -> list:
+        return self[diagnosis, sex]
+
+
 class _Dates(dict):
     """Date text -> date or None (parse_iso_date), each distinct text parsed once."""
 
@@ -180,7 +202,7 @@ def adjudicate_columns(
     members = _Members(plan, coverage)
     dates = _Dates()
     first_day, last_day = plan.period.start, plan.period.end
-    stays: dict[str, list[tuple]] = {}
+    stays: defaultdict[str, list[tuple]] = defaultdict(list)
     for i, sid, id_text, admit_text, discharge_text, diagnosis in zip(
         range(n),
         sids,
@@ -233,11 +255,7 @@ def adjudicate_columns(
         member_col[i] = member
         coverage_start[i] = start
         # Ledger order is (discharge date, settlement id); ids are unique here.
-        stay = (discharge, sid, base_fen, diagnosis, i)
-        if member in stays:
-            stays[member].append(stay)
-        else:
-            stays[member] = [stay]
+        stays[member].append((discharge, sid, base_fen, diagnosis, i))
 
     # 3. each member-year through the ledger
     amount = [0] * n
@@ -248,17 +266,17 @@ def adjudicate_columns(
     before_cap = [0] * n
     cap_cut = [0] * n
     rules = inpatient_rules(plan.inpatient)
-    lump_sums = plan.lump_sums
+    lump_sums_for = _Matching(lump_sums_matching(plan))
     rank = {b.code: k for k, b in enumerate(plan.benefits)}
     lumps: list[tuple[int, int, str, int]] = []
     for member, mine in stays.items():
         mine.sort()
         results, awards, _ = walk_member_year(
             rules,
-            lump_sums,
+            lump_sums_for,
             [(s[2], s[3]) for s in mine],
-            sex=_sex(member),
-            state=(states.get(member) if states else None) or _NO_STATE,
+            _sex(member),
+            (states.get(member) if states else None) or _NO_STATE,
         )
         for (_, _, base_fen, _, i), (used, over, before, paid, parts) in zip(
             mine, results, strict=True

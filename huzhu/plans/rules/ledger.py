@@ -7,7 +7,7 @@ ledger state so far and store the state it returns; callers hold the member-year
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import date, timedelta
 from typing import NamedTuple
 
@@ -25,6 +25,7 @@ __all__ = [
     "inpatient_rules",
     "stay_amounts",
     "walk_member_year",
+    "lump_sums_matching",
     "round_half_up",
     "RATIO_DENOMINATOR",
 ]
@@ -35,6 +36,9 @@ RATIO_DENOMINATOR = 10_000
 def round_half_up(numerator: int, denominator: int = RATIO_DENOMINATOR) -> int:
     """numerator / denominator rounded half up, for numerator >= 0 (exact integers)."""
     return (2 * numerator + denominator) // (2 * denominator)
+
+
+_D, _2D = RATIO_DENOMINATOR, 2 * RATIO_DENOMINATOR
 
 
 class LedgerState(NamedTuple):
@@ -138,8 +142,8 @@ def stay_amounts(
             parts += (0, 0)
         else:
             numerator += part * ratio
-            parts += (part, round_half_up(part * ratio))
-    before_cap = round_half_up(numerator)
+            parts += (part, (2 * part * ratio + _D) // _2D)  # round_half_up, inlined
+    before_cap = (2 * numerator + _D) // _2D
     if cap is None:
         amount = before_cap
     else:
@@ -187,25 +191,30 @@ def adjudicate_stay(
     return _stay_benefit(rules, key, base_fen, state, amounts), new_state
 
 
+def lump_sums_matching(plan: Plan) -> Callable[[str, str | None], list[LumpSumBenefit]]:
+    """(diagnosis code, sex) -> the plan's lump sums a stay with them qualifies for."""
+    lump_sums = plan.lump_sums
+    return lambda diagnosis, sex: [b for b in lump_sums if b.matches(diagnosis, sex)]
+
+
 def walk_member_year(
     rules: InpatientRules,
-    lump_sums: Sequence[LumpSumBenefit],
+    lump_sums_for: Callable[[str, str | None], Sequence[LumpSumBenefit]],
     stays: Iterable[tuple[int, str]],
-    *,
     sex: str | None,
     state: LedgerState,
 ) -> tuple[list[tuple], list[tuple[int, LumpSumBenefit]], LedgerState]:
     """The ledger walk over one member-year's covered stays, already in ledger order.
 
-    `stays` gives each stay's (base fen, diagnosis code). Returns each stay's
-    `stay_amounts`, the lump sums awarded as (stay position, benefit), and the new state.
+    `stays` gives each stay's (base fen, diagnosis code); `lump_sums_for` is
+    `lump_sums_matching(plan)` (or a cache of it). Returns each stay's `stay_amounts`, the
+    lump sums awarded as (stay position, benefit), and the new state. A lump sum is paid
+    for the first stay that qualifies, unless already paid (`state.lump_sums_paid`).
     """
-    used_fen, excess_fen, paid_fen = (
-        state.deductible_used_fen,
-        state.cumulative_excess_fen,
-        state.paid_fen,
-    )
-    paid_codes = set(state.lump_sums_paid)
+    used_fen = state.deductible_used_fen
+    excess_fen = state.cumulative_excess_fen
+    paid_fen = state.paid_fen
+    paid_codes = state.lump_sums_paid
     results = []
     awards = []
     for position, (base_fen, diagnosis) in enumerate(stays):
@@ -214,9 +223,9 @@ def walk_member_year(
         used_fen += amounts[0]
         excess_fen += amounts[1]
         paid_fen += amounts[3]
-        for lump in lump_sums:
-            if lump.code not in paid_codes and lump.matches(diagnosis, sex):
-                paid_codes.add(lump.code)
+        for lump in lump_sums_for(diagnosis, sex):
+            if lump.code not in paid_codes:
+                paid_codes = paid_codes | {lump.code}
                 awards.append((position, lump))
     return results, awards, LedgerState(used_fen, excess_fen, paid_fen, frozenset(paid_codes))
 
@@ -239,10 +248,10 @@ def adjudicate_member_year(
     ordered = sorted(stays, key=lambda s: (s.discharge_date, s.key))
     results, awards, new_state = walk_member_year(
         rules,
-        plan.lump_sums,
+        lump_sums_matching(plan),
         [(s.base_fen, s.diagnosis_code) for s in ordered],
-        sex=sex,
-        state=state,
+        sex,
+        state,
     )
     benefits = []
     for stay, amounts in zip(ordered, results, strict=True):
