@@ -42,11 +42,14 @@ def parse_amount(text: str | None) -> tuple[int | None, str | None]:
     """Raw amount text -> (fen, None) or (None, error code)."""
     if text is None:
         return None, "empty"
+    whole, _, cents = text.partition(".")
+    if len(cents) == 2 and len(whole) <= 12 and text.isascii() and (whole + cents).isdigit():
+        return int(whole + cents), None  # the common "1234.56": 1 to 12 digits, a dot, 2 digits
     text = text.strip(SPACES)
     if not text:
         return None, "empty"
     plain = _PLAIN_MATCH(text)
-    if plain:  # the common "1234.56" form: no Decimal needed
+    if plain:  # "-1234.56" (a refund): no Decimal needed either
         fen = int(plain[2]) * 100 + int(plain[3])
         return (-fen if plain[1] else fen), None
     if not _NUMBER_MATCH(text):
