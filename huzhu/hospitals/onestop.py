@@ -72,8 +72,8 @@ from huzhu.plans.selectors import plan_from_version
 from huzhu.settlements import texts
 
 from .models import Hospital, OnestopAction, OnestopRequest
+from .writes import prepared_cursor, write_settlement
 from .writes import reserve_claims as _reserve_claims
-from .writes import write_settlement
 
 __all__ = [
     "OnestopCode",
@@ -410,7 +410,7 @@ def _lookup(
     request_id. One query; the plan comes from this process's cache."""
     params = [stay.discharge, stay.discharge, stay.id_number]
     params += [hospital.code, OnestopAction.SETTLE, request_id]
-    with connection.cursor() as cursor:
+    with prepared_cursor() as cursor:
         cursor.execute(_lookup_query(), params)
         row = cursor.fetchone()
     sy_id, sy_year, sy_start, sy_end, e_id, union_id, enrolled_on = row[:7]
@@ -728,7 +728,7 @@ def _nearby(stay: Stay, y: _Year) -> list[Claim]:
             (col, [*conn.ops.get_db_converters(col), *col.get_db_converters(conn)]) for col in cols
         ]
     params = [stay.settlement_id, y.enrollment.member_id, y.scheme_year.pk, stay.admit]
-    with conn.cursor() as cursor:
+    with prepared_cursor() as cursor:
         cursor.execute(_nearby_sql, params)
         rows = cursor.fetchall()
     out = []
