@@ -295,7 +295,13 @@ class Claim(models.Model):
             ),
         ]
         indexes = [
-            models.Index(fields=["status", "status_changed_at"]),
+            # The review queues (oldest first); approved, paid, void and rejected claims, the
+            # bulk of a million-claim import, are not in it.
+            models.Index(
+                fields=["status", "status_changed_at"],
+                name="claim_review_queue",
+                condition=Q(status__in=["submitted", "union_reviewed", "returned"]),
+            ),
             models.Index(fields=["union", "status"]),
             # Also serves lookups of one member's stay by dates (a member has few claims).
             models.Index(fields=["member", "scheme_year", "discharge_date"]),

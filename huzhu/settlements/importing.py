@@ -72,7 +72,7 @@ LIVE = [
     ClaimStatus.PAID,
 ]
 SYNTHETIC = "\x00pending-reversal:"  # ids of stand-in rows for stored pending reversals
-SQLITE_IMPORT_CACHE_KIB = 512 * 1024
+SQLITE_IMPORT_CACHE_KIB = 256 * 1024
 
 Progress = Callable[[int, int], None]
 

@@ -580,7 +580,18 @@ def _write_claims(claims: pl.DataFrame, plans, versions, now_db, batch) -> dict:
     # who had several stays in the file, gets one message naming each claim. A notice about
     # a single claim links it; a digest links none.
     notes = (
-        claims.sort("id")
+        claims.select(  # in id order already (ids were reserved in frame order)
+            "member_id",
+            "id",
+            "status",
+            "hospital",
+            "admit",
+            "discharge",
+            "benefit_name",
+            "amount_fen",
+            "excess_fen",
+            "cap_cut_fen",
+        )
         .with_columns(
             (pl.col("status") != ClaimStatus.APPROVED.value).alias("for_review"),
             texts.zero_reason_expr().alias("zero_reason"),
