@@ -15,7 +15,7 @@ from huzhu.core.money import fen_to_yuan
 from huzhu.members.idnumbers import with_id_number_check
 
 from .rules.amounts import iso_date_expr
-from .rules.bulk import adjudicate_frame
+from .rules.bulk import MEMBER_KEY, adjudicate_frame
 from .rules.outcomes import OutcomeStatus
 from .rules.records import (
     ColumnPlan,
@@ -34,6 +34,7 @@ __all__ = [
     "simulate",
     "outcome_csv_frame",
     "yuan_expr",
+    "yuan_decimal_expr",
 ]
 
 ENROLLMENT_COLUMNS = ("id_number", "year", "union_code", "enrolled_on", "renewal")
@@ -82,42 +83,48 @@ def coverage_from_enrollments(
         .otherwise(pl.lit(None, dtype=pl.Boolean))
         .alias("renewal"),
     )
-    rows_for_year = lf.select(pl.len()).collect().item()
-    good = lf.filter(
+    checked = lf.select("member", "id_err", "enrolled_on", "renewal").collect(engine="in-memory")
+    rows_for_year = checked.height
+    good = checked.filter(
         pl.col("id_err").is_null()
         & pl.col("enrolled_on").is_not_null()
         & pl.col("renewal").is_not_null()
     )
     cov = (
-        good.group_by("member")
+        good.lazy()
+        .group_by("member")
         .agg(pl.col("enrolled_on").min(), pl.col("renewal").any())
         .sort("member")
         .collect(engine="in-memory")
     )
-    good_rows = good.select(pl.len()).collect().item()
+    good_rows = good.height
     stats = EnrollmentStats(frame.height, rows_for_year, rows_for_year - good_rows, cov.height)
     return cov, stats
 
 
-def yuan_expr(col: pl.Expr) -> pl.Expr:
-    """Vectorised fen_to_yuan (Int64 fen -> "1234.56"); null stays null.
+def yuan_decimal_expr(col: pl.Expr) -> pl.Expr:
+    """Int64 fen as a Decimal(38, 2) amount in yuan, exactly: the fen are its unscaled
+    value (no arithmetic). Written to CSV as "1234.56"; null stays null."""
+    return col.cast(pl.Int128).reinterpret(dtype=pl.Decimal(38, 2))
 
-    Exact: an integer number of fen is a Decimal with scale 2 after dividing by 100.
-    """
-    return (col.cast(pl.Decimal(38, 2)) / 100).cast(pl.String)
+
+def yuan_expr(col: pl.Expr) -> pl.Expr:
+    """Vectorised fen_to_yuan (Int64 fen -> "1234.56"); null stays null."""
+    return yuan_decimal_expr(col).cast(pl.String)
 
 
 def outcome_csv_frame(outcomes: pl.DataFrame, plan: Plan) -> pl.DataFrame:
     """OUT.csv: `settlement_id,benefit,status,amount,deductible_used` first, then the
     breakdown (blank unless a covered inpatient row), reason and the input row number.
-    One inpatient row per input row in input order, then one row per lump sum paid."""
+    One inpatient row per input row in input order, then one row per lump sum paid.
+    Amounts are Decimal(38, 2) columns (write_csv prints them as yuan, "1234.56")."""
     n_bands = len(plan.inpatient.tiers)
     covered_inpatient = (pl.col("status") == OutcomeStatus.COVERED.value) & (
         pl.col("benefit") == plan.inpatient.code
     )
 
     def breakdown(name: str) -> pl.Expr:
-        return pl.when(covered_inpatient).then(yuan_expr(pl.col(name)))
+        return pl.when(covered_inpatient).then(yuan_decimal_expr(pl.col(name)))
 
     def text(name: str) -> pl.Expr:  # empty text is written as an empty cell
         return pl.when(pl.col(name) != "").then(pl.col(name)).alias(name)
@@ -126,8 +133,8 @@ def outcome_csv_frame(outcomes: pl.DataFrame, plan: Plan) -> pl.DataFrame:
         "settlement_id",
         "benefit",
         "status",
-        yuan_expr(pl.col("amount_fen")).alias("amount"),
-        yuan_expr(pl.col("deductible_fen")).alias("deductible_used"),
+        yuan_decimal_expr(pl.col("amount_fen")).alias("amount"),
+        yuan_decimal_expr(pl.col("deductible_fen")).alias("deductible_used"),
         breakdown("base_fen").alias("base"),
         breakdown("excess_fen").alias("excess"),
         *[
@@ -151,18 +158,20 @@ class SimulationResult:
     summary: dict = field(default_factory=dict)
 
 
-def _median_fen(values: list[int]) -> int:
-    if not values:
+def _median_fen(values: pl.Series) -> int:
+    if values.is_empty():
         return 0
-    values = sorted(values)
+    values = values.sort()
     n = len(values)
     if n % 2:
-        return values[n // 2]
-    total = values[n // 2 - 1] + values[n // 2]
+        return int(values[n // 2])
+    total = int(values[n // 2 - 1]) + int(values[n // 2])
     return (total + 1) // 2  # half a fen rounds up
 
 
 def summarize(plan: Plan, outcomes: pl.DataFrame, members_enrolled: int, rows: int) -> dict:
+    """The summary of one plan's outcomes. With the bulk engine's `member_key` column the
+    members are told apart by that integer, otherwise by `member`."""
     groups = outcomes.group_by("benefit", "status").agg(
         pl.len().alias("n"), pl.col("amount_fen").sum().alias("fen")
     )
@@ -175,12 +184,15 @@ def summarize(plan: Plan, outcomes: pl.DataFrame, members_enrolled: int, rows: i
         by_benefit[b] = by_benefit.get(b, 0) + int(fen or 0)
         lump_counts[b] = lump_counts.get(b, 0) + int(n)
     payout = sum(by_benefit.values())
+    member = MEMBER_KEY if MEMBER_KEY in outcomes.columns else "member"
     per_member = (
-        outcomes.select("member", "amount_fen")
+        outcomes.lazy()
+        .select(member, "amount_fen")
         .filter(pl.col("amount_fen") > 0)
-        .group_by("member")
-        .agg(pl.col("amount_fen").sum())["amount_fen"]
-        .to_list()
+        .group_by(member)
+        .agg(pl.col("amount_fen").sum())
+        .collect(engine="in-memory")
+        .get_column("amount_fen")
     )
     paid = len(per_member)
     mean = (2 * payout + paid) // (2 * paid) if paid else 0
@@ -227,7 +239,7 @@ def simulate(
         column_plan(settlements.columns, need=[base])  # raises with the message
     if engine == "bulk":
         lf = records_frame(settlements, columns, amount_fields=[base])
-        outcomes = adjudicate_frame(plan, lf, coverage, columns)
+        outcomes = adjudicate_frame(plan, lf, coverage, columns, member_key=True)
     elif engine == "row":
         outcomes = adjudicate_table(plan, settlements, columns, coverage)
     else:

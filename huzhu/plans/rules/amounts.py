@@ -33,9 +33,17 @@ AMOUNT_ERROR_MESSAGES = {
 _DATE_RE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
 _NUMBER_RE = r"^[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)$"
 _NUMBER_MATCH = re.compile(_NUMBER_RE).match
+# More than two decimals other than trailing zeros.
+_DECIMALS_RE = r"\.[0-9]{2}[0-9]*[1-9]"
+# _NUMBER_RE without _DECIMALS_RE: the amounts parse_amount turns into fen (if not too large).
+_AMOUNT_RE = r"^[+-]?(?:[0-9]+(?:\.[0-9]{0,2}0*)?|\.[0-9]{1,2}0*)$"
 _PLAIN_MATCH = re.compile(r"(-?)([0-9]{1,12})\.([0-9]{2})").fullmatch
 # Both paths strip exactly these characters around values.
 SPACES = " \t\r\n\u3000\ufeff"
+# _DATE_RE without year 0 (polars reads it, Python's date does not); with SPACES around.
+_DATE_NO_YEAR_0 = r"(?:[1-9][0-9]{3}|0[1-9][0-9]{2}|00[1-9][0-9]|000[1-9])-[0-9]{2}-[0-9]{2}"
+_DATE_NO_YEAR_0_RE = f"^{_DATE_NO_YEAR_0}$"
+_SPACED_DATE_RE = f"^[{SPACES}]*{_DATE_NO_YEAR_0}[{SPACES}]*$"
 
 
 def parse_amount(text: str | None) -> tuple[int | None, str | None]:
@@ -77,38 +85,69 @@ def parse_iso_date(text: str | None) -> date | None:
         return None
 
 
-def iso_date_expr(col: pl.Expr) -> pl.Expr:
-    """Vectorised parse_iso_date."""
-    text = col.str.strip_chars(SPACES)
-    return (
-        pl.when(text.str.contains(_DATE_RE.pattern))
-        .then(text.str.to_date("%Y-%m-%d", strict=False))
-        .otherwise(pl.lit(None, dtype=pl.Date))
+def iso_date_expr(col: pl.Expr, *, trimmed: bool = False) -> pl.Expr:
+    """Vectorised parse_iso_date (each part written once: cheap in eager contexts too).
+
+    `trimmed`: the text has no SPACES around it already (records_frame's columns).
+    """
+    if trimmed:
+        return pl.when(col.str.contains(_DATE_NO_YEAR_0_RE)).then(
+            col.str.to_date("%Y-%m-%d", strict=False, cache=False)
+        )
+    ok = col.str.contains(_SPACED_DATE_RE)
+    return pl.when(ok).then(
+        col.str.strip_chars(SPACES).str.to_date("%Y-%m-%d", strict=False, cache=False)
     )
 
 
 def with_amount(frame: pl.LazyFrame, source: str, *, out: str, err: str) -> pl.LazyFrame:
     """Vectorised parse_amount of string column `source` into Int64 `out` and `err`.
 
-    The text is checked by the same regular expressions as the row path; only text that
-    passed them (at most two non-zero decimals) is converted, through Decimal(38, 2),
-    which is exact for it.
+    One regular expression accepts exactly the amounts the row path accepts (at most two
+    decimals other than trailing zeros); only that text is converted, through
+    Decimal(38, 2), which is exact for it. Why a value is refused is worked out on the
+    refused values alone (`_refusals`).
     """
-    tmp = f"__{out}_t"
-    frame = frame.with_columns(pl.col(source).fill_null("").str.strip_chars(SPACES).alias(tmp))
+    tmp, fen_tmp, refused = f"__{out}_t", f"__{out}_raw", f"__{out}_refused"
+    frame = frame.with_columns(pl.col(source).str.strip_chars(SPACES).alias(tmp))
     text = pl.col(tmp)
+    valid = text.str.contains(_AMOUNT_RE)
     # A Decimal(38, 2)'s physical value is the amount in fen; no arithmetic, no overflow.
     fen = text.cast(pl.Decimal(38, 2), strict=False).to_physical().cast(pl.Int64, strict=False)
-    error = (
-        pl.when(text == "")
-        .then(pl.lit("empty"))
-        .when(~text.str.contains(_NUMBER_RE))
-        .then(pl.lit("not_a_number"))
-        .when(text.str.contains(r"\.[0-9]{2}[0-9]*[1-9]"))
-        .then(pl.lit("too_many_decimals"))
-        .when(fen.is_null() | (fen.abs() >= AMOUNT_LIMIT_FEN))
-        .then(pl.lit("too_large"))
-        .otherwise(pl.lit(None, dtype=pl.String))
+    frame = frame.with_columns(
+        pl.when(valid).then(fen).alias(fen_tmp),
+        pl.when(valid).then(pl.lit(None, dtype=pl.String)).otherwise(text).alias(refused),
     )
-    frame = frame.with_columns(fen.alias(out), error.alias(err))
-    return frame.with_columns(pl.when(pl.col(err).is_null()).then(pl.col(out)).alias(out)).drop(tmp)
+    raw = pl.col(fen_tmp)
+    good = raw.is_not_null() & (raw.abs() < AMOUNT_LIMIT_FEN)
+    error = (
+        pl.when(good)
+        .then(pl.lit(None, dtype=pl.String))
+        .when(text.is_null())
+        .then(pl.lit("empty"))
+        .when(pl.col(refused).is_null())  # a number, but too many digits
+        .then(pl.lit("too_large"))
+        .otherwise(pl.col(refused).map_batches(_refusals, return_dtype=pl.String))
+    )
+    frame = frame.with_columns(pl.when(good).then(raw).alias(out), error.alias(err))
+    return frame.drop(tmp, fen_tmp, refused)
+
+
+def _refusals(refused: pl.Series) -> pl.Series:
+    """parse_amount's error code of each (trimmed) text that is not an amount; null stays
+    null. Only those few rows are looked at."""
+    where = refused.is_not_null().arg_true()
+    out = pl.Series(refused.name, [None] * len(refused), dtype=pl.String)
+    if len(where) == 0:
+        return out
+    text = refused.gather(where)
+    codes = pl.select(
+        pl.when(pl.lit(text) == "")
+        .then(pl.lit("empty"))
+        .when(~pl.lit(text).str.contains(_NUMBER_RE))
+        .then(pl.lit("not_a_number"))
+        .when(pl.lit(text).str.contains(_DECIMALS_RE))
+        .then(pl.lit("too_many_decimals"))
+        .otherwise(pl.lit("too_large"))
+    ).to_series()
+    return out.scatter(where, codes)

@@ -506,7 +506,8 @@ def records_frame(
 
     Columns out: row, settlement_id, id_number, admit_date, discharge_date,
     diagnosis_code, is_reversal, reverses, visit_id, and per requested amount field
-    `<f>_fen`, `<f>_err`, `<f>_src`.
+    `<f>_fen`, `<f>_err`, `<f>_src`. Lazy: a caller that selects a few columns only
+    pays for those.
     """
     fields = [f for f in amount_fields if plan.has(f)]
     flag = (
@@ -514,9 +515,9 @@ def records_frame(
         if plan.reversal_flag
         else pl.lit(False)
     )
-    lf = frame.lazy().with_row_index("row", offset=1).with_columns(pl.col("row").cast(pl.Int64))
-    source_cols = [c for c in lf.collect_schema().names() if c != "row"]
-    lf = lf.with_columns(
+    src = frame.lazy().with_row_index("row", offset=1).with_columns(pl.col("row").cast(pl.Int64))
+    source_cols = [c for c in src.collect_schema().names() if c != "row"]
+    lf = src.with_columns(
         *[_text(plan, n).alias(f"__c_{n}") for n in _TEXT_FIELDS], flag.alias("__flag")
     )
     for name in fields:
@@ -527,56 +528,69 @@ def records_frame(
     ).drop("__flag")
     if not plan.reversal_flag:
         return out
-    # National refunds name no target: the first non-refund record of the same visit
-    # whose total it negates. Refunds are few, so only their visits are looked at.
-    done = out.collect(engine="in-memory")
-    src = frame.lazy().with_row_index("row", offset=1).with_columns(pl.col("row").cast(pl.Int64))
-    refunds = done.filter(
-        pl.col("is_reversal") & (pl.col("reverses") == "") & (pl.col("visit_id") != "")
-    ).select("row", "visit_id")
+    matched = _frame_refund_targets(src, plan, flag)
+    if matched.height == 0:
+        return out
+    target = pl.col("row").replace_strict(
+        matched["row"], matched["__target"], default="", return_dtype=pl.String
+    )
+    return out.with_columns(
+        pl.when(pl.col("reverses") == "")
+        .then(target)
+        .otherwise(pl.col("reverses"))
+        .alias("reverses")
+    )
+
+
+def _frame_refund_targets(src: pl.LazyFrame, plan: ColumnPlan, flag: pl.Expr) -> pl.DataFrame:
+    """National refunds name no target: the first non-refund record of the same visit
+    whose total it negates. Refunds are few, so only their visits are looked at.
+    Returns (row, __target) of each refund row that found its record."""
+    reverses, visit = _text(plan, "reverses"), _text(plan, "visit_id")
+    refunds = (
+        src.filter(flag)
+        .select(visit, reverses)
+        .filter((pl.col("reverses") == "") & (pl.col("visit_id") != ""))
+        .collect(engine="in-memory")
+    )
     if refunds.height == 0:
-        return done.lazy()
+        return pl.DataFrame(schema={"row": pl.Int64, "__target": pl.String})
     visits = refunds["visit_id"].unique().implode()
-    candidates = done.filter(
-        pl.col("visit_id").is_in(visits)
-        & (pl.col("reverses") == "")
-        & (pl.col("settlement_id") != "")
-    ).select("row", "visit_id", "settlement_id", "is_reversal")
+    candidates = (
+        src.filter(visit.is_in(visits))
+        .with_columns(
+            visit.alias("__visit"),
+            reverses.alias("__reverses"),
+            _text(plan, "settlement_id").alias("__sid"),
+            flag.alias("__refund"),  # is_reversal, as `reverses` is empty here
+        )
+        .filter((pl.col("__reverses") == "") & (pl.col("__sid") != ""))
+    )
     if plan.has("total_cost"):
-        totals = _amount_columns(
-            src.join(candidates.lazy().select("row"), on="row", how="semi"), plan, "total_cost"
-        ).select("row", "total_cost_fen")
+        total = pl.col("total_cost_fen")
         candidates = (
-            candidates.lazy()
-            .join(totals, on="row", how="left")
-            .filter(pl.col("total_cost_fen").is_not_null())
-            .with_columns(
-                pl.when(pl.col("is_reversal"))
-                .then(-pl.col("total_cost_fen"))
-                .otherwise(pl.col("total_cost_fen"))
-                .alias("__key")
-            )
-            .collect()
+            _amount_columns(candidates, plan, "total_cost")
+            .filter(total.is_not_null())
+            .with_columns(pl.when(pl.col("__refund")).then(-total).otherwise(total).alias("__key"))
         )
     else:
         candidates = candidates.with_columns(pl.lit(0, dtype=pl.Int64).alias("__key"))
+    candidates = candidates.select(
+        "row",
+        pl.col("__visit").alias("visit_id"),
+        pl.col("__sid").alias("settlement_id"),
+        pl.col("__refund").alias("is_reversal"),
+        "__key",
+    )
+    candidates = candidates.collect(engine="in-memory")
     originals = (
         candidates.filter(~pl.col("is_reversal"))
         .sort("row")
         .unique(subset=["visit_id", "__key"], keep="first", maintain_order=True)
         .select("visit_id", "__key", pl.col("settlement_id").alias("__target"))
     )
-    matched = candidates.filter(pl.col("is_reversal")).join(
-        originals, on=["visit_id", "__key"], how="inner"
-    )
-    if matched.height == 0:
-        return done.lazy()
-    target = pl.col("row").replace_strict(
-        matched["row"], matched["__target"], default=None, return_dtype=pl.String
-    )
-    return done.lazy().with_columns(
-        pl.when(pl.col("reverses") == "")
-        .then(target.fill_null(""))
-        .otherwise(pl.col("reverses"))
-        .alias("reverses")
+    return (
+        candidates.filter(pl.col("is_reversal"))
+        .join(originals, on=["visit_id", "__key"], how="inner")
+        .select("row", "__target")
     )
