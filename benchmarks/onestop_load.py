@@ -589,6 +589,10 @@ AUDIT_SQL = {
         SELECT count(*) FROM hospitals_onestoprequest r
         WHERE r.action = 'settle' AND r.code = 'ok' AND NOT EXISTS (
           SELECT 1 FROM claims_claim c WHERE c.settlement_id = r.settlement_id)""",
+    "onestop_claims_without_transition_or_notification": """
+        SELECT count(*) FROM claims_claim c WHERE c.source = 'onestop' AND (
+          NOT EXISTS (SELECT 1 FROM claims_claimtransition t WHERE t.claim_id = c.id)
+          OR NOT EXISTS (SELECT 1 FROM claims_notification n WHERE n.claim_id = c.id))""",
     "claims_without_request": """
         SELECT count(*) FROM claims_claim c WHERE c.source = 'onestop' AND NOT EXISTS (
           SELECT 1 FROM hospitals_onestoprequest r
@@ -605,6 +609,9 @@ def audit(db: str) -> dict:
             out[name] = conn.execute(sql).fetchone()[0]
         out["onestop_claims"] = conn.execute(
             "SELECT count(*) FROM claims_claim WHERE source = 'onestop'"
+        ).fetchone()[0]
+        out["notifications_undelivered"] = conn.execute(
+            "SELECT count(*) FROM claims_notification WHERE sent_at IS NULL"
         ).fetchone()[0]
         out["member_years_at_cap"] = conn.execute(
             f"SELECT count(*) FROM claims_memberyearledger WHERE paid_toward_cap_fen = {CAP_FEN}"
@@ -642,7 +649,14 @@ def main() -> int:
     ap.add_argument("--levels", default="4,8,16,32")
     ap.add_argument("--seconds", type=float, default=15)
     ap.add_argument("--max-requests", type=int, default=6000)
-    ap.add_argument("--faults", action="store_true")
+    ap.add_argument("--faults", action="store_true", help="kill a worker; drop DB connections")
+    ap.add_argument(
+        "--pg-restart",
+        action="store_true",
+        help="restart the PostgreSQL server mid-load (pg_ctlcluster; disturbs every other "
+        "user of the server for a few seconds)",
+    )
+    ap.add_argument("--no-pairs", action="store_true")
     ap.add_argument("--fresh-template", action="store_true")
     ap.add_argument("--keep", action="store_true")
     args = ap.parse_args()
@@ -677,19 +691,21 @@ def main() -> int:
         figures["baseline_unsigned_401"] = baseline(port, clients=8, seconds=6)
         print(json.dumps({"run": "baseline", **figures["baseline_unsigned_401"]}), file=sys.stderr)
         runs = []
-        for level in [int(x) for x in args.levels.split(",")]:
+        for level in [int(x) for x in args.levels.split(",") if x]:
             r = driver.run(
                 clients=level, seconds=args.seconds, max_requests=args.max_requests, pairs=False
             )
             runs.append(r)
             print(json.dumps({"run": "settle", **r}), file=sys.stderr)
         figures["settle_runs"] = runs
-        pair = driver.run(
-            clients=16, seconds=args.seconds, max_requests=args.max_requests, pairs=True
-        )
-        print(json.dumps({"run": "pairs", **pair}), file=sys.stderr)
-        figures["pairs_run"] = pair
+        if not args.no_pairs:
+            pair = driver.run(
+                clients=16, seconds=args.seconds, max_requests=args.max_requests, pairs=True
+            )
+            print(json.dumps({"run": "pairs", **pair}), file=sys.stderr)
+            figures["pairs_run"] = pair
         figures["audit_after_speed_runs"] = audit(db)
+        print(json.dumps({"audit": figures["audit_after_speed_runs"]}), file=sys.stderr)
         if args.faults:
 
             def kill_worker():
@@ -732,11 +748,42 @@ def main() -> int:
             r["verify"] = verify_retries(driver)
             print(json.dumps({"run": "fault_db_connections", **r}), file=sys.stderr)
             figures["fault_db_connections"] = r
+        if args.pg_restart:
+
+            def restart_postgres():
+                time.sleep(args.seconds / 3)
+                t = time.perf_counter()
+                done = subprocess.run(
+                    ["pg_ctlcluster", "--skip-systemctl-redirect", "15", "main", "restart"],
+                    capture_output=True,
+                    text=True,
+                )
+                figures["pg_restart"] = {
+                    "rc": done.returncode,
+                    "seconds": round(time.perf_counter() - t, 2),
+                    "at_s": round(args.seconds / 3, 1),
+                }
+
+            driver.retried.clear()
+            r = driver.run(
+                clients=16,
+                seconds=args.seconds,
+                max_requests=args.max_requests,
+                pairs=False,
+                fault=restart_postgres,
+            )
+            r["pg_restart"] = figures.get("pg_restart")
+            r["verify"] = verify_retries(driver)
+            print(json.dumps({"run": "fault_pg_restart", **r}), file=sys.stderr)
+            figures["fault_pg_restart"] = r
+        if args.faults or args.pg_restart:
             # After the faults the server answers normally again, by itself.
             r = driver.run(clients=8, seconds=5, max_requests=1000, pairs=False)
             figures["after_faults"] = {
-                k: r[k] for k in ("settles", "settles_per_s", "first_attempt")
+                k: r[k] for k in ("settles", "settles_per_s", "first_attempt", "workers") if k in r
             }
+            figures["after_faults"]["workers"] = len(worker_pids(server.pid))
+            print(json.dumps({"run": "after_faults", **figures["after_faults"]}), file=sys.stderr)
         figures["audit"] = audit(db)
     finally:
         if server is not None:
@@ -758,7 +805,7 @@ def main() -> int:
     bad = {
         k: v
         for k, v in figures.get("audit", {}).items()
-        if k not in ("onestop_claims", "member_years_at_cap") and v
+        if k not in ("onestop_claims", "member_years_at_cap", "notifications_undelivered") and v
     }
     return 1 if bad else 0
 

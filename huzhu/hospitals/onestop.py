@@ -44,6 +44,7 @@ from huzhu.claims.models import (
     ClaimStatus,
     MemberYearLedger,
 )
+from huzhu.claims.numbers import format_claim_number
 from huzhu.claims.services import (
     ClaimAmount,
     adjustment_create,
@@ -72,7 +73,7 @@ from huzhu.plans.selectors import plan_from_version
 from huzhu.settlements import texts
 
 from .models import Hospital, OnestopAction, OnestopRequest
-from .writes import prepared_cursor, write_settlement
+from .writes import claim_sequences, prepared_cursor, write_settlement
 from .writes import reserve_claims as _reserve_claims
 
 __all__ = [
@@ -700,46 +701,70 @@ _NEARBY_FIELDS = (
     "discharge_date",
     "is_fixed",
 )
-_nearby_sql: str | None = None
+_nearby_sql: dict[bool, str] = {}
 _nearby_converters: list = []
 
 
-def _nearby(stay: Stay, y: _Year) -> list[Claim]:
+def _nearby(stay: Stay, y: _Year, *, reserve: bool = False):
     """Claims that matter for this stay: any with its settlement id, and the member-year's
     claims discharged on or after its admission (same stay filed manually; later stays).
-    The statement is built once per process from the model's fields; rows become deferred
-    Claim instances, as `.only()` would give."""
-    global _nearby_sql
+    Rows become deferred Claim instances, as `.only()` would give; the statement is built
+    once per process from the model's fields.
+
+    With `reserve` (the settle, under the ledger lock) returns (claims, (claim id, claim
+    number) for the stay's claim): on PostgreSQL both come from their sequences in the same
+    statement (numbers may have gaps: an answer that writes no claim burns them)."""
     conn = connections[connection.alias]
     opts = Claim._meta
-    if _nearby_sql is None:
+    pg_reserve = reserve and conn.vendor == "postgresql"
+    sql = _nearby_sql.get(pg_reserve)
+    if sql is None:
         qn = conn.ops.quote_name
 
         def c(name):
-            return qn(opts.get_field(name).column)
+            return "c." + qn(opts.get_field(name).column)
 
         cols = [opts.get_field(n).get_col(opts.db_table) for n in _NEARBY_FIELDS]
-        _nearby_sql = (
-            f"SELECT {', '.join(c(n) for n in _NEARBY_FIELDS)} FROM {qn(opts.db_table)} "
-            f"WHERE {c('settlement_id')} = %s OR ({c('member')} = %s "
+        where = (
+            f"{c('settlement_id')} = %s OR ({c('member')} = %s "
             f"AND {c('scheme_year')} = %s AND {c('discharge_date')} >= %s)"
         )
+        selected = ", ".join(c(n) for n in _NEARBY_FIELDS)
+        if pg_reserve:
+            id_seq, number_seq = claim_sequences()
+            sql = (
+                f"WITH n AS MATERIALIZED (SELECT nextval('{id_seq}'::regclass) AS cid, "
+                f"nextval('{number_seq}'::regclass) AS num) "
+                f"SELECT n.cid, n.num, {selected} FROM n "
+                f"LEFT JOIN {qn(opts.db_table)} c ON ({where})"
+            )
+        else:
+            sql = f"SELECT NULL, NULL, {selected} FROM {qn(opts.db_table)} c WHERE {where}"
+        _nearby_sql[pg_reserve] = sql
         _nearby_converters[:] = [
             (col, [*conn.ops.get_db_converters(col), *col.get_db_converters(conn)]) for col in cols
         ]
     params = [stay.settlement_id, y.enrollment.member_id, y.scheme_year.pk, stay.admit]
     with prepared_cursor() as cursor:
-        cursor.execute(_nearby_sql, params)
+        cursor.execute(sql, params)
         rows = cursor.fetchall()
     out = []
     for row in rows:
+        if row[2] is None:  # the reserved ids with no claim beside them
+            continue
         values = {}
-        for value, (col, convs) in zip(row, _nearby_converters, strict=True):
+        for value, (col, convs) in zip(row[2:], _nearby_converters, strict=True):
             for conv in convs:
                 value = conv(value, col, conn)
             values[col.target.attname] = value
         out.append(_from_db(Claim, values))
-    return out
+    if not reserve:
+        return out
+    if pg_reserve:
+        first = (rows[0][0], format_claim_number(y.scheme_year.year, rows[0][1]))
+    else:
+        first = _reserve_claims(y.scheme_year.year, 1)[0]
+    return out, first
 
 
 def _earlier(stay: Stay, hospital: Hospital, nearby: list[Claim]) -> dict | None:
@@ -866,10 +891,11 @@ def onestop_settle(*, hospital: Hospital, data: dict, digest: str | None = None)
     """Settle a stay at the cashier: commit the fixed, hospital-payee claim(s) and answer the
     amount. Idempotent per (hospital, request_id); see the module docstring.
 
-    Round trips on PostgreSQL, usual case: the lookup (`_lookup`), then in one transaction
-    the ledger lock, the stay's neighbouring claims, the claim number and id, and one
-    statement writing the claim, its transition, its notification, the ledger and the
-    request row; after the commit the notification is delivered (one UPDATE)."""
+    Round trips on PostgreSQL, usual case (guarded by `test_settle_path_stays_lean`): the
+    lookup (`_lookup`), then in one transaction the ledger lock (`ledger_lock`), the stay's
+    neighbouring claims with the new claim's id and number (`_nearby`), the claim, one
+    statement writing the transition, notification, ledger and request rows
+    (`write_settlement`), the commit; after it the notification is delivered (one UPDATE)."""
     request_id = _text(data, "request_id", required=True)
     stay = _stay(data)
     digest = digest or body_digest(data)
@@ -903,7 +929,7 @@ def _settle_locked(hospital: Hospital, stay: Stay, y: _Year, request_id: str, di
     base = _base(y, stay)
     member = y.enrollment.member
     ledger = ledger_lock(member_id=member.pk, scheme_year_id=y.scheme_year.pk)
-    nearby = _nearby(stay, y)
+    nearby, first = _nearby(stay, y, reserve=True)
     earlier = _earlier(stay, hospital, nearby)
     if earlier is not None:
         _remember(hospital, OnestopAction.SETTLE, request_id, digest, stay.settlement_id, earlier)
@@ -924,7 +950,9 @@ def _settle_locked(hospital: Hospital, stay: Stay, y: _Year, request_id: str, di
         fields["hospital_name"] = hospital.name
     rows = []
     lump_sums = dict(ledger.lump_sums or {})
-    reserved = _reserve_claims(y.scheme_year.year, len(computed.items))
+    reserved = [first]
+    if len(computed.items) > 1:  # lump sums beside the inpatient benefit
+        reserved += _reserve_claims(y.scheme_year.year, len(computed.items) - 1)
     for (code, name, amount), (claim_id, number) in zip(computed.items, reserved, strict=True):
         rows.append(
             claim_rows_onestop(

@@ -1,18 +1,23 @@
-"""The one-stop settle's writes: every row of a settlement in one statement on PostgreSQL.
+"""The one-stop settle's writes: a settlement's rows in two statements on PostgreSQL.
 
 A settle writes its claim(s), their creation transitions and notifications, the member-year
-ledger's new totals and the request row. On PostgreSQL they go in one statement: each
-INSERT is compiled by Django from the model instances (so column changes follow the
-models) and they are chained as data-modifying CTEs (`WITH a AS (INSERT ...), b AS (UPDATE
-...) INSERT ...`): one round trip instead of six. The claim ids are reserved first
-(`reserve_claims`, together with the claim numbers), so the transition and notification
-rows can name their claim. All or nothing: a unique clash (the same request_id or
-settlement id committed concurrently) fails the whole statement and its transaction.
-On SQLite (one writer at a time, no round trips) the same rows are written one bulk insert
-after another.
+ledger's new totals and the request row. On PostgreSQL: the claim INSERT, then one statement
+chaining the rest as data-modifying CTEs (`WITH a AS (INSERT ...), b AS (UPDATE ...) INSERT
+... RETURNING id`). Each INSERT is built from the model's fields with their `pre_save` and
+`get_db_prep_save`, as bulk_create does (column changes follow the models). The claim ids are
+reserved beforehand (with the claim numbers, see `huzhu.hospitals.onestop._nearby`), so the
+transition and notification rows can name their claim. Two statements rather than one:
+psycopg caches the parsed form of statements with at most 50 parameters, and one statement
+with all of them (about 75) cost more to parse on every settle than the extra round trip.
+Every statement is prepared once per connection (`prepared_cursor`). All or nothing: a
+unique clash (the same request_id or settlement id committed concurrently) fails the
+transaction. On SQLite (one writer at a time, no round trips) the same rows are written one
+bulk insert after another.
 """
 
 from __future__ import annotations
+
+import datetime as dt
 
 from django.db import connection, connections
 from django.db.models import Model
@@ -22,7 +27,7 @@ from huzhu.claims.models import Claim, ClaimTransition, MemberYearLedger, Notifi
 from huzhu.claims.numbers import PG_SEQUENCE, claim_numbers_allocate, format_claim_number
 from huzhu.claims.services import OnestopClaimRows
 
-__all__ = ["prepared_cursor", "reserve_claims", "write_settlement"]
+__all__ = ["claim_sequences", "prepared_cursor", "reserve_claims", "write_settlement"]
 
 if connection.vendor == "postgresql":
     from django.db.backends.postgresql.base import ServerBindingCursor
@@ -55,51 +60,96 @@ def prepared_cursor():
 _claim_id_sequence: str | None = None
 
 
+def claim_sequences() -> tuple[str, str]:
+    """PostgreSQL: the sequences of claim ids and of claim numbers (looked up once)."""
+    global _claim_id_sequence
+    if _claim_id_sequence is None:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT pg_get_serial_sequence(%s, %s)",
+                [Claim._meta.db_table, Claim._meta.pk.column],
+            )
+            _claim_id_sequence = cursor.fetchone()[0]
+    return _claim_id_sequence, PG_SEQUENCE
+
+
 def reserve_claims(year: int, count: int) -> list[tuple[int | None, str]]:
     """(claim id, claim number) for `count` new claims of scheme year `year`. PostgreSQL:
     both from their sequences in one query; SQLite: the number only (the insert gives the
     id)."""
     if connection.vendor != "postgresql":
         return [(None, n) for n in claim_numbers_allocate(year=year, count=count)]
-    global _claim_id_sequence
+    id_seq, number_seq = claim_sequences()
     with prepared_cursor() as cursor:
-        if _claim_id_sequence is None:
-            cursor.execute(
-                "SELECT pg_get_serial_sequence(%s, %s)",
-                [Claim._meta.db_table, Claim._meta.pk.column],
-            )
-            _claim_id_sequence = cursor.fetchone()[0]
         cursor.execute(
             "SELECT nextval(%s::regclass), nextval(%s::regclass) FROM generate_series(1, %s)",
-            [_claim_id_sequence, PG_SEQUENCE, count],
+            [id_seq, number_seq, count],
         )
         return [(cid, format_claim_number(year, serial)) for cid, serial in cursor.fetchall()]
 
 
 _insert_sql: dict[tuple[type[Model], bool, bool], tuple[str, list]] = {}
+# Field types whose str / int / bool / date values PostgreSQL's backend passes through
+# unchanged (get_db_prep_save would return them as they are): skipping the call for them is
+# a good part of building a 44-column claim row.
+_PLAIN = {
+    "CharField",
+    "TextField",
+    "IntegerField",
+    "BigIntegerField",
+    "PositiveIntegerField",
+    "PositiveBigIntegerField",
+    "SmallIntegerField",
+    "BooleanField",
+    "ForeignKey",
+    "BigAutoField",
+    "DateField",
+    "DateTimeField",
+}
+_PLAIN_VALUES = (str, int, bool, dt.date)  # datetime is a date
+
+
+def _shape(model: type[Model], with_pk: bool) -> list[tuple]:
+    fields = [f for f in model._meta.concrete_fields if not f.generated]
+    if not with_pk:
+        fields = [f for f in fields if not f.primary_key]
+    return [
+        (
+            f,
+            f.attname,
+            bool(getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False)),
+            f.get_internal_type() in _PLAIN,
+        )
+        for f in fields
+    ]
 
 
 def _insert(conn, objs: list[Model], returning_pk: bool = False) -> tuple[str, list]:
     """The INSERT of `objs` (one model; all with or all without a primary key) as Django's
-    bulk_create writes it: every concrete field's `pre_save` and `get_db_prep_save`, the
-    statement text built once per process from the model's fields."""
+    bulk_create writes it: every concrete field's `pre_save` (auto_now stamps) and
+    `get_db_prep_save` (skipped where it returns the value as it is); the statement text is
+    built once per process from the model's fields. PostgreSQL only."""
     model = type(objs[0])
     with_pk = objs[0].pk is not None
     cached = _insert_sql.get((model, with_pk, returning_pk))
     if cached is None:
-        fields = [f for f in model._meta.concrete_fields if not f.generated]
-        if not with_pk:
-            fields = [f for f in fields if not f.primary_key]
+        shape = _shape(model, with_pk)
         qn = conn.ops.quote_name
-        sql = f"INSERT INTO {qn(model._meta.db_table)} ({', '.join(qn(f.column) for f in fields)}) VALUES "
-        cached = (sql, fields)
+        columns = ", ".join(qn(f.column) for f, *_rest in shape)
+        sql = f"INSERT INTO {qn(model._meta.db_table)} ({columns}) VALUES "
+        cached = (sql, shape)
         _insert_sql[(model, with_pk, returning_pk)] = cached
-    sql, fields = cached
+    sql, shape = cached
     params = []
     for obj in objs:
         obj._prepare_related_fields_for_save(operation_name="bulk_create")
-        params += [f.get_db_prep_save(f.pre_save(obj, True), conn) for f in fields]
-    row = "(" + ", ".join(["%s"] * len(fields)) + ")"
+        for f, attname, stamped, plain in shape:
+            value = f.pre_save(obj, True) if stamped else getattr(obj, attname)
+            if value is None or (plain and isinstance(value, _PLAIN_VALUES)):
+                params.append(value)
+            else:
+                params.append(f.get_db_prep_save(value, conn))
+    row = "(" + ", ".join(["%s"] * len(shape)) + ")"
     sql += ", ".join([row] * len(objs))
     if returning_pk:
         sql += f" RETURNING {conn.ops.quote_name(model._meta.pk.column)}"
@@ -131,7 +181,9 @@ def write_settlement(rows: list[OnestopClaimRows], ledger: MemberYearLedger, req
         request.save(force_insert=True)
         return
     conn = connections[connection.alias]  # the wrapper itself: no per-attribute proxy lookups
-    parts = [_insert(conn, claims), _insert(conn, transitions), _ledger_update(conn, ledger)]
+    with prepared_cursor() as cursor:
+        cursor.execute(*_insert(conn, claims))
+    parts = [_insert(conn, transitions), _ledger_update(conn, ledger)]
     if notes:  # last, returning their ids (delivery after the commit updates them)
         parts.append(_insert(conn, [request]))
         last_sql, last_params = _insert(conn, notes, returning_pk=True)

@@ -348,7 +348,7 @@ def test_settle_path_stays_lean(
 ):
     """The cashier's settle is real time: a bounded number of queries (measured: see
     benchmarks/RESULTS.md), whatever the member's history. PostgreSQL: the lookup, the
-    ledger lock, the neighbouring claims, the claim id and number, one statement writing
+    ledger lock, the neighbouring claims with the claim id and number, one statement writing
     every row, plus the transaction's begin and end (savepoints here); after the commit the
     notification's delivery."""
     m = enroll()
