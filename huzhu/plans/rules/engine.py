@@ -12,9 +12,9 @@ claims, one-stop and recompute code use through `adjudicate_member_year`).
 
 from __future__ import annotations
 
-from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import date
+from typing import NamedTuple
 
 from huzhu.members.idnumbers import IdNumberError, normalize_id_number
 
@@ -30,7 +30,14 @@ from .ledger import (
 from .outcomes import REASON_MESSAGES, OutcomeStatus, reason_message
 from .records import RecordColumns
 
-__all__ = ["OUTCOME_COLUMNS", "adjudicate_columns", "head_outcomes", "outcome_column_names"]
+__all__ = [
+    "OUTCOME_COLUMNS",
+    "STAY_FIELDS",
+    "FileOutcomes",
+    "adjudicate_columns",
+    "head_outcomes",
+    "outcome_column_names",
+]
 
 S = OutcomeStatus
 _COVERED, _INVALID = S.COVERED.value, S.INVALID.value
@@ -71,6 +78,33 @@ def outcome_column_names(plan: Plan) -> list[str]:
     return [*OUTCOME_COLUMNS[:at], *bands, *OUTCOME_COLUMNS[at:]]
 
 
+class FileOutcomes(NamedTuple):
+    """The row engine's outcomes of a file, as plain lists.
+
+    `rows`: per input row, in input order — row, settlement_id, status, reason_code,
+    reason, member, coverage_start, reverses (the benefit is the inpatient one).
+    `stays`: the covered stays in ledger order, flattened: per stay
+    `STAY_FIELDS` then `2 × bands` band values (base, amount per band); money of every
+    other inpatient row is 0 (base: none).
+    `lump_sums`: (row position, benefit code, fen) of each lump sum paid, in output order.
+    """
+
+    rows: dict[str, Sequence]
+    stays: list[int]
+    lump_sums: list[tuple[int, str, int]]
+
+
+# Per covered stay in FileOutcomes.stays: the row position, then these, then the bands.
+STAY_FIELDS = (
+    "base_fen",
+    "cap_cut_fen",
+    "deductible_fen",
+    "excess_fen",
+    "before_cap_fen",
+    "amount_fen",
+)
+
+
 def _sex(member: str) -> str:
     return "male" if int(member[16]) % 2 == 1 else "female"
 
@@ -106,25 +140,28 @@ def head_outcomes(
 
 class _Members(dict):
     """ID number text -> (member or the text, ID error code, first covered admission day
-    or None for any day, coverage start, enrolled?) — each distinct text checked once."""
+    or None for any day, coverage start, the member's covered stays or None if not
+    enrolled) — each distinct text checked once. `stays`: member -> covered stays."""
 
     def __init__(self, plan: Plan, coverage: Mapping[str, Coverage]) -> None:
         super().__init__()
         self.plan = plan
         self.coverage = coverage
+        self.stays: dict[str, list[tuple]] = {}
 
     def __missing__(self, text: str) -> tuple:
         try:
             member = normalize_id_number(text)
         except IdNumberError as e:
-            entry = (text, e.code, None, None, False)
+            entry = (text, e.code, None, None, None)
         else:
             cover = self.coverage.get(member)
             if cover is None:
-                entry = (member, None, None, None, False)
+                entry = (member, None, None, None, None)
             else:
                 first = cover.first_admission(self.plan)
-                entry = (member, None, first, cover.start(self.plan), True)
+                stays = self.stays.setdefault(member, [])
+                entry = (member, None, first, cover.start(self.plan), stays)
         self[text] = entry
         return entry
 
@@ -158,17 +195,15 @@ def adjudicate_columns(
     coverage: Mapping[str, Coverage],
     *,
     states: Mapping[str, LedgerState] | None = None,
-) -> dict[str, list]:
-    """Outcomes of a whole file as columns (`outcome_column_names(plan)`): one inpatient
-    row per record in input order, then the lump sums paid, by input row and plan order.
+) -> FileOutcomes:
+    """Outcomes of a whole file (see FileOutcomes): one inpatient outcome per record,
+    then the lump sums paid, by input row and plan order.
 
     `coverage` maps normalised ID numbers to their enrollment in the plan's year;
     `states` optionally gives each member's ledger state before this file.
     """
     n = len(records.settlement_id)
-    n_bands = len(plan.inpatient.tiers)
     sids = records.settlement_id
-    code = plan.inpatient.code
     status = [_COVERED] * n
     reason_code = [""] * n
     reason = [""] * n
@@ -202,7 +237,6 @@ def adjudicate_columns(
     members = _Members(plan, coverage)
     dates = _Dates()
     first_day, last_day = plan.period.start, plan.period.end
-    stays: defaultdict[str, list[tuple]] = defaultdict(list)
     for i, sid, id_text, admit_text, discharge_text, diagnosis in zip(
         range(n),
         sids,
@@ -219,7 +253,7 @@ def adjudicate_columns(
                 i, _INVALID, "invalid.missing_settlement_id", sources.get("settlement_id", ""), ""
             )
             continue
-        member, id_error, first_admission, start, enrolled = members[id_text]
+        member, id_error, first_admission, start, mine = members[id_text]
         if id_error is not None:
             why = f"invalid.id_number.{id_error}"
             not_covered(i, _INVALID, why, sources.get("id_number", ""), member)
@@ -245,7 +279,7 @@ def adjudicate_columns(
         if not first_day <= discharge <= last_day:
             not_covered(i, S.OUT_OF_PERIOD.value, "out_of_period", "", member)
             continue
-        if not enrolled:
+        if mine is None:
             not_covered(i, S.NOT_ENROLLED.value, "not_enrolled", "", member)
             continue
         if first_admission is not None and admit < first_admission:
@@ -255,21 +289,17 @@ def adjudicate_columns(
         member_col[i] = member
         coverage_start[i] = start
         # Ledger order is (discharge date, settlement id); ids are unique here.
-        stays[member].append((discharge, sid, base_fen, diagnosis, i))
+        mine.append((discharge, sid, base_fen, diagnosis, i))
 
-    # 3. each member-year through the ledger
-    amount = [0] * n
-    deductible = [0] * n
-    base_col: list[int | None] = [None] * n
-    excess = [0] * n
-    bands = [[0] * n for _ in range(2 * n_bands)]
-    before_cap = [0] * n
-    cap_cut = [0] * n
+    # 3. each member-year through the ledger, results appended in ledger order
+    ledger: list[int] = []
     rules = inpatient_rules(plan.inpatient)
     lump_sums_for = _Matching(lump_sums_matching(plan))
     rank = {b.code: k for k, b in enumerate(plan.benefits)}
     lumps: list[tuple[int, int, str, int]] = []
-    for member, mine in stays.items():
+    for member, mine in members.stays.items():
+        if not mine:
+            continue
         mine.sort()
         results, awards, _ = walk_member_year(
             rules,
@@ -278,58 +308,23 @@ def adjudicate_columns(
             _sex(member),
             (states.get(member) if states else None) or _NO_STATE,
         )
-        for (_, _, base_fen, _, i), (used, over, before, paid, parts) in zip(
-            mine, results, strict=True
-        ):
-            amount[i] = paid
-            deductible[i] = used
-            base_col[i] = base_fen
-            excess[i] = over
-            before_cap[i] = before
-            cap_cut[i] = before - paid
-            for column, value in zip(bands, parts, strict=True):
-                column[i] = value
+        for stay, amounts in zip(mine, results, strict=True):
+            ledger += (stay[4], stay[2], amounts[2] - amounts[3])
+            ledger += amounts
         for position, lump in awards:
-            i = mine[position][4]
-            lumps.append((i, rank[lump.code], lump.code, lump.lump_sum_fen))
-
-    columns = {
-        "row": list(records.row),
-        "settlement_id": list(sids),
-        "benefit": [code] * n,
-        "status": status,
-        "amount_fen": amount,
-        "deductible_fen": deductible,
-        "base_fen": base_col,
-        "excess_fen": excess,
-        **{
-            f"band_{k // 2}_{'base' if k % 2 == 0 else 'amount'}_fen": bands[k]
-            for k in range(2 * n_bands)
+            lumps.append((mine[position][4], rank[lump.code], lump.code, lump.lump_sum_fen))
+    lumps.sort()
+    return FileOutcomes(
+        rows={
+            "row": records.row,
+            "settlement_id": sids,
+            "status": status,
+            "reason_code": reason_code,
+            "reason": reason,
+            "member": member_col,
+            "coverage_start": coverage_start,
+            "reverses": reverses_col,
         },
-        "before_cap_fen": before_cap,
-        "cap_cut_fen": cap_cut,
-        "reason_code": reason_code,
-        "reason": reason,
-        "member": member_col,
-        "coverage_start": coverage_start,
-        "reverses": reverses_col,
-    }
-    if lumps:
-        lumps.sort()
-        zeros = [0] * len(lumps)
-        extra = {
-            "row": [records.row[i] for i, *_ in lumps],
-            "settlement_id": [sids[i] for i, *_ in lumps],
-            "benefit": [c for _, _, c, _ in lumps],
-            "status": [_COVERED] * len(lumps),
-            "amount_fen": [fen for *_, fen in lumps],
-            "base_fen": [None] * len(lumps),
-            "reason_code": [""] * len(lumps),
-            "reason": [""] * len(lumps),
-            "member": [member_col[i] for i, *_ in lumps],
-            "coverage_start": [coverage_start[i] for i, *_ in lumps],
-            "reverses": [""] * len(lumps),
-        }
-        for name, values in columns.items():
-            values.extend(extra.get(name, zeros))
-    return columns
+        stays=ledger,
+        lump_sums=[(i, benefit, fen) for i, _, benefit, fen in lumps],
+    )

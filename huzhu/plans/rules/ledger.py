@@ -113,12 +113,13 @@ def stay_amounts(
     deductible_used_fen: int,
     cumulative_excess_fen: int,
     paid_fen: int,
-) -> tuple[int, int, int, int, list[int]]:
+) -> list[int]:
     """The arithmetic of one covered stay given the ledger so far (domain.md 1-5).
 
-    Returns (deductible used, excess, benefit before the cap, benefit, band parts) where
-    band parts are [band 0 base, band 0 amount, band 1 base, ...]: the excess falling in
-    each band and that share rounded half up on its own (for display).
+    Returns [deductible used, excess, benefit before the cap, benefit, band 0 base,
+    band 0 amount, band 1 base, ...]: each band's base is the excess falling in it, its
+    amount that share rounded half up on its own (for display; the benefit is the exact
+    sum over bands rounded once).
     """
     if type(base_fen) is not int:  # no float (or Decimal) on the money path
         raise TypeError(f"base_fen must be an int number of fen, got {type(base_fen).__name__}")
@@ -133,36 +134,38 @@ def stay_amounts(
     excess = base_fen - used
     low = cumulative_excess_fen
     high = low + excess
-    parts = []
+    out = [used, excess, 0, 0]
     numerator = 0
     for lower, upper, ratio in bands:
         top = high if upper is None or high < upper else upper
         part = top - (low if low > lower else lower)
         if part <= 0:
-            parts += (0, 0)
+            out += (0, 0)
         else:
             numerator += part * ratio
-            parts += (part, (2 * part * ratio + _D) // _2D)  # round_half_up, inlined
+            out += (part, (2 * part * ratio + _D) // _2D)  # round_half_up, inlined
     before_cap = (2 * numerator + _D) // _2D
     if cap is None:
         amount = before_cap
     else:
         room = cap - paid_fen
         amount = 0 if room <= 0 else (before_cap if before_cap < room else room)
-    return used, excess, before_cap, amount, parts
+    out[2] = before_cap
+    out[3] = amount
+    return out
 
 
 def _stay_benefit(
-    rules: InpatientRules, key: str, base_fen: int, state: LedgerState, amounts: tuple
+    rules: InpatientRules, key: str, base_fen: int, state: LedgerState, amounts: list[int]
 ) -> StayBenefit:
-    used, excess, before_cap, amount, parts = amounts
+    used, excess, before_cap, amount = amounts[:4]
     return StayBenefit(
         key=key,
         base_fen=base_fen,
         deductible_fen=used,
         excess_fen=excess,
         bands=tuple(
-            BandPart(i, lower, upper, ratio, parts[2 * i], parts[2 * i + 1])
+            BandPart(i, lower, upper, ratio, amounts[4 + 2 * i], amounts[5 + 2 * i])
             for i, (lower, upper, ratio) in enumerate(rules.bands)
         ),
         before_cap_fen=before_cap,
@@ -181,7 +184,7 @@ def adjudicate_stay(
     amounts = stay_amounts(
         rules, base_fen, state.deductible_used_fen, state.cumulative_excess_fen, state.paid_fen
     )
-    used, excess, _, amount, _ = amounts
+    used, excess, _, amount = amounts[:4]
     new_state = LedgerState(
         state.deductible_used_fen + used,
         state.cumulative_excess_fen + excess,
@@ -203,7 +206,7 @@ def walk_member_year(
     stays: Iterable[tuple[int, str]],
     sex: str | None,
     state: LedgerState,
-) -> tuple[list[tuple], list[tuple[int, LumpSumBenefit]], LedgerState]:
+) -> tuple[list[list[int]], list[tuple[int, LumpSumBenefit]], LedgerState]:
     """The ledger walk over one member-year's covered stays, already in ledger order.
 
     `stays` gives each stay's (base fen, diagnosis code); `lump_sums_for` is
@@ -256,7 +259,7 @@ def adjudicate_member_year(
     benefits = []
     for stay, amounts in zip(ordered, results, strict=True):
         benefits.append(_stay_benefit(rules, stay.key, stay.base_fen, state, amounts))
-        used, excess, _, amount, _ = amounts
+        used, excess, _, amount = amounts[:4]
         state = LedgerState(
             state.deductible_used_fen + used,
             state.cumulative_excess_fen + excess,

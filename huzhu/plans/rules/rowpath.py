@@ -11,25 +11,19 @@ from __future__ import annotations
 import gc
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from datetime import date
 
 import polars as pl
 
 from ..schema import Plan
-from .engine import adjudicate_columns, outcome_column_names
+from .engine import STAY_FIELDS, FileOutcomes, adjudicate_columns, outcome_column_names
 from .ledger import Coverage, LedgerState
+from .outcomes import OutcomeStatus as S
 from .records import ColumnPlan, read_columns
 
 __all__ = ["adjudicate_table", "coverage_of"]
 
-_TEXT_COLUMNS = {
-    "settlement_id",
-    "benefit",
-    "status",
-    "reason_code",
-    "reason",
-    "member",
-    "reverses",
-}
+_EPOCH = date(1970, 1, 1)
 
 
 def coverage_of(frame: pl.DataFrame) -> dict[str, Coverage]:
@@ -66,7 +60,8 @@ def adjudicate_table(
     *,
     states: Mapping[str, LedgerState] | None = None,
 ) -> pl.DataFrame:
-    """Outcomes of every settlement row (a frame of text columns) under `plan`.
+    """Outcomes of every settlement row (a frame of text columns) under `plan`, with the
+    bulk engine's columns (`engine.outcome_column_names`).
 
     `coverage`: a coverage frame (`simulation.coverage_from_enrollments`) or a mapping of
     normalised ID numbers to their enrollment in the plan's year.
@@ -80,15 +75,64 @@ def adjudicate_table(
         )
         out = adjudicate_columns(plan, records, cover, states=states)
         del records
-        series = []
-        for name in outcome_column_names(plan):
-            values = out.pop(name)
-            if name in _TEXT_COLUMNS:
-                dtype = pl.String
-            elif name == "coverage_start":
-                dtype = pl.Date
-            else:
-                dtype = pl.Int64
-            series.append(pl.Series(name, values, dtype=dtype))
-            del values
-        return pl.DataFrame(series)
+        return _frame(plan, out)
+
+
+def _days(values: list[date | None]) -> pl.Series:
+    """Dates as a Date series (through day numbers: much faster than date objects)."""
+    days: dict[date | None, int | None] = {None: None}
+    for day in set(values):
+        if day is not None:
+            days[day] = (day - _EPOCH).days
+    return pl.Series(list(map(days.__getitem__, values)), dtype=pl.Int32).cast(pl.Date)
+
+
+def _frame(plan: Plan, out: FileOutcomes) -> pl.DataFrame:
+    """The outcome frame: per-row columns as they are; each covered stay's money put at
+    its row (a scatter in polars), 0 (base: null) elsewhere; then the lump sums."""
+    rows = out.rows
+    n = len(rows["settlement_id"])
+    names = ["position", *STAY_FIELDS] + [
+        f"band_{i}_{k}_fen" for i in range(len(plan.inpatient.tiers)) for k in ("base", "amount")
+    ]
+    flat = pl.Series(out.stays, dtype=pl.Int64)
+    stays = {name: flat.gather_every(len(names), k) for k, name in enumerate(names)}
+    at = stays.pop("position")
+    money = {}
+    for name, values in stays.items():
+        if name == "base_fen":
+            blank = pl.repeat(None, n, dtype=pl.Int64, eager=True)
+        else:
+            blank = pl.zeros(n, dtype=pl.Int64, eager=True)
+        money[name] = blank.scatter(at, values) if len(at) else blank
+    frame = pl.DataFrame(
+        {
+            "row": pl.Series(rows["row"], dtype=pl.Int64),
+            "settlement_id": pl.Series(rows["settlement_id"], dtype=pl.String),
+            "benefit": pl.repeat(plan.inpatient.code, n, dtype=pl.String, eager=True),
+            "status": pl.Series(rows["status"], dtype=pl.String),
+            **money,
+            "reason_code": pl.Series(rows["reason_code"], dtype=pl.String),
+            "reason": pl.Series(rows["reason"], dtype=pl.String),
+            "member": pl.Series(rows["member"], dtype=pl.String),
+            "coverage_start": _days(rows["coverage_start"]),
+            "reverses": pl.Series(rows["reverses"], dtype=pl.String),
+        }
+    )
+    order = outcome_column_names(plan)
+    if not out.lump_sums:
+        return frame.select(order)
+    at = [i for i, _, _ in out.lump_sums]
+    lumps = frame.select(
+        "row", "settlement_id", "status", "reason_code", "reason", "member", "coverage_start"
+    )[at].with_columns(
+        pl.Series("benefit", [b for _, b, _ in out.lump_sums], dtype=pl.String),
+        pl.lit(S.COVERED.value).alias("status"),
+        pl.Series("amount_fen", [fen for _, _, fen in out.lump_sums], dtype=pl.Int64),
+        pl.lit("").alias("reason_code"),
+        pl.lit("").alias("reason"),
+        pl.lit("").alias("reverses"),
+        pl.lit(None, dtype=pl.Int64).alias("base_fen"),
+        *[pl.lit(0, dtype=pl.Int64).alias(c) for c in stays if c not in ("amount_fen", "base_fen")],
+    )
+    return pl.concat([frame.select(order), lumps.select(order)])
