@@ -643,9 +643,9 @@ def verify_retries(driver: Driver, sample: int = 300) -> dict:
 def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--members", type=int, default=20000)
-    ap.add_argument("--workers", type=int, default=3)
-    ap.add_argument("--threads", type=int, default=4)
-    ap.add_argument("--server", choices=["gunicorn", "granian"], default="gunicorn")
+    ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--threads", type=int, default=8)
+    ap.add_argument("--server", choices=["gunicorn", "granian"], default="granian")
     ap.add_argument("--levels", default="4,8,16,32")
     ap.add_argument("--seconds", type=float, default=15)
     ap.add_argument("--max-requests", type=int, default=6000)
