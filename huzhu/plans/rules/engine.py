@@ -28,7 +28,7 @@ from .ledger import (
     walk_member_year,
 )
 from .outcomes import REASON_MESSAGES, OutcomeStatus, reason_message
-from .records import RecordColumns
+from .records import RecordColumns, cell_text
 
 __all__ = [
     "OUTCOME_COLUMNS",
@@ -139,7 +139,7 @@ def head_outcomes(
 
 
 class _Members(dict):
-    """ID number text -> (member or the text, ID error code, first covered admission day
+    """ID number cell -> (member or the trimmed text, ID error code, first covered admission day
     or None for any day, coverage start, the member's covered stays or None if not
     enrolled) — each distinct text checked once. `stays`: member -> covered stays."""
 
@@ -149,7 +149,8 @@ class _Members(dict):
         self.coverage = coverage
         self.stays: dict[str, list[tuple]] = {}
 
-    def __missing__(self, text: str) -> tuple:
+    def __missing__(self, cell: str | None) -> tuple:
+        text = cell_text(cell)
         try:
             member = normalize_id_number(text)
         except IdNumberError as e:
@@ -162,7 +163,7 @@ class _Members(dict):
                 first = cover.first_admission(self.plan)
                 stays = self.stays.setdefault(member, [])
                 entry = (member, None, first, cover.start(self.plan), stays)
-        self[text] = entry
+        self[cell] = entry
         return entry
 
 

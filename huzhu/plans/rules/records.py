@@ -28,6 +28,7 @@ __all__ = [
     "RecordColumns",
     "SettlementRecord",
     "RecordsFormatError",
+    "cell_text",
     "column_plan",
     "read_columns",
     "record_from_mapping",
@@ -199,13 +200,14 @@ class AmountColumn(NamedTuple):
 class RecordColumns(NamedTuple):
     """Settlement records as parallel lists in file order: what the row engine reads.
 
-    Text is trimmed, not validated; a national refund row already names the record it
-    cancels in `reverses` when one was found.
+    Text is trimmed (except the ID numbers: their check ignores spaces, so each distinct
+    cell is trimmed there only if it fails), not validated; a national refund row already
+    names the record it cancels in `reverses` when one was found.
     """
 
     row: Sequence[int]  # 1-based data row numbers
     settlement_id: list[str]
-    id_number: list[str]
+    id_number: Sequence[str | None]  # the cells as read: `cell_text` trims one
     admit_date: list[str]
     discharge_date: list[str]
     diagnosis_code: list[str]
@@ -215,7 +217,7 @@ class RecordColumns(NamedTuple):
     sources: Mapping[str, str]  # field -> source column, for messages
 
 
-def _trim(value: object) -> str:
+def cell_text(value: object) -> str:
     """A cell as trimmed text ("" for an empty cell)."""
     if value is None:
         return ""
@@ -226,19 +228,19 @@ class _Trimmed(dict):
     """cell -> trimmed text, trimming each distinct cell once."""
 
     def __missing__(self, value: object) -> str:
-        text = self[value] = _trim(value)
+        text = self[value] = cell_text(value)
         return text
 
 
 def _texts(values: Sequence[object], *, repeated: bool = False) -> list[str]:
-    """`_trim` of every cell. A `repeated` column (ID numbers, dates, codes) is trimmed
+    """`cell_text` of every cell. A `repeated` column (ID numbers, dates, codes) is trimmed
     once per distinct cell and its rows share one string."""
     try:
         if repeated:
             return list(map(_Trimmed().__getitem__, values))
         return [v.strip(SPACES) for v in values]
     except (AttributeError, TypeError):  # an empty or non-text cell, or an unhashable one
-        return [_trim(v) for v in values]
+        return [cell_text(v) for v in values]
 
 
 def _parsed(values: Sequence[object], source: str) -> tuple[list[int | None], dict]:
@@ -329,6 +331,12 @@ def _refund_targets(
     return targets
 
 
+def _raw_ids(values: Sequence[object]) -> Sequence[str | None]:
+    if set(map(type, values)) <= {str, type(None)}:
+        return values
+    return _texts(values)  # numbers or other objects: as text
+
+
 def read_columns(
     cells: Callable[[str], Sequence[object]],
     plan: ColumnPlan,
@@ -365,7 +373,7 @@ def read_columns(
     return RecordColumns(
         row=range(1, height + 1),
         settlement_id=settlement_ids,
-        id_number=text("id_number"),
+        id_number=_raw_ids(cells(cols["id_number"])),
         admit_date=text("admit_date"),
         discharge_date=text("discharge_date"),
         diagnosis_code=text("diagnosis_code"),
@@ -405,7 +413,7 @@ def records_from_rows(
             SettlementRecord(
                 row=c.row[i],
                 settlement_id=c.settlement_id[i],
-                id_number=c.id_number[i],
+                id_number=cell_text(c.id_number[i]),
                 admit_date=c.admit_date[i],
                 discharge_date=c.discharge_date[i],
                 diagnosis_code=c.diagnosis_code[i],
