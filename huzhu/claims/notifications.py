@@ -154,7 +154,10 @@ def deliver(notification_id: int) -> Notification:
     return _deliver(notification)
 
 
-def _deliver(notification: Notification) -> Notification:
+def notification_send(notification: Notification) -> Notification:
+    """Send a stored notification through every configured channel and set `channels`,
+    `error` and `sent_at` on it, without saving (the caller records them: `_deliver`, or
+    the one-stop settle with its own prepared statement)."""
     delivered, errors = [], []
     for channel in configured_channels():
         try:
@@ -166,6 +169,11 @@ def _deliver(notification: Notification) -> Notification:
     notification.channels = ",".join(delivered)
     notification.error = "\n".join(errors)
     notification.sent_at = timezone.now() if delivered else None
+    return notification
+
+
+def _deliver(notification: Notification) -> Notification:
+    notification_send(notification)
     notification.save(update_fields=["channels", "error", "sent_at"])
     return notification
 

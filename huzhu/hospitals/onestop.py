@@ -73,7 +73,7 @@ from huzhu.plans.selectors import plan_from_version
 from huzhu.settlements import texts
 
 from .models import Hospital, OnestopAction, OnestopRequest
-from .writes import claim_sequences, prepared_cursor, write_settlement
+from .writes import claim_sequences, deliver_after_commit, prepared_cursor, write_settlement
 from .writes import reserve_claims as _reserve_claims
 
 __all__ = [
@@ -990,8 +990,7 @@ def _settle_locked(hospital: Hospital, stay: Stay, y: _Year, request_id: str, di
         response=answer,
     )
     write_settlement(rows, ledger, request)
-    for r in rows:
-        r.deliver_on_commit()
+    deliver_after_commit([r.notification for r in rows if r.notification is not None])
     return answer
 
 

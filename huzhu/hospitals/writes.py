@@ -19,15 +19,22 @@ from __future__ import annotations
 
 import datetime as dt
 
-from django.db import connection, connections
+from django.db import connection, connections, transaction
 from django.db.models import Model
 
 from huzhu.claims.ledger import LEDGER_WRITE_FIELDS
 from huzhu.claims.models import Claim, ClaimTransition, MemberYearLedger, Notification
+from huzhu.claims.notifications import notification_send
 from huzhu.claims.numbers import PG_SEQUENCE, claim_numbers_allocate, format_claim_number
 from huzhu.claims.services import OnestopClaimRows
 
-__all__ = ["claim_sequences", "prepared_cursor", "reserve_claims", "write_settlement"]
+__all__ = [
+    "claim_sequences",
+    "deliver_after_commit",
+    "prepared_cursor",
+    "reserve_claims",
+    "write_settlement",
+]
 
 if connection.vendor == "postgresql":
     from django.db.backends.postgresql.base import ServerBindingCursor
@@ -199,3 +206,34 @@ def write_settlement(rows: list[OnestopClaimRows], ledger: MemberYearLedger, req
     for obj in (*claims, *transitions, *notes, request):
         obj._state.adding = False
         obj._state.db = connection.alias
+
+
+_DELIVERY_FIELDS = ("channels", "error", "sent_at")
+
+
+def deliver_after_commit(notes: list[Notification]) -> None:
+    """When the transaction commits, send the settlement's notifications through the
+    configured channels and record the outcome (`notification_send`, as every claim
+    notification). PostgreSQL: the record is one prepared UPDATE per notification rather
+    than a model save. A failure here (the database gone right after the commit) is logged
+    and leaves the notification stored, unsent."""
+    if not notes:
+        return
+
+    def deliver() -> None:
+        for note in notes:
+            notification_send(note)
+            if connection.vendor != "postgresql":
+                note.save(update_fields=list(_DELIVERY_FIELDS))
+                continue
+            conn = connections[connection.alias]
+            qn = conn.ops.quote_name
+            opts = Notification._meta
+            sets = ", ".join(f"{qn(opts.get_field(n).column)} = %s" for n in _DELIVERY_FIELDS)
+            with prepared_cursor() as cursor:
+                cursor.execute(
+                    f"UPDATE {qn(opts.db_table)} SET {sets} WHERE {qn(opts.pk.column)} = %s",
+                    [*(getattr(note, n) for n in _DELIVERY_FIELDS), note.pk],
+                )
+
+    transaction.on_commit(deliver, robust=True)

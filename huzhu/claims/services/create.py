@@ -22,7 +22,6 @@ from ..models import (
     Notification,
     PayeeKind,
 )
-from ..notifications import _deliver
 from ..numbers import claim_number_next
 from ..workflow import FILER_OF_ACTOR, actor_kind, check_transition
 from .inputs import (
@@ -294,8 +293,8 @@ class OnestopClaimRows:
     """A one-stop claim and the rows that go with it, built and checked, not yet written.
 
     The cashier's settle writes them together with its ledger update and request row in as
-    few round trips as the database allows (`huzhu.hospitals.onestop`), then calls
-    `deliver_on_commit()`. Its audit record is the one-stop request row (hospital,
+    few round trips as the database allows, and delivers the notification after the commit
+    (`huzhu.hospitals.writes`). Its audit record is the one-stop request row (hospital,
     request_id, body digest, time, the full answer with the claim numbers), as an import's
     claims have their batch: no separate `claim.create` audit event.
     """
@@ -303,11 +302,6 @@ class OnestopClaimRows:
     claim: Claim
     transition: ClaimTransition
     notification: Notification | None
-
-    def deliver_on_commit(self) -> None:
-        if self.notification is not None:
-            note = self.notification
-            transaction.on_commit(lambda: _deliver(note), robust=True)
 
 
 def claim_rows_onestop(
