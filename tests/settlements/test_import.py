@@ -209,3 +209,23 @@ def test_notifications_are_delivered_by_a_task_after_the_import_commits(
     note = Notification.objects.get(claim__settlement_id="N1")
     assert note.sent_at is not None and note.channels == "console"
     assert "已自动受理住院医疗互助，金额1,250.00元，无需申请" in capsys.readouterr().out
+
+
+def test_member_home_shows_each_claim_of_a_notice_on_its_own_line(plans, enroll, write_csv, client):
+    from huzhu.organizations.models import Role
+    from tests.factories import UserFactory
+
+    a = enroll(name="丁")
+    a.user = UserFactory(role=Role.MEMBER, union=None, phone=a.phone)
+    a.save(update_fields=["user"])
+    settlement_import_file(
+        path=write_csv(
+            [
+                row("H1", a, base="3000.00", discharge="2026-03-10"),
+                row("H2", a, base="12000.00", admit="2026-05-01", discharge="2026-05-10"),
+            ]
+        )
+    )
+    client.force_login(a.user)
+    page = client.get("/m/").content.decode()
+    assert "金额1,250.00元，无需申请；<br>您在嵊州市人民医院的住院（2026-05-01至05-10）" in page
