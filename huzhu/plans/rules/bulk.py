@@ -123,13 +123,11 @@ def _group_start(key: pl.Expr, value: pl.Expr) -> pl.Expr:
     return total - offset.forward_fill()
 
 
-def _ledger_order(covered: pl.DataFrame) -> pl.Series:
-    """Positions of `covered` (key, settlement_id) sorted by key, then settlement id.
-
-    One integer sort; only rows whose key ties with a neighbour (same member, same
-    discharge day) are sorted again by their settlement ids as text.
+def _ledger_order(key: pl.Series, settlement_id: pl.Series, rows: pl.Series) -> pl.Series:
+    """Positions of `key` sorted by key, then by settlement id (that of key[i] being
+    settlement_id[rows[i]]). One integer sort; only rows whose key ties with a neighbour
+    (same member, same discharge day) are sorted again by their settlement ids as text.
     """
-    key = covered.get_column("key")
     order = key.arg_sort()
     ranked = key.gather(order)
     tied = (ranked == ranked.shift(1)) | (ranked == ranked.shift(-1))
@@ -137,9 +135,73 @@ def _ledger_order(covered: pl.DataFrame) -> pl.Series:
     if len(where) == 0:
         return order
     sub = order.gather(where)
-    resorted = covered.select("key", "settlement_id").gather(sub)
-    sub = sub.gather(resorted.select(pl.arg_sort_by(["key", "settlement_id"])).to_series())
+    resorted = pl.DataFrame({"key": key.gather(sub), "sid": settlement_id.gather(rows.gather(sub))})
+    sub = sub.gather(resorted.select(pl.arg_sort_by(["key", "sid"])).to_series())
     return order.scatter(where, sub)
+
+
+def _running_before(inpatient, member: pl.Expr, base: pl.Expr) -> pl.Expr:
+    """In ledger order: the member's base (deductible per year) or excess (per stay)
+    of the stays before this one."""
+    if inpatient.deductible_per_stay:
+        excess = base - pl.min_horizontal(base, pl.lit(inpatient.deductible_fen))
+        return _group_start(member, excess) - excess
+    return _group_start(member, base) - base
+
+
+def _with_stay_amounts(frame: pl.LazyFrame, inpatient, *, amounts: bool = False) -> pl.LazyFrame:
+    """A stay's numbers (domain.md 1-5) from its base `__b` and `__prev` (_running_before).
+    Adds deductible_fen, excess_fen, band_<i>_base_fen, band_<i>_amount_fen and
+    before_cap_fen; with `amounts`, also amount_fen and cap_cut_fen (under a cap, from
+    `__paid`: the amount paid before the stay in the year)."""
+    b, prev, d = pl.col("__b"), pl.col("__prev"), pl.lit(inpatient.deductible_fen)
+    if inpatient.deductible_per_stay:
+        deductible = pl.min_horizontal(b, d)
+        frame = frame.with_columns(deductible.alias("deductible_fen"))
+        frame = frame.with_columns((b - pl.col("deductible_fen")).alias("excess_fen"))
+        frame = frame.with_columns(prev.alias("__lo"), (prev + pl.col("excess_fen")).alias("__hi"))
+    else:
+        now = prev + b
+        frame = frame.with_columns(
+            (pl.min_horizontal(now, d) - pl.min_horizontal(prev, d)).alias("deductible_fen"),
+            pl.max_horizontal(prev - d, pl.lit(0)).alias("__lo"),
+            pl.max_horizontal(now - d, pl.lit(0)).alias("__hi"),
+        )
+        frame = frame.with_columns((b - pl.col("deductible_fen")).alias("excess_fen"))
+    lo, hi = pl.col("__lo"), pl.col("__hi")
+    bands = inpatient.bands()
+    parts = []
+    for i, (lower, upper, _ratio) in enumerate(bands):
+        top = hi if upper is None else pl.min_horizontal(hi, pl.lit(upper))
+        part = pl.max_horizontal(top - pl.max_horizontal(lo, pl.lit(lower)), pl.lit(0))
+        parts.append(part.alias(f"band_{i}_base_fen"))
+    frame = frame.with_columns(parts)
+    numer = pl.lit(0, dtype=pl.Int64)
+    for i, (_, _, ratio) in enumerate(bands):
+        numer = numer + pl.col(f"band_{i}_base_fen") * ratio
+    frame = frame.with_columns(
+        *[
+            ((pl.col(f"band_{i}_base_fen") * ratio * 2 + 10_000) // 20_000).alias(
+                f"band_{i}_amount_fen"
+            )
+            for i, (_, _, ratio) in enumerate(bands)
+        ],
+        ((numer * 2 + 10_000) // 20_000).alias("before_cap_fen"),
+    )
+    if not amounts:
+        return frame
+    before, cap = pl.col("before_cap_fen"), inpatient.cap_fen
+    if cap is None:
+        frame = frame.with_columns(before.alias("amount_fen"))
+    else:
+        paid_before = pl.col("__paid")
+        frame = frame.with_columns(
+            (
+                pl.min_horizontal(paid_before + before, pl.lit(cap))
+                - pl.min_horizontal(paid_before, pl.lit(cap))
+            ).alias("amount_fen")
+        )
+    return frame.with_columns((before - pl.col("amount_fen")).alias("cap_cut_fen"))
 
 
 def adjudicate_frame(
@@ -160,7 +222,6 @@ def adjudicate_frame(
     """
     inpatient = plan.inpatient
     base = inpatient.base
-    bands = inpatient.bands()
     period = plan.period
     # Coverage by integer member key; its row number is a dense member id for the ledger.
     cov = with_id_number_check(
@@ -328,119 +389,71 @@ def adjudicate_frame(
     )
 
     # --- the ledger over covered stays, in (member, discharge, settlement id) order ---------
+    # Only the running totals need the ledger order: what came before each stay (base or
+    # excess, and the amount paid). They are put back in input order, where every other
+    # number of the stay follows from them (other rows have base 0: all zeros).
     positions = (codes == COVERED).arg_true()
     span = (period.end - period.start).days + 1
-    covered = rf.select(
-        (
-            pl.col("mrank").cast(pl.Int64) * span
-            + (discharge - pl.lit(period.start)).dt.total_days()
-        ).alias("key"),
-        "settlement_id",
-    ).gather(positions)
-    order = _ledger_order(covered)
+    key = rf.select(
+        pl.col("mrank").cast(pl.Int64) * span + (discharge - pl.lit(period.start)).dt.total_days()
+    ).to_series()
+    order = _ledger_order(key.gather(positions), sid, positions)
     where = positions.gather(order)
+    m = pl.col("m")
     ledger = pl.DataFrame(
-        {
-            "m": rf.get_column("mrank").gather(where),
-            "base_fen": rf.get_column("base_fen").gather(where),
-        }
+        {"m": rf.get_column("mrank").gather(where), "__b": rf.get_column("base_fen").gather(where)}
     ).lazy()
-    b, key = pl.col("base_fen"), pl.col("m")
-    d = inpatient.deductible_fen
-    if inpatient.deductible_per_stay:
-        ledger = ledger.with_columns(pl.min_horizontal(b, pl.lit(d)).alias("deductible_fen"))
-        ledger = ledger.with_columns((b - pl.col("deductible_fen")).alias("excess_fen"))
-        ledger = ledger.with_columns(_group_start(key, pl.col("excess_fen")).alias("__hi"))
-        ledger = ledger.with_columns((pl.col("__hi") - pl.col("excess_fen")).alias("__lo"))
-    else:
-        ledger = ledger.with_columns(_group_start(key, b).alias("__s"))
-        s_now, s_prev = pl.col("__s"), pl.col("__s") - b
-        ledger = ledger.with_columns(
-            (pl.min_horizontal(s_now, pl.lit(d)) - pl.min_horizontal(s_prev, pl.lit(d))).alias(
-                "deductible_fen"
-            ),
-            pl.max_horizontal(s_prev - d, pl.lit(0)).alias("__lo"),
-            pl.max_horizontal(s_now - d, pl.lit(0)).alias("__hi"),
-        )
-        ledger = ledger.with_columns((b - pl.col("deductible_fen")).alias("excess_fen"))
-    lo, hi = pl.col("__lo"), pl.col("__hi")
-    band_cols = []
-    for i, (lower, upper, _ratio) in enumerate(bands):
-        top = hi if upper is None else pl.min_horizontal(hi, pl.lit(upper))
-        part = pl.max_horizontal(top - pl.max_horizontal(lo, pl.lit(lower)), pl.lit(0))
-        band_cols.append(part.alias(f"band_{i}_base_fen"))
-    ledger = ledger.with_columns(band_cols)
-    numer = pl.lit(0, dtype=pl.Int64)
-    for i, (_, _, ratio) in enumerate(bands):
-        numer = numer + pl.col(f"band_{i}_base_fen") * ratio
-    ledger = ledger.with_columns(
-        *[
-            ((pl.col(f"band_{i}_base_fen") * ratio * 2 + 10_000) // 20_000).alias(
-                f"band_{i}_amount_fen"
-            )
-            for i, (_, _, ratio) in enumerate(bands)
-        ],
-        ((numer * 2 + 10_000) // 20_000).alias("before_cap_fen"),
-    )
-    before = pl.col("before_cap_fen")
-    cap = inpatient.cap_fen
-    if cap is None:
-        ledger = ledger.with_columns(before.alias("amount_fen"))
-    else:
-        ledger = ledger.with_columns(_group_start(key, before).alias("__p"))
-        ledger = ledger.with_columns(
-            (
-                pl.min_horizontal(pl.col("__p"), pl.lit(cap))
-                - pl.min_horizontal(pl.col("__p") - before, pl.lit(cap))
-            ).alias("amount_fen")
-        )
-    ledger = ledger.with_columns((before - pl.col("amount_fen")).alias("cap_cut_fen"))
-    ledger_cols = [
-        "deductible_fen",
-        "excess_fen",
-        *[f"band_{i}_{k}_fen" for i in range(len(bands)) for k in ("base", "amount")],
-        "before_cap_fen",
-        "cap_cut_fen",
-        "amount_fen",
+    ledger = ledger.with_columns(_running_before(inpatient, m, pl.col("__b")).alias("__prev"))
+    running = ["__prev"]
+    if inpatient.cap_fen is not None:
+        ledger = _with_stay_amounts(ledger, inpatient)
+        before = pl.col("before_cap_fen")
+        ledger = ledger.with_columns((_group_start(m, before) - before).alias("__paid"))
+        running.append("__paid")
+    ledger_df = ledger.select(running).collect(engine="in-memory")
+    scattered = [
+        pl.zeros(n, dtype=pl.Int64, eager=True).alias(c).scatter(where, ledger_df.get_column(c))
+        if len(where)
+        else pl.zeros(n, dtype=pl.Int64, eager=True).alias(c)
+        for c in running
     ]
-    ledger_df = ledger.select(ledger_cols).collect(engine="in-memory")
-
-    # Scatter the ledger (in ledger order) back onto the input rows.
-    scattered = []
-    for col in ledger_cols:
-        full = pl.zeros(n, dtype=pl.Int64, eager=True).alias(col)
-        if len(where):
-            full = full.scatter(where, ledger_df.get_column(col))
-        scattered.append(full)
     columns = outcome_columns(plan) + ([MEMBER_KEY] if member_key else [])
-    out = frame.with_columns(
+    covered = pl.col("code") == COVERED
+    out = frame.lazy().with_columns(
         *scattered,
-        pl.when(pl.col("code") == COVERED).then(pl.col("base_fen")).alias("base_fen"),
-    ).select(columns)
+        pl.when(covered).then(pl.col("base_fen")).otherwise(0).alias("__b"),
+        pl.when(covered).then(pl.col("base_fen")).alias("base_fen"),
+    )
+    out = _with_stay_amounts(out, inpatient, amounts=True)
+    out = out.select(columns).collect(engine="in-memory")
 
     # --- lump sums: the first matching covered stay of each member-year gets it -----------
-    # Diagnosis codes repeat a lot: match each distinct code once, with the row
-    # engine's own matcher; then walk the covered stays in ledger order.
+    # Diagnosis codes repeat a lot: match each distinct code once, with the row engine's
+    # own matcher; then walk the covered stays in ledger order (grouped by member, so a
+    # member's first match is where the member changes).
     lump_benefits = [(rank, b) for rank, b in enumerate(plan.benefits) if b.kind == "lump_sum"]
     if not lump_benefits or len(where) == 0:
         return out
-    diagnosis = rf.get_column("diagnosis_code").gather(where)
+    diagnosis = rf.get_column("diagnosis_code")
     codes_seen = diagnosis.unique().to_list()
-    walk = pl.DataFrame({"m": rf.get_column("mrank").gather(where), "pos": where})
-    sex_male = (rf.get_column("mkey").gather(where) // 11) % 2 == 1
+    male = (rf.get_column("mkey") // 11) % 2 == 1
+    walk = pl.DataFrame({"m": rf.get_column("mrank").gather(where).cast(pl.Int64), "pos": where})
+    zero_cols = [c for c in outcome_columns(plan)[4:] if c.endswith("_fen") and c != "base_fen"]
     lumps = []
     for rank, benefit in lump_benefits:
         hits = [c for c in codes_seen if diagnosis_matches(benefit.diagnoses, c)]
+        if not hits:
+            continue
         match = diagnosis.is_in(pl.Series(hits, dtype=pl.String).implode())
         if benefit.sex is not None:
-            match = match & (sex_male if benefit.sex == "male" else ~sex_male)
-        picked = walk.filter(match)
-        picked = picked.filter(picked.get_column("m").is_first_distinct()).get_column("pos")
-        if len(picked) == 0:
+            match = match & (male if benefit.sex == "male" else ~male)
+        picked = walk.filter(match.gather(where))
+        picked = picked.filter(pl.col("m") != pl.col("m").shift(1).fill_null(-1))
+        if picked.height == 0:
             continue
         hit_rows = frame.select(
             "row", "settlement_id", "member", "coverage_start", MEMBER_KEY
-        ).gather(picked)
+        ).gather(picked.get_column("pos"))
         lumps.append(
             hit_rows.select(
                 "row",
@@ -448,7 +461,7 @@ def adjudicate_frame(
                 pl.lit(benefit.code).alias("benefit"),
                 pl.lit(S.COVERED.value).alias("status"),
                 pl.lit(benefit.lump_sum_fen, dtype=pl.Int64).alias("amount_fen"),
-                *[pl.lit(0, dtype=pl.Int64).alias(c) for c in ledger_cols if c != "amount_fen"],
+                *[pl.lit(0, dtype=pl.Int64).alias(c) for c in zero_cols if c != "amount_fen"],
                 pl.lit(None, dtype=pl.Int64).alias("base_fen"),
                 pl.lit("").alias("reason_code"),
                 pl.lit("").alias("reason"),
