@@ -31,12 +31,10 @@ from .outcomes import REASON_MESSAGES, OutcomeStatus, reason_message
 from .records import RecordColumns, cell_text
 
 __all__ = [
-    "OUTCOME_COLUMNS",
     "STAY_FIELDS",
     "FileOutcomes",
     "adjudicate_columns",
     "head_outcomes",
-    "outcome_column_names",
 ]
 
 S = OutcomeStatus
@@ -48,34 +46,6 @@ _HEAD_STATUS = {
     "reversal_unmatched": S.REVERSAL.value,
     "reversed": S.REVERSED.value,
 }
-
-# The outcome table's columns (the bulk engine's, in the same order); band columns
-# `band_<i>_base_fen`, `band_<i>_amount_fen` go after `excess_fen`.
-OUTCOME_COLUMNS = (
-    "row",
-    "settlement_id",
-    "benefit",
-    "status",
-    "amount_fen",
-    "deductible_fen",
-    "base_fen",
-    "excess_fen",
-    "before_cap_fen",
-    "cap_cut_fen",
-    "reason_code",
-    "reason",
-    "member",
-    "coverage_start",
-    "reverses",
-)
-
-
-def outcome_column_names(plan: Plan) -> list[str]:
-    bands = [
-        f"band_{i}_{k}_fen" for i in range(len(plan.inpatient.tiers)) for k in ("base", "amount")
-    ]
-    at = OUTCOME_COLUMNS.index("before_cap_fen")
-    return [*OUTCOME_COLUMNS[:at], *bands, *OUTCOME_COLUMNS[at:]]
 
 
 class FileOutcomes(NamedTuple):

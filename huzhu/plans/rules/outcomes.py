@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from datetime import date
 from enum import StrEnum
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 from huzhu.members.idnumbers import ID_ERROR_MESSAGES
 
 from .amounts import AMOUNT_ERROR_MESSAGES
+
+if TYPE_CHECKING:
+    from ..schema import Plan
 
 __all__ = [
     "OutcomeStatus",
@@ -20,6 +23,7 @@ __all__ = [
     "Outcome",
     "REASON_MESSAGES",
     "reason_message",
+    "outcome_columns",
 ]
 
 
@@ -171,3 +175,26 @@ class Outcome(NamedTuple):
             self.coverage_start,
             self.reverses,
         )
+
+
+def outcome_columns(plan: Plan) -> list[str]:
+    """The outcome table's columns (both engines', in this order)."""
+    n = len(plan.inpatient.tiers)
+    return [
+        "row",
+        "settlement_id",
+        "benefit",
+        "status",
+        "amount_fen",
+        "deductible_fen",
+        "base_fen",
+        "excess_fen",
+        *[f"band_{i}_{k}_fen" for i in range(n) for k in ("base", "amount")],
+        "before_cap_fen",
+        "cap_cut_fen",
+        "reason_code",
+        "reason",
+        "member",
+        "coverage_start",
+        "reverses",
+    ]

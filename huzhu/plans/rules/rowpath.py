@@ -16,9 +16,10 @@ from datetime import date
 import polars as pl
 
 from ..schema import Plan
-from .engine import STAY_FIELDS, FileOutcomes, adjudicate_columns, outcome_column_names
+from .engine import STAY_FIELDS, FileOutcomes, adjudicate_columns
 from .ledger import Coverage, LedgerState
 from .outcomes import OutcomeStatus as S
+from .outcomes import outcome_columns
 from .records import ColumnPlan, read_columns
 
 __all__ = ["adjudicate_table", "coverage_of"]
@@ -61,7 +62,7 @@ def adjudicate_table(
     states: Mapping[str, LedgerState] | None = None,
 ) -> pl.DataFrame:
     """Outcomes of every settlement row (a frame of text columns) under `plan`, with the
-    bulk engine's columns (`engine.outcome_column_names`).
+    bulk engine's columns (`outcomes.outcome_columns`).
 
     `coverage`: a coverage frame (`simulation.coverage_from_enrollments`) or a mapping of
     normalised ID numbers to their enrollment in the plan's year.
@@ -78,13 +79,16 @@ def adjudicate_table(
         return _frame(plan, out)
 
 
+class _DayNumbers(dict):
+    def __missing__(self, day: date | None) -> int | None:
+        number = self[day] = None if day is None else (day - _EPOCH).days
+        return number
+
+
 def _days(values: list[date | None]) -> pl.Series:
-    """Dates as a Date series (through day numbers: much faster than date objects)."""
-    days: dict[date | None, int | None] = {None: None}
-    for day in set(values):
-        if day is not None:
-            days[day] = (day - _EPOCH).days
-    return pl.Series(list(map(days.__getitem__, values)), dtype=pl.Int32).cast(pl.Date)
+    """Dates as a Date series (through day numbers: faster than date objects)."""
+    numbers = list(map(_DayNumbers().__getitem__, values))
+    return pl.Series(numbers, dtype=pl.Int32).cast(pl.Date)
 
 
 def _frame(plan: Plan, out: FileOutcomes) -> pl.DataFrame:
@@ -119,7 +123,7 @@ def _frame(plan: Plan, out: FileOutcomes) -> pl.DataFrame:
             "reverses": pl.Series(rows["reverses"], dtype=pl.String),
         }
     )
-    order = outcome_column_names(plan)
+    order = outcome_columns(plan)
     if not out.lump_sums:
         return frame.select(order)
     at = [i for i, _, _ in out.lump_sums]
