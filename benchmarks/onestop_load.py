@@ -336,14 +336,15 @@ class Driver:
             await conn.close()
 
         base_seed = self.seq  # a new sequence of members in every run
-        cpu0 = _cpu_now()
+        backends = _our_backends()
+        cpu0 = _cpu_now(backends)
         t0 = time.perf_counter()
         tasks = [asyncio.create_task(client(base_seed + i * 7919)) for i in range(clients)]
         if fault is not None:
             await asyncio.get_running_loop().run_in_executor(None, fault)
         await asyncio.gather(*tasks)
         wall = time.perf_counter() - t0
-        cpu = _cpu_now()
+        cpu = _cpu_now(_our_backends())
         n = len(lat["settle"]) + len(lat["presettle"])
         out = {
             "clients": clients,
@@ -431,9 +432,25 @@ def _pg_pids() -> list[int]:
     return out
 
 
-def _cpu_now() -> dict:
+BENCH_DB: list[str] = []  # the temporary database's name
+
+
+def _our_backends() -> list[int]:
+    """The PostgreSQL backends serving the temporary database (the server's persistent
+    connections), found at the start of a run."""
+    if not BENCH_DB:
+        return []
+    rows = _admin(
+        "SELECT pid FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()",
+        [BENCH_DB[0]],
+    )
+    return [r[0] for r in rows]
+
+
+def _cpu_now(backends: list[int] | None = None) -> dict:
     """CPU ticks so far: this process, the server (master + workers), every postgres process
-    (the whole PostgreSQL server: other sessions' work on the shared machine counts too)."""
+    (the whole PostgreSQL server: other sessions' work on the shared machine counts too),
+    the backends of our database only, and the whole machine."""
     server = 0
     for master in SERVER_PIDS:
         server += _ticks(master) + sum(_ticks(w) for w in _children(master))
@@ -441,6 +458,7 @@ def _cpu_now() -> dict:
         "client": _ticks(os.getpid()),
         "server": server,
         "postgres": sum(_ticks(p) for p in _pg_pids()),
+        "pg_backends": {p: _ticks(p) for p in backends or []},
         "total": _total_ticks(),
     }
 
@@ -455,10 +473,17 @@ def _cpu_split(before: dict, after: dict, requests: int) -> dict:
     hz = os.sysconf("SC_CLK_TCK")
     if not requests:
         return {}
-    return {
+    out = {
         k: round(1000 * (after[k] - before[k]) / hz / requests, 2)
         for k in ("client", "server", "postgres", "total")
     }
+    # Backends that connected during the run count from zero.
+    ticks = sum(t - before["pg_backends"].get(p, 0) for p, t in after["pg_backends"].items())
+    out["pg_backends"] = round(1000 * ticks / hz / requests, 2)
+    # Ours: this client, the server and the backends of our database (PostgreSQL's shared
+    # background processes, WAL writer and checkpointer, are left out).
+    out["ours"] = round(out["client"] + out["server"] + out["pg_backends"], 2)
+    return out
 
 
 def _pcts(values: list[float]) -> dict:
@@ -664,6 +689,7 @@ def main() -> int:
     ensure_template(args.fresh_template)
     db = f"huzhu_bench_onestop_{os.getpid()}"
     _admin(f'CREATE DATABASE "{db}" TEMPLATE "{TEMPLATE}"')
+    BENCH_DB[:] = [db]
     os.environ.update(_env(db))
     os.environ["DJANGO_SETTINGS_MODULE"] = "huzhu.settings"
     figures: dict = {

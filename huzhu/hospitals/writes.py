@@ -60,8 +60,14 @@ def prepared_cursor():
         return conn.cursor()
     conn.close_if_health_check_failed()
     conn.ensure_connection()
+    raw = conn.connection
+    if raw.prepare_threshold is None:
+        # Django opens connections with preparation off (psycopg then ignores prepare=True);
+        # only server-side binding cursors like this one can prepare, so turning it on
+        # changes nothing for the ORM's client-side binding cursors.
+        raw.prepare_threshold = 5
     with conn.wrap_database_errors:
-        return conn._prepare_cursor(_PreparedCursor(conn.connection))
+        return conn._prepare_cursor(_PreparedCursor(raw))
 
 
 _claim_id_sequence: str | None = None
