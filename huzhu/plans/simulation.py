@@ -6,6 +6,7 @@ the outcome table (for OUT.csv) and a summary; the command only parses flags and
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 
@@ -231,8 +232,13 @@ def simulate(
     members_enrolled: int,
     engine: str = "bulk",
     columns: ColumnPlan | None = None,
+    out: str | None = None,
 ) -> SimulationResult:
-    """Adjudicate every settlement row under `plan`; `coverage` from coverage_from_enrollments."""
+    """Adjudicate every settlement row under `plan`; `coverage` from coverage_from_enrollments.
+
+    With `out`, OUT.csv is written there (in a second thread, while the summary is worked
+    out: polars leaves the interpreter lock while it writes). Raises OSError if it cannot.
+    """
     base = plan.inpatient.base
     columns = columns or column_plan(settlements.columns, need=[base])
     if not columns.has(base):
@@ -244,5 +250,11 @@ def simulate(
         outcomes = adjudicate_table(plan, settlements, columns, coverage)
     else:
         raise ValueError(f"unknown engine {engine!r}")
-    summary = summarize(plan, outcomes, members_enrolled, settlements.height)
+    if out is None:
+        summary = summarize(plan, outcomes, members_enrolled, settlements.height)
+        return SimulationResult(plan, outcomes, summary)
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        written = pool.submit(lambda: outcome_csv_frame(outcomes, plan).write_csv(out))
+        summary = summarize(plan, outcomes, members_enrolled, settlements.height)
+        written.result()
     return SimulationResult(plan, outcomes, summary)

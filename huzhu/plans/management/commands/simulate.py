@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import time
 import unicodedata
+from concurrent.futures import ThreadPoolExecutor
 
 from huzhu.core.commands import HuzhuCommand, UsageError
 from huzhu.plans.rules.outcomes import STATUS_LABELS, OutcomeStatus
 from huzhu.plans.rules.records import RecordsFormatError, column_plan, used_columns
 from huzhu.plans.schema import PlanError, plan_from_file, plan_move_to_year
-from huzhu.plans.simulation import coverage_from_enrollments, outcome_csv_frame, simulate
+from huzhu.plans.simulation import coverage_from_enrollments, simulate
 from huzhu.plans.tabular import TableReadError, read_table
 
 
@@ -25,6 +26,22 @@ def _width(text: str) -> int:
 def _pad(text: str, width: int, right: bool = False) -> str:
     gap = " " * max(0, width - _width(text))
     return gap + text if right else text + gap
+
+
+def _coverages(path: str, years: list[int]):
+    """(enrollment table, {year: (coverage, stats) or the RecordsFormatError}), or
+    (TableReadError, {}) when the file cannot be read."""
+    try:
+        enrollments = read_table(path)
+    except TableReadError as e:
+        return e, {}
+    coverages: dict = {}
+    for year in years:
+        try:
+            coverages[year] = coverage_from_enrollments(enrollments.frame, year)
+        except RecordsFormatError as e:
+            coverages[year] = e
+    return enrollments, coverages
 
 
 class Command(HuzhuCommand):
@@ -65,18 +82,28 @@ class Command(HuzhuCommand):
             if options["as_year"] is not None:
                 plan = plan_move_to_year(plan, options["as_year"])
             plans.append((path, plan))
-        try:
-            enrollments = read_table(options["enrollments"])
-
-            bases = sorted({plan.inpatient.base for _, plan in plans})
-            settlements = read_table(
-                options["settlements"],
-                columns=lambda header: used_columns(header, amount_fields=bases),
-            )
-        except TableReadError as e:
-            raise UsageError(e.message)
-        except RecordsFormatError as e:
-            raise UsageError(f"{options['settlements']}：{e.message}")
+        years = sorted({plan.year for _, plan in plans})
+        bases = sorted({plan.inpatient.base for _, plan in plans})
+        # The enrollments (and each year's coverage) are read in a second thread while
+        # this one reads the settlements; problems are reported in the same order as if
+        # one came after the other.
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            enrolled = pool.submit(_coverages, options["enrollments"], years)
+            try:
+                settlements = read_table(
+                    options["settlements"],
+                    columns=lambda header: used_columns(header, amount_fields=bases),
+                )
+                settlements_error = None
+            except (TableReadError, RecordsFormatError) as e:
+                settlements_error = e
+            enrollments, coverages = enrolled.result()
+        if isinstance(enrollments, TableReadError):
+            raise UsageError(enrollments.message)
+        if isinstance(settlements_error, TableReadError):
+            raise UsageError(settlements_error.message)
+        if isinstance(settlements_error, RecordsFormatError):
+            raise UsageError(f"{options['settlements']}：{settlements_error.message}")
         try:
             for _, plan in plans:
                 column_plan(settlements.frame.columns, need=[plan.inpatient.base])
@@ -85,25 +112,25 @@ class Command(HuzhuCommand):
 
         results = []
         for index, (path, plan) in enumerate(plans):
+            coverage = coverages[plan.year]
+            if isinstance(coverage, RecordsFormatError):
+                raise UsageError(f"{options['enrollments']}：{coverage.message}")
+            coverage, stats = coverage
             try:
-                coverage, stats = coverage_from_enrollments(enrollments.frame, plan.year)
-            except RecordsFormatError as e:
-                raise UsageError(f"{options['enrollments']}：{e.message}")
-            result = simulate(
-                plan,
-                settlements.frame,
-                coverage,
-                members_enrolled=stats.members,
-                engine=options["engine"],
-            )
+                result = simulate(
+                    plan,
+                    settlements.frame,
+                    coverage,
+                    members_enrolled=stats.members,
+                    engine=options["engine"],
+                    out=outs[index] if outs else None,
+                )
+            except OSError as e:
+                raise UsageError(f"无法写入 {outs[index]}：{e}")
             summary = {"plan_file": path, **result.summary}
             summary["enrollment_rows_for_year"] = stats.rows_for_year
             summary["enrollment_rows_rejected"] = stats.rejected
             if outs:
-                try:
-                    outcome_csv_frame(result.outcomes, plan).write_csv(outs[index])
-                except OSError as e:
-                    raise UsageError(f"无法写入 {outs[index]}：{e}")
                 summary["out"] = outs[index]
             results.append(summary)
 
