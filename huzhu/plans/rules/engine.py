@@ -53,8 +53,8 @@ class FileOutcomes(NamedTuple):
 
     `rows`: per input row, in input order — row, settlement_id, status, reason_code,
     reason, member, coverage_start, reverses (the benefit is the inpatient one).
-    `stays`: the covered stays in ledger order, flattened: per stay
-    `STAY_FIELDS` then `2 × bands` band values (base, amount per band); money of every
+    `stays`: the covered stays in ledger order, flattened: per stay its row position,
+    `STAY_FIELDS`, then the band values (base, amount per band); the money of every
     other inpatient row is 0 (base: none).
     `lump_sums`: (row position, benefit code, fen) of each lump sum paid, in output order.
     """
