@@ -46,7 +46,7 @@ if connection.vendor == "postgresql":
             return super().execute(query, params, prepare=True, binary=binary)
 
 
-PREPARE = True
+PREPARE = True  # False: the ordinary cursor everywhere (to compare the two)
 
 
 def prepared_cursor():
