@@ -80,7 +80,7 @@ def _sql_literal(value) -> str | None:
         return "1" if value else "0"
     if isinstance(value, int):
         return str(value)
-    if isinstance(value, str):
+    if isinstance(value, str) and "\x00" not in value:  # SQL text cannot hold NUL
         return "'" + value.replace("'", "''") + "'"
     return None
 
