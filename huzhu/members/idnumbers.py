@@ -156,8 +156,31 @@ def with_id_number_check(
     canon, other, n17, b13, last = (
         f"__{out}_{k}" for k in ("canon", "other", "n17", "b13", "last")
     )
+
+    def numbers(text: pl.Expr) -> list[pl.Expr]:
+        """The first 17 characters as a number, the same read in base 13 (as 13 = 2
+        mod 11, that is half the GB 11643 weighted sum, weights 2^(17 - i), mod 11), and
+        the last character's value (0-9, null otherwise)."""
+        first17 = text.str.slice(0, 17)
+        return [
+            first17.cast(pl.Int64, strict=False),
+            first17.str.to_integer(base=13, strict=False),
+            text.str.slice(17, 1).cast(pl.Int64, strict=False),
+        ]
+
     raw = pl.col(source).fill_null("")
-    is_canon = raw.str.contains(_SHAPE_RE.pattern)
+    frame = frame.with_columns(
+        e.alias(name) for e, name in zip(numbers(raw), (n17, b13, last), strict=True)
+    )
+    # Canonical: 18 bytes, 17 digits (a string-to-integer cast reads [+-]?[0-9]+ only)
+    # and a digit or X.
+    is_canon = (
+        (raw.str.len_bytes() == 18)
+        & pl.col(n17).is_not_null()
+        & ~raw.str.starts_with("+")
+        & ~raw.str.starts_with("-")
+        & (pl.col(last).is_not_null() | raw.str.ends_with("X"))
+    )
     frame = frame.with_columns(
         is_canon.alias(canon),
         pl.when(is_canon)
@@ -168,17 +191,16 @@ def with_id_number_check(
         .str.to_uppercase()
         .alias(other),
     )
-    frame = frame.with_columns(pl.coalesce(pl.col(other), raw).alias(out))
-    text, rest = pl.col(out), pl.col(other)
-    first17 = text.str.slice(0, 17)
+    rest = pl.col(other)
+    # The other values, normalised (no text at all for the canonical ones: nearly free).
     frame = frame.with_columns(
-        first17.cast(pl.Int64, strict=False).alias(n17),
-        # The 17 digits read in base 13: as 13 = 2 (mod 11), this is the sum of each digit
-        # times 2^(16 - i) modulo 11, i.e. half the GB 11643 weighted sum (weights 2^(17 - i)).
-        first17.str.to_integer(base=13, strict=False).alias(b13),
-        # The check character's value: 0-9, or 10 for X.
-        text.str.slice(17, 1).cast(pl.Int64, strict=False).fill_null(10).alias(last),
+        pl.coalesce(rest, raw).alias(out),
+        *[
+            pl.when(pl.col(canon)).then(pl.col(name)).otherwise(e).alias(name)
+            for e, name in zip(numbers(rest), (n17, b13, last), strict=True)
+        ],
     )
+    frame = frame.with_columns(pl.col(last).fill_null(10))  # X (other characters fail first)
     n = pl.col(n17)
     year, month, day = (n // 10**7) % 10**4, (n // 10**5) % 100, (n // 10**3) % 100
     leap = ((year % 4 == 0) & (year % 100 != 0)) | (year % 400 == 0)
@@ -190,7 +212,7 @@ def with_id_number_check(
         .otherwise(31)
     )
     born_ok = (year >= 1900) & (month >= 1) & (month <= 12) & (day >= 1) & (day <= days_in_month)
-    total = (pl.col(b13) % 11) * 2 % 11  # the weighted sum modulo 11
+    total = (pl.col(b13) % 11) * 2 % 11  # the weighted sum modulo 11 (see numbers())
     # _CHECK_CHARS[total] as a value ("10X98765432": 1, 0, 10, 9, ...).
     expected = (12 - total) % 11
     not_canon = ~pl.col(canon)

@@ -291,8 +291,14 @@ def adjudicate_frame(
         .collect(engine="in-memory")
     )
     n = rf.height
-    sid = rf.get_column("settlement_id")
-    dup = _repeated(sid, rf.get_column("__sid_hash"))
+    sid, sid_hash = rf.get_column("settlement_id"), rf.get_column("__sid_hash")
+    dup = _repeated(sid, sid_hash)
+
+    def rows_with_sid(values: pl.Series) -> pl.Series:
+        """Positions of the rows whose settlement id is one of `values` (few): found by
+        hash, then checked against the text."""
+        maybe = sid_hash.is_in(values.hash().implode()).arg_true()
+        return maybe.filter(sid.gather(maybe).is_in(values.implode()))
 
     # --- duplicate, reversal, reversed: decided on the few rows concerned -----------------
     head = pl.zeros(n, dtype=pl.UInt8, eager=True)
@@ -301,7 +307,7 @@ def adjudicate_frame(
         rev = rf.select("settlement_id", "reverses").gather(rev_at)
         named = rev.get_column("reverses")
         named = named.filter(named.str.len_bytes() > 0).unique()
-        known = sid.filter(sid.is_in(named.implode())).unique() if len(named) else named
+        known = sid.gather(rows_with_sid(named)).unique() if len(named) else named
         matched = (
             (pl.col("reverses") != "")
             & (pl.col("reverses") != pl.col("settlement_id"))
@@ -312,7 +318,7 @@ def adjudicate_frame(
         live = rev.filter(~dup.gather(rev_at) & (pl.col("reverses") != ""))
         targets = live.get_column("reverses").unique()
         if len(targets):
-            hit = (sid.is_in(targets.implode()) & (sid.str.len_bytes() > 0)).arg_true()
+            hit = rows_with_sid(targets)  # targets are not empty, nor are their ids
             hit = hit.filter(head.gather(hit) == 0)
             head = head.scatter(hit, REVERSED)
     dup_at = dup.arg_true()

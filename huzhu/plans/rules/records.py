@@ -478,11 +478,15 @@ def _amount_columns(lf: pl.LazyFrame, plan: ColumnPlan, name: str) -> pl.LazyFra
     return lf.with_columns(
         (lf_fen + rf_fen if op == "+" else lf_fen - rf_fen).alias(f"{name}_fen"),
         pl.coalesce(pl.col("__l_err"), pl.col("__r_err")).alias(f"{name}_err"),
-        pl.when(pl.col("__l_err").is_not_null())
-        .then(pl.lit(left))
-        .when(pl.col("__r_err").is_not_null())
-        .then(pl.lit(right))
-        .otherwise(pl.lit(plan.source(name)))
+        # The column at fault, looked up in a three-entry table (no text per row built).
+        pl.lit(pl.Series([plan.source(name), left, right], dtype=pl.String))
+        .gather(
+            pl.when(pl.col("__l_err").is_not_null())
+            .then(1)
+            .when(pl.col("__r_err").is_not_null())
+            .then(2)
+            .otherwise(0)
+        )
         .alias(f"{name}_src"),
     ).drop("__l_fen", "__l_err", "__r_fen", "__r_err")
 
