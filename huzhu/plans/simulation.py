@@ -120,9 +120,7 @@ def outcome_csv_frame(outcomes: pl.DataFrame, plan: Plan) -> pl.DataFrame:
     One inpatient row per input row in input order, then one row per lump sum paid.
     Amounts are Decimal(38, 2) columns (write_csv prints them as yuan, "1234.56")."""
     n_bands = len(plan.inpatient.tiers)
-    covered_inpatient = (pl.col("status") == OutcomeStatus.COVERED.value) & (
-        pl.col("benefit") == plan.inpatient.code
-    )
+    covered_inpatient = pl.col("__covered_inpatient")
 
     def breakdown(name: str) -> pl.Expr:
         return pl.when(covered_inpatient).then(yuan_decimal_expr(pl.col(name)))
@@ -130,25 +128,35 @@ def outcome_csv_frame(outcomes: pl.DataFrame, plan: Plan) -> pl.DataFrame:
     def text(name: str) -> pl.Expr:  # empty text is written as an empty cell
         return pl.when(pl.col(name) != "").then(pl.col(name)).alias(name)
 
-    return outcomes.select(
-        "settlement_id",
-        "benefit",
-        "status",
-        yuan_decimal_expr(pl.col("amount_fen")).alias("amount"),
-        yuan_decimal_expr(pl.col("deductible_fen")).alias("deductible_used"),
-        breakdown("base_fen").alias("base"),
-        breakdown("excess_fen").alias("excess"),
-        *[
-            breakdown(f"band_{i}_{k}_fen").alias(f"band_{i + 1}_{k}")
-            for i in range(n_bands)
-            for k in ("base", "amount")
-        ],
-        breakdown("before_cap_fen").alias("before_cap"),
-        breakdown("cap_cut_fen").alias("cap_cut"),
-        text("reverses"),
-        text("reason_code"),
-        text("reason"),
-        "row",
+    return (
+        outcomes.lazy()
+        .with_columns(
+            (
+                (pl.col("status") == OutcomeStatus.COVERED.value)
+                & (pl.col("benefit") == plan.inpatient.code)
+            ).alias("__covered_inpatient")
+        )
+        .select(
+            "settlement_id",
+            "benefit",
+            "status",
+            yuan_decimal_expr(pl.col("amount_fen")).alias("amount"),
+            yuan_decimal_expr(pl.col("deductible_fen")).alias("deductible_used"),
+            breakdown("base_fen").alias("base"),
+            breakdown("excess_fen").alias("excess"),
+            *[
+                breakdown(f"band_{i}_{k}_fen").alias(f"band_{i + 1}_{k}")
+                for i in range(n_bands)
+                for k in ("base", "amount")
+            ],
+            breakdown("before_cap_fen").alias("before_cap"),
+            breakdown("cap_cut_fen").alias("cap_cut"),
+            text("reverses"),
+            text("reason_code"),
+            text("reason"),
+            "row",
+        )
+        .collect(engine="in-memory")
     )
 
 
@@ -173,8 +181,11 @@ def _median_fen(values: pl.Series) -> int:
 def summarize(plan: Plan, outcomes: pl.DataFrame, members_enrolled: int, rows: int) -> dict:
     """The summary of one plan's outcomes. With the bulk engine's `member_key` column the
     members are told apart by that integer, otherwise by `member`."""
-    groups = outcomes.group_by("benefit", "status").agg(
-        pl.len().alias("n"), pl.col("amount_fen").sum().alias("fen")
+    groups = (
+        outcomes.lazy()
+        .group_by("benefit", "status")
+        .agg(pl.len().alias("n"), pl.col("amount_fen").sum().alias("fen"))
+        .collect(engine="in-memory")
     )
     code = plan.inpatient.code
     counts = {s: n for b, s, n, _ in groups.iter_rows() if b == code}
