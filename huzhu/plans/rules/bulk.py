@@ -15,6 +15,8 @@ table; the ledger is one integer sort and running sums, scattered back by positi
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
+
 import polars as pl
 
 from huzhu.members.idnumbers import ID_ERROR_MESSAGES, with_id_number_check
@@ -430,16 +432,32 @@ def adjudicate_frame(
         pl.when(covered).then(pl.col("base_fen")).otherwise(0).alias("__b"),
         pl.when(covered).then(pl.col("base_fen")).alias("base_fen"),
     )
-    out = _with_stay_amounts(out, inpatient, amounts=True)
-    out = out.select(columns).collect(engine="in-memory")
+    out = _with_stay_amounts(out, inpatient, amounts=True).select(columns)
+    # The lump sums are found in a second thread meanwhile (polars leaves the
+    # interpreter lock while it works).
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        lumps = pool.submit(_lump_sums, plan, rf, frame, where)
+        out = out.collect(engine="in-memory")
+        extra = lumps.result()
+    if extra is None:
+        return out
+    # Lump sums follow all inpatient rows, by input row then plan order (the row
+    # engine does the same), so the first rows line up one-to-one with the input.
+    return pl.concat([out, extra.select(out.columns)], how="vertical_relaxed")
 
-    # --- lump sums: the first matching covered stay of each member-year gets it -----------
-    # Diagnosis codes repeat a lot: match each distinct code once, with the row engine's
-    # own matcher; then walk the covered stays in ledger order (grouped by member, so a
-    # member's first match is where the member changes).
+
+def _lump_sums(
+    plan: Plan, rf: pl.DataFrame, frame: pl.DataFrame, where: pl.Series
+) -> pl.DataFrame | None:
+    """The lump sums paid: the first matching covered stay of each member-year gets it.
+
+    Diagnosis codes repeat a lot: each distinct code is matched once, with the row
+    engine's own matcher; then the covered stays are walked in ledger order (`where`:
+    their positions; grouped by member, so a member's first match is where the member
+    changes). Sorted by input row, then plan order; None when none is paid."""
     lump_benefits = [(rank, b) for rank, b in enumerate(plan.benefits) if b.kind == "lump_sum"]
     if not lump_benefits or len(where) == 0:
-        return out
+        return None
     diagnosis = rf.get_column("diagnosis_code")
     codes_seen = diagnosis.unique().to_list()
     male = (rf.get_column("mkey") // 11) % 2 == 1
@@ -479,11 +497,8 @@ def adjudicate_frame(
             )
         )
     if not lumps:
-        return out
-    # Lump sums follow all inpatient rows, by input row then plan order (the row
-    # engine does the same), so the first rows line up one-to-one with the input.
-    extra = pl.concat(lumps, how="vertical_relaxed").sort(["row", "__order"])
-    return pl.concat([out, extra.select(out.columns)], how="vertical_relaxed")
+        return None
+    return pl.concat(lumps, how="vertical_relaxed").sort(["row", "__order"])
 
 
 def outcomes_from_frame(frame: pl.DataFrame, plan: Plan) -> list[Outcome]:
