@@ -465,6 +465,9 @@ class Notification(models.Model):
     # Comma-separated names of the channels that delivered it, e.g. "console,email".
     channels = models.CharField(_("发送渠道"), max_length=128, blank=True)
     error = models.TextField(_("发送错误"), blank=True)
+    # Re-deliveries tried (`notifications_redeliver`); the first delivery after the commit is
+    # not counted. The database default serves the bulk inserts that name their columns.
+    attempts = models.PositiveSmallIntegerField(_("重发次数"), default=0, db_default=0)
     created_at = models.DateTimeField(auto_now_add=True)
     sent_at = models.DateTimeField(_("发送时间"), null=True, blank=True)
     read_at = models.DateTimeField(_("阅读时间"), null=True, blank=True)

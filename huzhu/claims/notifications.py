@@ -14,6 +14,11 @@ needs a provider contract and credentials):
 - `WeChatTemplateChannel`: implement `recipient_openid(member)` and
   `send_template(openid, template_id, data)` for WeChat template messages (模板消息).
 Register the subclass by its dotted path in `HUZHU_NOTIFY_CHANNELS`.
+
+Delivery happens after the commit, so a process killed (or a database gone) between the commit
+and the delivery leaves the notification stored with `sent_at` empty. `notifications_redeliver`
+(command `huzhu notifications-redeliver`, task `redeliver_notifications_task`) sends those again
+once they are older than a grace period, at most `REDELIVERY_MAX_ATTEMPTS` times each.
 """
 
 from __future__ import annotations
@@ -21,12 +26,15 @@ from __future__ import annotations
 import abc
 import logging
 import sys
+from dataclasses import dataclass
+from datetime import timedelta
 
 from django.conf import settings
 from django.core.mail import send_mail
 from django.db import transaction
 from django.utils import timezone
 from django.utils.module_loading import import_string
+from django_tasks import task
 
 from .models import Notification
 
@@ -186,3 +194,87 @@ def notify_member(*, member, kind: str, text: str, claim=None) -> Notification:
     notification = Notification.objects.create(member=member, claim=claim, kind=kind, text=text)
     transaction.on_commit(lambda: _deliver(notification), robust=True)
     return notification
+
+
+REDELIVERY_GRACE_SECONDS = 120  # younger ones may still be on their way (delivery after commit)
+REDELIVERY_MAX_ATTEMPTS = 5
+REDELIVERY_BATCH = 50
+
+
+@dataclass
+class RedeliveryResult:
+    tried: int = 0
+    sent: int = 0
+    failed: int = 0  # a channel raised (the error is recorded on the notification)
+    unreachable: int = 0  # no channel reaches the member (no address), nothing raised
+
+    def summary(self) -> dict:
+        return {
+            "tried": self.tried,
+            "sent": self.sent,
+            "failed": self.failed,
+            "unreachable": self.unreachable,
+        }
+
+
+def notifications_redeliver(
+    *, older_than: int = REDELIVERY_GRACE_SECONDS, limit: int | None = None
+) -> RedeliveryResult:
+    """Send again the stored notifications still unsent `older_than` seconds after they were
+    created, oldest first, at most `limit` (None: all), each at most `REDELIVERY_MAX_ATTEMPTS`
+    times (`attempts` counts the re-deliveries; `error` holds the last failure).
+
+    Safe to run in several processes at once: each batch is locked with SKIP LOCKED (another
+    runner's batch is skipped, not waited for) and `sent_at` is re-read under the lock, so a
+    notification is sent by one runner only. Delivery is at least once: a process killed in the
+    middle of a batch leaves that batch unrecorded, and its sent members get the message again.
+    """
+    cutoff = timezone.now() - timedelta(seconds=older_than)
+    result = RedeliveryResult()
+    after_id = 0
+    while limit is None or result.tried < limit:
+        size = REDELIVERY_BATCH if limit is None else min(REDELIVERY_BATCH, limit - result.tried)
+        with transaction.atomic():
+            batch = list(
+                Notification.objects.select_for_update(skip_locked=True, of=("self",))
+                .select_related("member__user")
+                .filter(
+                    id__gt=after_id,
+                    sent_at__isnull=True,
+                    created_at__lt=cutoff,
+                    attempts__lt=REDELIVERY_MAX_ATTEMPTS,
+                )
+                .order_by("id")[:size]
+            )
+            if not batch:
+                break
+            for notification in batch:
+                after_id = notification.pk
+                notification_send(notification)
+                notification.attempts += 1
+                notification.save(update_fields=["channels", "error", "sent_at", "attempts"])
+                result.tried += 1
+                if notification.sent_at is not None:
+                    result.sent += 1
+                elif notification.error:
+                    result.failed += 1
+                else:
+                    result.unreachable += 1
+    if result.tried:
+        log.info("notifications re-delivered: %s", result.summary())
+    return result
+
+
+@task()
+def redeliver_notifications_task(older_than: int = REDELIVERY_GRACE_SECONDS) -> dict:
+    """`notifications_redeliver` in the worker; returns the counts."""
+    return notifications_redeliver(older_than=older_than).summary()
+
+
+def redelivery_schedule() -> None:
+    """After a background delivery failed: have the worker re-deliver once the grace period is
+    over (backends that can defer a task; otherwise the periodic command picks it up)."""
+    if not redeliver_notifications_task.get_backend().supports_defer:
+        return
+    run_after = timezone.now() + timedelta(seconds=REDELIVERY_GRACE_SECONDS + 5)
+    redeliver_notifications_task.using(run_after=run_after).enqueue()

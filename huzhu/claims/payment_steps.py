@@ -37,7 +37,7 @@ from .models import (
     ClaimTransition,
     Notification,
 )
-from .notifications import deliver
+from .notifications import deliver, redelivery_schedule
 from .workflow import TRANSITIONS, actor_kind
 
 __all__ = [
@@ -309,7 +309,11 @@ def notify_members_many(messages: list[tuple[int, int | None, str, str]]) -> lis
 
 @task()
 def deliver_notifications(notification_ids: list[int]) -> int:
-    """Deliver stored member notifications one by one (what `notify_members_many` stored)."""
+    """Deliver stored member notifications one by one (what `notify_members_many` stored);
+    when a channel failed, a re-delivery is scheduled after the grace period."""
+    failed = False
     for notification_id in notification_ids:
-        deliver(notification_id)
+        failed |= bool(deliver(notification_id).error)
+    if failed:
+        redelivery_schedule()
     return len(notification_ids)

@@ -11,7 +11,7 @@ from datetime import datetime
 from django_tasks import task
 
 from huzhu.claims.models import Notification
-from huzhu.claims.notifications import deliver
+from huzhu.claims.notifications import deliver, redelivery_schedule
 
 __all__ = ["settlement_import_task", "deliver_import_notifications"]
 
@@ -27,7 +27,8 @@ def settlement_import_task(batch_id: int) -> dict:
 @task()
 def deliver_import_notifications(first_id: int, last_id: int, created_at: str) -> int:
     """Deliver the notifications an import stored (ids first..last, created at that instant)
-    through the configured channels. Returns how many were sent."""
+    through the configured channels. Returns how many were sent; when a channel failed, a
+    re-delivery is scheduled after the grace period."""
     when = datetime.fromisoformat(created_at)
     ids = list(
         Notification.objects.filter(
@@ -36,8 +37,11 @@ def deliver_import_notifications(first_id: int, last_id: int, created_at: str) -
         .order_by("id")
         .values_list("id", flat=True)
     )
-    sent = 0
+    sent, failed = 0, False
     for pk in ids:
-        if deliver(pk).sent_at is not None:
-            sent += 1
+        notification = deliver(pk)
+        sent += notification.sent_at is not None
+        failed |= bool(notification.error)
+    if failed:
+        redelivery_schedule()
     return sent
