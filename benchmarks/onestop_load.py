@@ -1,7 +1,7 @@
 """Load benchmark of the one-stop settlement API, against the server as deployed (gunicorn,
 several workers) on loopback and a temporary PostgreSQL database.
 
-    .venv/bin/python benchmarks/onestop_load.py [--members 20000] [--workers 3] [--threads 4]
+    .venv/bin/python benchmarks/onestop_load.py [--members 20000] [--workers 4] [--threads 2]
         [--levels 4,8,16,32] [--seconds 15] [--max-requests 6000] [--faults] [--keep]
 
 1. Creates a temporary database on 127.0.0.1:5432 from a migrated template
@@ -668,8 +668,8 @@ def verify_retries(driver: Driver, sample: int = 300) -> dict:
 def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--members", type=int, default=20000)
-    ap.add_argument("--workers", type=int, default=2)
-    ap.add_argument("--threads", type=int, default=8)
+    ap.add_argument("--workers", type=int, default=4)
+    ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--server", choices=["gunicorn", "granian"], default="granian")
     ap.add_argument("--levels", default="4,8,16,32")
     ap.add_argument("--seconds", type=float, default=15)
