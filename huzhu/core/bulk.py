@@ -11,7 +11,6 @@ project's `transaction_mode=IMMEDIATE` takes at BEGIN).
 
 from __future__ import annotations
 
-import gc
 import sqlite3
 from collections.abc import Iterable, Sequence
 from contextlib import contextmanager
@@ -19,6 +18,8 @@ from datetime import date, datetime
 
 from django.db import connection, models
 from django.utils import timezone
+
+from .gcpause import gc_paused
 
 __all__ = [
     "as_db_text",
@@ -30,23 +31,6 @@ __all__ = [
     "sqlite_cache",
     "values_in",
 ]
-
-
-@contextmanager
-def gc_paused():
-    """Pause the cyclic garbage collector while a big import builds its row objects.
-
-    Every few hundred new containers CPython scans the young objects, and now and then all
-    of them: with a million rows alive that costs a third of the import's CPU time. Our rows
-    make no reference cycles, so nothing is lost by collecting once afterwards instead.
-    """
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
 
 
 def sequence_values(sequence: str, count: int) -> list[int]:

@@ -23,35 +23,13 @@ from huzhu.members.idnumbers import ID_ERROR_MESSAGES, with_id_number_check
 
 from ..schema import Plan, diagnosis_matches
 from .amounts import AMOUNT_ERROR_MESSAGES, iso_date_expr
-from .outcomes import BandPart, Outcome, OutcomeStatus, reason_message
+from .outcomes import BandPart, Outcome, OutcomeStatus, outcome_columns, reason_message
 from .records import ColumnPlan
 
 __all__ = ["adjudicate_frame", "outcomes_from_frame", "outcome_columns"]
 
 S = OutcomeStatus
 MEMBER_KEY = "member_key"
-
-
-def outcome_columns(plan: Plan) -> list[str]:
-    n = len(plan.inpatient.tiers)
-    return [
-        "row",
-        "settlement_id",
-        "benefit",
-        "status",
-        "amount_fen",
-        "deductible_fen",
-        "base_fen",
-        "excess_fen",
-        *[f"band_{i}_{k}_fen" for i in range(n) for k in ("base", "amount")],
-        "before_cap_fen",
-        "cap_cut_fen",
-        "reason_code",
-        "reason",
-        "member",
-        "coverage_start",
-        "reverses",
-    ]
 
 
 # --- outcome codes: one small integer per row, texts looked up in a table ----------------

@@ -8,12 +8,12 @@ columns go back into one frame with the bulk engine's columns.
 
 from __future__ import annotations
 
-import gc
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
 from datetime import date
 
 import polars as pl
+
+from huzhu.core.gcpause import gc_paused
 
 from ..schema import Plan
 from .engine import STAY_FIELDS, FileOutcomes, adjudicate_columns
@@ -40,19 +40,6 @@ def coverage_of(frame: pl.DataFrame) -> dict[str, Coverage]:
     }
 
 
-@contextmanager
-def _collector_paused() -> Iterator[None]:
-    """Millions of small tuples and lists, none in a reference cycle: the cyclic garbage
-    collector would only rescan them over and over (about a third of the run time)."""
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
-
-
 def adjudicate_table(
     plan: Plan,
     settlements: pl.DataFrame,
@@ -67,7 +54,7 @@ def adjudicate_table(
     `coverage`: a coverage frame (`simulation.coverage_from_enrollments`) or a mapping of
     normalised ID numbers to their enrollment in the plan's year.
     """
-    with _collector_paused():
+    with gc_paused():
         cover = coverage_of(coverage) if isinstance(coverage, pl.DataFrame) else coverage
         records = read_columns(
             lambda column: settlements.get_column(column).to_list(),
