@@ -12,7 +12,8 @@ several workers) on loopback and a temporary PostgreSQL database.
 2. Starts the server as deployed, `gunicorn -c python:huzhu.gunicorn_conf huzhu.wsgi`, with
    `--workers` gthread workers of `--threads` threads on 127.0.0.1 (DEBUG off, persistent
    database connections, HTTP keep-alive).
-3. Drives signed `settle` requests (each a fresh settlement of a random member) at each
+3. Warms up (1,500 settles), then runs `ANALYZE` (a deployed database has statistics:
+   autovacuum analyzes within a minute). Drives signed `settle` requests (each a fresh settlement of a random member) at each
    concurrency level of `--levels` (closed loop: N clients in one asyncio loop, each with its
    own keep-alive connection, sending its next request when the last is answered), bounded
    by `--seconds` and `--max-requests` per level; then one run of cashier pairs (presettle,
@@ -63,6 +64,13 @@ def _admin(sql: str, params=None):
     with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
         cur = conn.execute(sql, params)
         return cur.fetchall() if cur.description else None
+
+
+def _admin_db(db: str, sql: str) -> None:
+    import psycopg
+
+    with psycopg.connect(f"postgresql://postgres@127.0.0.1:5432/{db}", autocommit=True) as conn:
+        conn.execute(sql)
 
 
 def _env(db: str) -> dict:
@@ -713,7 +721,12 @@ def main() -> int:
         server = start(db, port, args.workers, args.threads, log)
         SERVER_PIDS[:] = [server.pid]
         driver = Driver(port, data["key_id"], data["secret"], data["ids"])
-        driver.run(clients=4, seconds=3, max_requests=200, pairs=False)  # warm-up
+        # Warm-up, then ANALYZE: a deployed database has statistics (autovacuum analyzes a
+        # table within a minute of it changing). Without them the planner keeps its plans for
+        # an empty claims table (sequential scans) while the run grows it to 10,000+ claims,
+        # and the stay's neighbouring-claims lookup gets slower with every settle.
+        driver.run(clients=4, seconds=8, max_requests=1500, pairs=False)
+        _admin_db(db, "ANALYZE")
         figures["baseline_unsigned_401"] = baseline(port, clients=8, seconds=6)
         print(json.dumps({"run": "baseline", **figures["baseline_unsigned_401"]}), file=sys.stderr)
         runs = []
