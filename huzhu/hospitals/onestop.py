@@ -59,7 +59,6 @@ from huzhu.members.idnumbers import IdNumberError, normalize_id_number
 from huzhu.members.models import Member
 from huzhu.plans.models import PlanVersion
 from huzhu.plans.rules.amounts import parse_amount, parse_iso_date
-from huzhu.plans.rules.explain import explain_outcome
 from huzhu.plans.rules.ledger import (
     Coverage,
     CoveredStay,
@@ -67,7 +66,6 @@ from huzhu.plans.rules.ledger import (
     adjudicate_member_year,
     adjudicate_stay,
 )
-from huzhu.plans.rules.outcomes import Outcome, OutcomeStatus
 from huzhu.plans.schema import Plan
 from huzhu.plans.selectors import plan_from_version
 from huzhu.settlements import texts
@@ -484,29 +482,11 @@ class _Computed:
     later: list = field(default_factory=list)
 
 
-def _explain(plan: Plan, b) -> str:
-    """The engine's member-facing sentence for one stay's inpatient benefit."""
-    outcome = Outcome(
-        row=0,
-        settlement_id=b.key,
-        benefit=plan.inpatient.code,
-        status=OutcomeStatus.COVERED,
-        amount_fen=b.amount_fen,
-        deductible_fen=b.deductible_fen,
-        base_fen=b.base_fen,
-        excess_fen=b.excess_fen,
-        bands=b.bands,
-        before_cap_fen=b.before_cap_fen,
-        cap_cut_fen=b.cap_cut_fen,
-    )
-    return explain_outcome(outcome, plan)
-
-
 def _claim_amount(plan: Plan, version, b) -> ClaimAmount:
     return ClaimAmount(
         amount_fen=b.amount_fen,
         breakdown=texts.breakdown_dict(plan, version[0], b),
-        explanation=_explain(plan, b),
+        explanation=texts.explanation_text(plan, b),
         plan_version_number=version[0],
         plan_version_id=version[1],
     )
@@ -591,16 +571,7 @@ def _compute(
                     breakdown=texts.lump_breakdown_dict(
                         plan, version[0], lump, stay.diagnosis_code
                     ),
-                    explanation=explain_outcome(
-                        Outcome(
-                            row=0,
-                            settlement_id=key,
-                            benefit=lump.code,
-                            status=OutcomeStatus.COVERED,
-                            amount_fen=lump.lump_sum_fen,
-                        ),
-                        plan,
-                    ),
+                    explanation=texts.lump_explanation_text(plan, lump),
                     plan_version_number=version[0],
                     plan_version_id=version[1],
                 ),
