@@ -82,6 +82,18 @@ def normalize_text(value: str) -> str:
     return unicodedata.normalize("NFKC", value).strip()
 
 
+def cell_text(raw: object) -> str:
+    """A cell as one line of text: NFKC, runs of white space folded to one space, trimmed.
+
+    A whole number read from a numeric cell (a code or phone typed as a number) loses its
+    ".0"."""
+    if raw is None:
+        return ""
+    if isinstance(raw, float) and raw.is_integer():
+        raw = int(raw)
+    return re.sub(r"\s+", " ", unicodedata.normalize("NFKC", str(raw))).strip()
+
+
 def normalize_header(value: object) -> str:
     """The key a header is matched by: NFKC, case-folded, no spaces, '_' or '-', no '*'/':'."""
     if value is None:

@@ -9,13 +9,12 @@ values; name and level always follow the file. Bank accounts are stored encrypte
 from __future__ import annotations
 
 import re
-import unicodedata
 from dataclasses import dataclass
 
 from django.db import transaction
 
 from huzhu.audit.services import audit_record
-from huzhu.core.tabular import RowProblem, read_table
+from huzhu.core.tabular import RowProblem, cell_text, read_table
 from huzhu.members.fields import FieldError, normalize_bank_account, normalize_bank_name
 
 from .models import Hospital
@@ -66,14 +65,6 @@ class HospitalImportResult:
     header_row: int = 1
 
 
-def _text(raw: object) -> str:
-    if raw is None:
-        return ""
-    if isinstance(raw, float) and raw.is_integer():
-        raw = int(raw)  # a code typed into a numeric cell
-    return re.sub(r"\s+", " ", unicodedata.normalize("NFKC", str(raw))).strip()
-
-
 class _Row:
     __slots__ = ("row", "code", "name", "level", "bank_name", "account", "problems", "status")
 
@@ -88,17 +79,17 @@ class _Row:
 
 def _check_row(number: int, cells: dict) -> _Row:
     r = _Row(number)
-    r.code = _text(cells.get("code"))
+    r.code = cell_text(cells.get("code"))
     if not r.code:
         r.add("code", "missing_code", "医院代码为空")
     elif not _CODE_RE.match(r.code):
         r.add("code", "bad_code", "医院代码只能由字母、数字和 - _ . 组成，最长32位")
-    r.name = _text(cells.get("name"))
+    r.name = cell_text(cells.get("name"))
     if not r.name:
         r.add("name", "missing_name", "医院名称为空")
     elif len(r.name) > 128:
         r.add("name", "bad_name", "医院名称超过128个字")
-    r.level = _text(cells.get("level"))
+    r.level = cell_text(cells.get("level"))
     if len(r.level) > 32:
         r.add("level", "bad_level", "医院等级超过32个字")
     try:

@@ -10,13 +10,12 @@ Blank 联系人/电话 cells keep the stored values; name, kind and parent alway
 from __future__ import annotations
 
 import re
-import unicodedata
 from dataclasses import dataclass
 
 from django.db import transaction
 
 from huzhu.audit.services import audit_record
-from huzhu.core.tabular import RowProblem, read_table
+from huzhu.core.tabular import RowProblem, cell_text, read_table
 
 from .models import Union, UnionKind
 
@@ -82,14 +81,6 @@ class UnionImportResult:
     header_row: int = 1
 
 
-def _text(raw: object) -> str:
-    if raw is None:
-        return ""
-    if isinstance(raw, float) and raw.is_integer():
-        raw = int(raw)  # a code or phone typed into a numeric cell
-    return re.sub(r"\s+", " ", unicodedata.normalize("NFKC", str(raw))).strip()
-
-
 class _Row:
     __slots__ = ("row", "code", "name", "kind", "parent", "contact", "phone", "problems", "status")
 
@@ -104,17 +95,17 @@ class _Row:
 
 def _check_row(number: int, cells: dict) -> _Row:
     r = _Row(number)
-    r.code = _text(cells.get("code"))
+    r.code = cell_text(cells.get("code"))
     if not r.code:
         r.add("code", "missing_code", "代码为空")
     elif not _CODE_RE.match(r.code):
         r.add("code", "bad_code", "代码只能由字母、数字和 - _ . 组成，最长32位")
-    r.name = _text(cells.get("name"))
+    r.name = cell_text(cells.get("name"))
     if not r.name:
         r.add("name", "missing_name", "名称为空")
     elif len(r.name) > 128:
         r.add("name", "bad_name", "名称超过128个字")
-    kind_text = _text(cells.get("kind"))
+    kind_text = cell_text(cells.get("kind"))
     r.kind = _KINDS.get(kind_text.casefold().replace(" ", ""))
     if r.kind is None:
         r.add(
@@ -124,17 +115,17 @@ def _check_row(number: int, cells: dict) -> _Row:
             if kind_text
             else "类型为空",
         )
-    r.parent = _text(cells.get("parent_code"))
+    r.parent = cell_text(cells.get("parent_code"))
     if r.kind == UnionKind.FEDERATION and r.parent:
         r.add("parent_code", "federation_with_parent", "总工会是最上级，不应填写上级代码")
     elif r.kind is not None and r.kind != UnionKind.FEDERATION and not r.parent:
         r.add("parent_code", "missing_parent", "上级代码为空（只有总工会没有上级）")
     elif r.parent and r.parent == r.code:
         r.add("parent_code", "cycle", "上级代码不能是自己")
-    r.contact = _text(cells.get("contact"))
+    r.contact = cell_text(cells.get("contact"))
     if len(r.contact) > 64:
         r.add("contact", "bad_contact", "联系人超过64个字")
-    r.phone = _text(cells.get("phone"))
+    r.phone = cell_text(cells.get("phone"))
     if r.phone and not _PHONE_RE.match(r.phone):
         r.add("phone", "bad_phone", "电话应为数字（可含区号和“-”），如 0575-83112057")
     return r
