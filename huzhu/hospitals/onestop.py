@@ -48,6 +48,8 @@ from huzhu.claims.numbers import format_claim_number
 from huzhu.claims.services import (
     ClaimAmount,
     adjustment_create,
+    adjustment_for_new_amount,
+    claim_effective_fen,
     claim_recompute,
     claim_rows_onestop,
     claim_void,
@@ -913,7 +915,7 @@ def _settle_locked(hospital: Hospital, stay: Stay, y: _Year, request_id: str, di
     for other, b in computed.later:
         new = _claim_amount(y.plan, y.version, b)
         if other.is_fixed or other.status == S.PAID:
-            _adjust(other, b.amount_fen, why)
+            adjustment_for_new_amount(claim=other, new_fen=b.amount_fen, reason=why)
         else:
             claim_recompute(claim=other, amount=new, reason=why)
     fields = stay.claim_fields(hospital.code)
@@ -963,24 +965,6 @@ def _settle_locked(hospital: Hospital, stay: Stay, y: _Year, request_id: str, di
     write_settlement(rows, ledger, request)
     deliver_after_commit([r.notification for r in rows if r.notification is not None])
     return answer
-
-
-def _effective_fen(claim: Claim) -> int:
-    total = claim.amount_fen or 0
-    for item in claim.adjustments.all():
-        total += item.amount_fen if item.kind == AdjustmentKind.TOP_UP else -item.amount_fen
-    return total
-
-
-def _adjust(claim: Claim, new_fen: int, reason: str) -> None:
-    diff = new_fen - _effective_fen(claim)
-    if diff:
-        adjustment_create(
-            claim=claim,
-            kind=AdjustmentKind.TOP_UP if diff > 0 else AdjustmentKind.RECOVERY,
-            amount_fen=abs(diff),
-            reason=reason,
-        )
 
 
 def onestop_cancel(*, hospital: Hospital, data: dict, digest: str | None = None) -> dict:
@@ -1038,7 +1022,7 @@ def _cancel_locked(hospital: Hospital, sid: str, reason: str) -> dict:
     cancelled = []
     for c in claims:
         if c.status == S.PAID:
-            worth = _effective_fen(c)
+            worth = claim_effective_fen(c)
             if worth > 0:
                 adjustment_create(
                     claim=c, kind=AdjustmentKind.RECOVERY, amount_fen=worth, reason=why
@@ -1118,8 +1102,8 @@ def _recompute_year(ledger: MemberYearLedger, cancelled: list[Claim], why: str) 
     for b in result.benefits:
         other = others[b.key]
         if other.is_fixed or other.status == S.PAID:
-            if b.amount_fen != _effective_fen(other):
-                _adjust(other, b.amount_fen, why)
+            if b.amount_fen != claim_effective_fen(other):
+                adjustment_for_new_amount(claim=other, new_fen=b.amount_fen, reason=why)
                 changed.append(other.number)
         elif b.amount_fen != other.amount_fen:
             claim_recompute(claim=other, amount=_claim_amount(plan, version, b), reason=why)

@@ -23,8 +23,10 @@ from huzhu.claims.models import AdjustmentKind, Claim, ClaimStatus
 from huzhu.claims.services import (
     ClaimAmount,
     adjustment_create,
+    adjustment_for_new_amount,
     claim_attach_settlement,
     claim_create_auto,
+    claim_effective_fen,
     claim_recompute,
     claim_void,
 )
@@ -34,7 +36,7 @@ from huzhu.plans.rules.ledger import CoveredStay, LedgerState, adjudicate_member
 
 from . import texts
 
-__all__ = ["NewStay", "MemberYearWork", "recompute_member_years", "claim_effective_fen"]
+__all__ = ["NewStay", "MemberYearWork", "recompute_member_years"]
 
 S = ClaimStatus
 COMPUTED = (S.SUBMITTED, S.UNION_REVIEWED, S.APPROVED, S.PAID)
@@ -77,14 +79,6 @@ class MemberYearWork:
     reversed: dict[str, str] = field(default_factory=dict)  # stored target sid -> reversal sid
 
 
-def claim_effective_fen(claim: Claim) -> int:
-    """What a claim is worth now: its amount plus top-ups minus recoveries."""
-    total = claim.amount_fen or 0
-    for item in claim.adjustments.all():
-        total += item.amount_fen if item.kind == AdjustmentKind.TOP_UP else -item.amount_fen
-    return total
-
-
 def _stay_from_claim(claim: Claim) -> dict:
     return {
         "hospital_name": claim.hospital_name,
@@ -95,17 +89,6 @@ def _stay_from_claim(claim: Claim) -> dict:
         "settlement_id": claim.settlement_id,
         **{f"{n}_fen": getattr(claim, f"{n}_fen") for n in AMOUNT_NAMES},
     }
-
-
-def _adjust(claim: Claim, new_fen: int, reason: str) -> None:
-    diff = new_fen - claim_effective_fen(claim)
-    if diff:
-        adjustment_create(
-            claim=claim,
-            kind=AdjustmentKind.TOP_UP if diff > 0 else AdjustmentKind.RECOVERY,
-            amount_fen=abs(diff),
-            reason=reason,
-        )
 
 
 def _create(ctx: dict, stay, claim, code: str, name: str, amount, review: str) -> Claim:
@@ -256,7 +239,7 @@ def recompute_member_years(work: list[MemberYearWork], *, plans, batch) -> dict:
                 stay = fresh[b.key]
                 _create(ctx, stay, None, inpatient.code, inpatient.name, amount, stay.review_reason)
             elif claim.is_fixed or claim.status == S.PAID:
-                _adjust(claim, b.amount_fen, why)
+                adjustment_for_new_amount(claim=claim, new_fen=b.amount_fen, reason=why)
             elif claim.amount_fen != b.amount_fen or claim.breakdown != amount.breakdown:
                 claim_recompute(claim=claim, amount=amount, reason=why)
         numbers = {c.benefit_code: c.number for c in remaining if c.benefit_code in lump_codes}

@@ -12,7 +12,12 @@ Amounts are never computed here: callers pass the rules engine's result as `Clai
 callable that computes it under the member-year lock.
 """
 
-from .adjustments import adjustment_create, adjustment_settle
+from .adjustments import (
+    adjustment_create,
+    adjustment_for_new_amount,
+    adjustment_settle,
+    claim_effective_fen,
+)
 from .corrections import claim_attach_settlement, claim_recompute, claim_record_payment_failure
 from .create import (
     OnestopClaimRows,
@@ -40,6 +45,8 @@ __all__ = [
     "ClaimAmount",
     "OnestopClaimRows",
     "adjustment_create",
+    "adjustment_for_new_amount",
+    "claim_effective_fen",
     "adjustment_settle",
     "claim_approve",
     "claim_attach_settlement",

@@ -26,6 +26,28 @@ def _require_actor(acting_user) -> None:
         raise ClaimError(E.ROLE_NOT_ALLOWED, _("您的角色不能办理调整项。"))
 
 
+def claim_effective_fen(claim: Claim) -> int:
+    """What a claim is worth now: its amount plus top-ups minus recoveries."""
+    total = claim.amount_fen or 0
+    for item in claim.adjustments.all():
+        total += item.amount_fen if item.kind == AdjustmentKind.TOP_UP else -item.amount_fen
+    return total
+
+
+def adjustment_for_new_amount(*, claim: Claim, new_fen: int, reason: str) -> AdjustmentItem | None:
+    """A fixed claim whose stay is now worth `new_fen`: record the difference as a top-up or
+    a recovery (nothing when it is worth what it was). The platform acts."""
+    diff = new_fen - claim_effective_fen(claim)
+    if not diff:
+        return None
+    return adjustment_create(
+        claim=claim,
+        kind=AdjustmentKind.TOP_UP if diff > 0 else AdjustmentKind.RECOVERY,
+        amount_fen=abs(diff),
+        reason=reason,
+    )
+
+
 def adjustment_create(
     *, claim: Claim, kind: str, amount_fen: int, reason: str, acting_user=None
 ) -> AdjustmentItem:
