@@ -494,6 +494,22 @@ def _claim_amount(plan: Plan, version, b) -> ClaimAmount:
     )
 
 
+def _year_stays(claims, base: str) -> tuple[dict[str, Claim], list[CoveredStay]]:
+    """The member-year's computed inpatient claims as stays for `adjudicate_member_year`
+    (keyed by settlement id, else claim number), in the order given; claims without a base
+    amount or discharge date are left out."""
+    others: dict[str, Claim] = {}
+    stays: list[CoveredStay] = []
+    for c in claims:
+        amount = getattr(c, f"{base}_fen")
+        if amount is None or c.discharge_date is None:
+            continue
+        key = c.settlement_id or c.number
+        others[key] = c
+        stays.append(CoveredStay(key, c.discharge_date, amount, c.diagnosis_code))
+    return others, stays
+
+
 def _compute(
     y: _Year, stay: Stay, base_fen: int, ledger: MemberYearLedger | None, nearby: list[Claim]
 ) -> _Computed:
@@ -530,16 +546,8 @@ def _compute(
         ).prefetch_related("adjustments")
         if ledger is not None:
             year_claims = year_claims.select_for_update(of=("self",))
-        base_attr = f"{inpatient.base}_fen"
-        others = {}
-        stays = [CoveredStay(key, stay.discharge, base_fen, stay.diagnosis_code)]
-        for c in year_claims.order_by("id"):
-            base = getattr(c, base_attr)
-            if base is None or c.discharge_date is None:
-                continue
-            k = c.settlement_id or c.number
-            others[k] = c
-            stays.append(CoveredStay(k, c.discharge_date, base, c.diagnosis_code))
+        others, stays = _year_stays(year_claims.order_by("id"), inpatient.base)
+        stays.insert(0, CoveredStay(key, stay.discharge, base_fen, stay.diagnosis_code))
         result = adjudicate_member_year(
             plan,
             stays,
@@ -1068,7 +1076,6 @@ def _recompute_year(ledger: MemberYearLedger, cancelled: list[Claim], why: str) 
         return []
     plan, version = found
     inpatient = plan.inpatient
-    base_attr = f"{inpatient.base}_fen"
     claims = (
         Claim.objects.select_for_update(of=("self",))
         .filter(
@@ -1082,15 +1089,7 @@ def _recompute_year(ledger: MemberYearLedger, cancelled: list[Claim], why: str) 
         .prefetch_related("adjustments")
         .order_by("id")
     )
-    others = {}
-    stays = []
-    for c in claims:
-        base = getattr(c, base_attr)
-        if base is None or c.discharge_date is None:
-            continue
-        key = c.settlement_id or c.number
-        others[key] = c
-        stays.append(CoveredStay(key, c.discharge_date, base, c.diagnosis_code))
+    others, stays = _year_stays(claims, inpatient.base)
     # Lump sums are held: a cancellation never moves one to another stay here.
     result = adjudicate_member_year(
         plan,
