@@ -33,7 +33,7 @@ __all__ = [
     "SimulationResult",
     "coverage_from_enrollments",
     "simulate",
-    "outcome_csv_frame",
+    "outcome_csv_plan",
     "yuan_expr",
     "yuan_decimal_expr",
 ]
@@ -114,11 +114,12 @@ def yuan_expr(col: pl.Expr) -> pl.Expr:
     return yuan_decimal_expr(col).cast(pl.String)
 
 
-def outcome_csv_frame(outcomes: pl.DataFrame, plan: Plan) -> pl.DataFrame:
+def outcome_csv_plan(outcomes: pl.DataFrame, plan: Plan) -> pl.LazyFrame:
     """OUT.csv: `settlement_id,benefit,status,amount,deductible_used` first, then the
     breakdown (blank unless a covered inpatient row), reason and the input row number.
     One inpatient row per input row in input order, then one row per lump sum paid.
-    Amounts are Decimal(38, 2) columns (write_csv prints them as yuan, "1234.56")."""
+    Amounts are Decimal(38, 2) columns (the CSV writer prints them as yuan, "1234.56").
+    Lazy: `sink_csv` formats it batch by batch instead of building the whole table."""
     n_bands = len(plan.inpatient.tiers)
     covered_inpatient = pl.col("__covered_inpatient")
 
@@ -156,7 +157,6 @@ def outcome_csv_frame(outcomes: pl.DataFrame, plan: Plan) -> pl.DataFrame:
             text("reason"),
             "row",
         )
-        .collect(engine="in-memory")
     )
 
 
@@ -265,7 +265,7 @@ def simulate(
         summary = summarize(plan, outcomes, members_enrolled, settlements.height)
         return SimulationResult(plan, outcomes, summary)
     with ThreadPoolExecutor(max_workers=1) as pool:
-        written = pool.submit(lambda: outcome_csv_frame(outcomes, plan).write_csv(out))
+        written = pool.submit(lambda: outcome_csv_plan(outcomes, plan).sink_csv(out))
         summary = summarize(plan, outcomes, members_enrolled, settlements.height)
         written.result()
     return SimulationResult(plan, outcomes, summary)
