@@ -16,6 +16,7 @@ from datetime import datetime
 
 import polars as pl
 from django.db import connection, models
+from psycopg.copy import QueuedLibpqWriter
 
 from huzhu.core.bulk import sequence_values, serial_sequence
 
@@ -134,8 +135,11 @@ def frame_insert(
                     names = list(chunk.columns)
                     sql_cols = ", ".join(qn(c) for c in _columns(model, names))
                     if connection.vendor == "postgresql":
+                        # Queued: a psycopg thread sends while this one formats the next
+                        # slice (polars releases the GIL), so the server never waits for us.
                         copy_cm = cursor.cursor.copy(
-                            f"COPY {table} ({sql_cols}) FROM STDIN WITH (FORMAT csv)"
+                            f"COPY {table} ({sql_cols}) FROM STDIN WITH (FORMAT csv)",
+                            writer=QueuedLibpqWriter(cursor.cursor),
                         )
                         copy = copy_cm.__enter__()
                 chunk = chunk.select(names)

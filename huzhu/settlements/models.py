@@ -114,7 +114,9 @@ class SettlementRecord(models.Model):
         blank=True,
         on_delete=models.PROTECT,
         related_name="settlement_records",
-        db_index=False,  # (member, discharge_date) below serves it
+        # No index: nothing looks records up by member (a member's stays are their claims),
+        # and a million-row import would pay for one at random places on every row.
+        db_index=False,
         db_constraint=False,
     )
     scheme_year = models.ForeignKey(
@@ -173,7 +175,6 @@ class SettlementRecord(models.Model):
                 fields=["visit_id"], name="settlement_record_visit_set", condition=~Q(visit_id="")
             ),
             models.Index(fields=["batch", "row_number"]),
-            models.Index(fields=["member", "discharge_date"]),
             models.Index(
                 fields=["reversal_pending"],
                 condition=Q(reversal_pending=True),

@@ -5,6 +5,7 @@ from datetime import UTC, date, datetime
 import pytest
 from cryptography.fernet import Fernet
 from django.conf import settings
+from django.db import connection
 
 from huzhu.core.bulk import as_db_text, bulk_insert, bulk_update_rows
 from huzhu.core.crypto import decrypt_text, encrypt_text_many
@@ -73,3 +74,32 @@ def test_bulk_insert_streams_an_iterator_of_announced_length():
     assert Member.objects.filter(id_number=another).exists()
     with pytest.raises(ValueError):
         bulk_insert(Member, fields, iter([]), count=1, dates_as_text=True)
+
+
+_on_postgresql = pytest.mark.skipif(
+    connection.vendor != "postgresql", reason="PostgreSQL sequences"
+)
+
+
+@_on_postgresql
+@pytest.mark.django_db
+def test_sequence_values_are_consecutive_when_nobody_else_took_any():
+    from huzhu.core.bulk import sequence_values
+
+    with connection.cursor() as cursor:
+        cursor.execute("CREATE SEQUENCE huzhu_test_seq")
+    first = sequence_values("huzhu_test_seq", 5)
+    assert first == [1, 2, 3, 4, 5]
+    assert sequence_values("huzhu_test_seq", 3) == [6, 7, 8]
+    assert sequence_values("huzhu_test_seq", 0) == []
+
+
+@_on_postgresql
+@pytest.mark.django_db
+def test_sequence_values_with_gaps_come_back_one_by_one():
+    # A sequence that skips values stands for another writer taking values in between.
+    from huzhu.core.bulk import sequence_values
+
+    with connection.cursor() as cursor:
+        cursor.execute("CREATE SEQUENCE huzhu_test_gaps INCREMENT BY 3 START 10")
+    assert sequence_values("huzhu_test_gaps", 4) == [10, 13, 16, 19]
