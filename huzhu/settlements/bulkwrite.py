@@ -86,6 +86,16 @@ def _sql_literal(value) -> str | None:
     return None
 
 
+def _constant(series: pl.Series) -> bool:
+    """Whether every value of `series` is the same (all NULL counts); no hashing."""
+    nulls = series.null_count()
+    if nulls:
+        return nulls == series.len()
+    if series.dtype.is_nested():
+        return series.n_unique() == 1
+    return bool((series == series[0]).all())
+
+
 def _sqlite_insert(table: str, columns: list[str], chunk: pl.DataFrame) -> tuple[str, list[str]]:
     """The INSERT for one slice, and the frame columns it binds per row.
 
@@ -94,10 +104,11 @@ def _sqlite_insert(table: str, columns: list[str], chunk: pl.DataFrame) -> tuple
     into a Python object and bound for every row."""
     qn = connection.ops.quote_name
     values, bound = [], []
-    many = chunk.height > 1 and any(chunk.get_column(c).n_unique() > 1 for c in chunk.columns)
+    constant = {name: _constant(chunk.get_column(name)) for name in chunk.columns}
+    many = chunk.height > 1 and not all(constant.values())
     for name in chunk.columns:
         series = chunk.get_column(name)
-        literal = _sql_literal(series[0]) if many and series.n_unique() == 1 else None
+        literal = _sql_literal(series[0]) if many and constant[name] else None
         if literal is None:
             values.append("%s")
             bound.append(name)
