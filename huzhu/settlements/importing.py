@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 import polars as pl
 from django.conf import settings
 from django.db import connection, transaction
+from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from huzhu.claims.models import (
@@ -137,29 +138,46 @@ def _coverage(lp: LoadedPlan) -> pl.DataFrame:
     """Enrolled members of the plan's year: member (ID number), enrolled_on, renewal, and the
     ids a claim needs."""
     year = lp.scheme_year
-    rows = list(
-        Enrollment.objects.filter(scheme_year=year, withdrawn_at__isnull=True).values_list(
-            "member__id_number", "enrolled_on", "member_id", "id", "union_id", "member__name"
-        )
-    )
-    prev = set(
-        Enrollment.objects.filter(
-            scheme_year__year=year.year - 1, withdrawn_at__isnull=True
-        ).values_list("member_id", flat=True)
-    )
-    frame = pl.DataFrame(
-        rows,
-        schema={
+    prev = Enrollment.objects.filter(
+        scheme_year__year=year.year - 1, withdrawn_at__isnull=True
+    ).values("member_id")
+    frame = _rows_frame(
+        Enrollment.objects.filter(scheme_year=year, withdrawn_at__isnull=True)
+        .annotate(renewal=Exists(prev.filter(member_id=OuterRef("member_id"))))
+        .values_list(
+            "member__id_number",
+            "enrolled_on",
+            "member_id",
+            "id",
+            "union_id",
+            "member__name",
+            "renewal",
+        ),
+        {
             "member": pl.String,
             "enrolled_on": pl.Date,
             "member_id": pl.Int64,
             "enrollment_id": pl.Int64,
             "union_id": pl.Int64,
             "member_name": pl.String,
+            "renewal": pl.Boolean,
         },
-        orient="row",
     )
-    return frame.with_columns(pl.col("member_id").is_in(list(prev)).alias("renewal"))
+    return frame
+
+
+def _rows_frame(queryset, schema: dict) -> pl.DataFrame:
+    """A `values_list` queryset's rows as a frame, through one raw query: two hundred thousand
+    enrollments skip Django's per-row converters. (SQLite hands a computed boolean back as
+    an integer.)"""
+    sql, params = queryset.query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
+    if connection.vendor == "postgresql":
+        return pl.DataFrame(rows, schema=schema, orient="row")
+    raw = {name: pl.Int64 if t == pl.Boolean else t for name, t in schema.items()}
+    return pl.DataFrame(rows, schema=raw, orient="row").cast(schema)
 
 
 def _members_with_history(lp: LoadedPlan, member_ids: list[int]) -> set[int]:
