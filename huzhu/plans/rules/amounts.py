@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from datetime import date
 from functools import lru_cache
 
@@ -16,6 +17,7 @@ __all__ = [
     "parse_amount",
     "parse_iso_date",
     "with_amount",
+    "with_amounts",
     "iso_date_expr",
 ]
 
@@ -108,29 +110,41 @@ def with_amount(frame: pl.LazyFrame, source: str, *, out: str, err: str) -> pl.L
     Decimal(38, 2), which is exact for it. Why a value is refused is worked out on the
     refused values alone (`_refusals`).
     """
-    tmp, fen_tmp, refused = f"__{out}_t", f"__{out}_raw", f"__{out}_refused"
-    frame = frame.with_columns(pl.col(source).str.strip_chars(SPACES).alias(tmp))
-    text = pl.col(tmp)
-    valid = text.str.contains(_AMOUNT_RE)
-    # A Decimal(38, 2)'s physical value is the amount in fen; no arithmetic, no overflow.
-    fen = text.cast(pl.Decimal(38, 2), strict=False).to_physical().cast(pl.Int64, strict=False)
+    return with_amounts(frame, [(source, out, err)])
+
+
+def with_amounts(frame: pl.LazyFrame, specs: Sequence[tuple[str, str, str]]) -> pl.LazyFrame:
+    """`with_amount` of several (source, out, err) columns at once: each step of every
+    column in the same `with_columns`, so polars works on the columns in parallel."""
+    names = [(f"__{out}_t", f"__{out}_raw", f"__{out}_refused") for _, out, _ in specs]
     frame = frame.with_columns(
-        pl.when(valid).then(fen).alias(fen_tmp),
-        pl.when(valid).then(pl.lit(None, dtype=pl.String)).otherwise(text).alias(refused),
+        pl.col(source).str.strip_chars(SPACES).alias(tmp)
+        for (source, _, _), (tmp, _, _) in zip(specs, names, strict=True)
     )
-    raw = pl.col(fen_tmp)
-    good = raw.is_not_null() & (raw.abs() < AMOUNT_LIMIT_FEN)
-    error = (
-        pl.when(good)
-        .then(pl.lit(None, dtype=pl.String))
-        .when(text.is_null())
-        .then(pl.lit("empty"))
-        .when(pl.col(refused).is_null())  # a number, but too many digits
-        .then(pl.lit("too_large"))
-        .otherwise(pl.col(refused).map_batches(_refusals, return_dtype=pl.String))
-    )
-    frame = frame.with_columns(pl.when(good).then(raw).alias(out), error.alias(err))
-    return frame.drop(tmp, fen_tmp, refused)
+    step2, step3 = [], []
+    for (_, out, err), (tmp, fen_tmp, refused) in zip(specs, names, strict=True):
+        text = pl.col(tmp)
+        valid = text.str.contains(_AMOUNT_RE)
+        # A Decimal(38, 2)'s physical value is the amount in fen; no arithmetic, no overflow.
+        fen = text.cast(pl.Decimal(38, 2), strict=False).to_physical().cast(pl.Int64, strict=False)
+        step2 += [
+            pl.when(valid).then(fen).alias(fen_tmp),
+            pl.when(valid).then(pl.lit(None, dtype=pl.String)).otherwise(text).alias(refused),
+        ]
+        raw = pl.col(fen_tmp)
+        good = raw.is_not_null() & (raw.abs() < AMOUNT_LIMIT_FEN)
+        error = (
+            pl.when(good)
+            .then(pl.lit(None, dtype=pl.String))
+            .when(text.is_null())
+            .then(pl.lit("empty"))
+            .when(pl.col(refused).is_null())  # a number, but too many digits
+            .then(pl.lit("too_large"))
+            .otherwise(pl.col(refused).map_batches(_refusals, return_dtype=pl.String))
+        )
+        step3 += [pl.when(good).then(raw).alias(out), error.alias(err)]
+    frame = frame.with_columns(step2).with_columns(step3)
+    return frame.drop(*[n for triple in names for n in triple])
 
 
 def _refusals(refused: pl.Series) -> pl.Series:

@@ -15,7 +15,7 @@ from typing import NamedTuple
 
 import polars as pl
 
-from .amounts import SPACES, parse_amount, with_amount
+from .amounts import SPACES, parse_amount, with_amount, with_amounts
 
 __all__ = [
     "CANONICAL_FIELDS",
@@ -472,8 +472,7 @@ def _amount_columns(lf: pl.LazyFrame, plan: ColumnPlan, name: str) -> pl.LazyFra
         lf = with_amount(lf, col, out=f"{name}_fen", err=f"{name}_err")
         return lf.with_columns(pl.lit(col).alias(f"{name}_src"))
     op, left, right = plan.derived[name]
-    lf = with_amount(lf, left, out="__l_fen", err="__l_err")
-    lf = with_amount(lf, right, out="__r_fen", err="__r_err")
+    lf = with_amounts(lf, [(left, "__l_fen", "__l_err"), (right, "__r_fen", "__r_err")])
     lf_fen, rf_fen = pl.col("__l_fen"), pl.col("__r_fen")
     return lf.with_columns(
         (lf_fen + rf_fen if op == "+" else lf_fen - rf_fen).alias(f"{name}_fen"),
