@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
+
 import polars as pl
 from django.db import connection, models, transaction
 from django.utils import timezone
@@ -246,11 +248,7 @@ def write_import(
         .alias("plan_version_number"),
         pl.lit(now_db).alias("created_at"),
     ]
-    frame_insert(
-        SettlementRecord,
-        stored.join(reversed_by, on="settlement_id", how="left"),
-        transform=lambda chunk: chunk.select(record_exprs),
-    )
+    records = stored.join(reversed_by, on="settlement_id", how="left")
 
     flagged = (pl.col("reason_code") == "reversal_unmatched") | (
         (pl.col("status") == "covered") & (pl.col("__review") != "")
@@ -282,79 +280,25 @@ def write_import(
     for t in targets:
         if t["member_id"] and t["scheme_year_id"]:
             history_pairs.add((t["member_id"], t["scheme_year_id"]))
-    covered = covered.with_columns(
-        pl.col("plan_idx").replace_strict(year_ids, return_dtype=pl.Int64).alias("scheme_year_id")
-    )
-    pair_frame = pl.DataFrame(
-        list(history_pairs),
-        schema={"member_id": pl.Int64, "scheme_year_id": pl.Int64},
-        orient="row",
-    ).with_columns(pl.lit(True).alias("history"))
-    if history_pairs:
-        covered = covered.join(
-            pair_frame, on=["member_id", "scheme_year_id"], how="left"
-        ).with_columns(pl.col("history").fill_null(False))
-        history_rows = covered.filter(pl.col("history"))
-        bulk = covered.filter(~pl.col("history"))
-    else:
-        history_rows = covered.clear().with_columns(pl.lit(False).alias("history"))
-        bulk = covered.with_columns(pl.lit(False).alias("history"))
-    del covered
-
-    # Ledger rows first: a member-year somebody else created meanwhile goes to the recompute.
-    ledgers = bulk.group_by(["member_id", "scheme_year_id"]).agg(
-        pl.col("deductible_fen").sum().alias("deductible_used_fen"),
-        pl.col("excess_fen").sum().alias("cumulative_excess_fen"),
-        pl.col("amount_fen").sum().alias("paid_toward_cap_fen"),
-    )
-    report(total // 2, total)
-
     # Lump sums: the engine's first matching stay per member-year, unless a lifetime benefit
     # was already paid (any year).
-    lifetime = {
-        i: [b.code for b in lp.plan.lump_sums if b.once_per == "lifetime"]
-        for i, lp in enumerate(plans)
-    }
-    lumps = lump_rows.join(
-        bulk.select("row", "member_id", "scheme_year_id", "enrollment_id", "union_id"),
-        on="row",
-        how="inner",
+    lifetime = sorted(
+        {b.code for lp in plans for b in lp.plan.lump_sums if b.once_per == "lifetime"}
     )
-    held = _lifetime_held(sorted({c for cs in lifetime.values() for c in cs}))
-    if held:
-        held_frame = pl.DataFrame(
-            list(held), schema={"member_id": pl.Int64, "benefit": pl.String}, orient="row"
-        ).with_columns(pl.lit(True).alias("held"))
-        lumps = (
-            lumps.join(held_frame, on=["member_id", "benefit"], how="left")
-            .filter(pl.col("held").is_null())
-            .drop("held")
-        )
+    held = _lifetime_held(lifetime)
 
-    # --- claims of the bulk member-years --------------------------------------------------------
-    claim_frames = []
-    for i, lp in enumerate(plans):
-        plan = lp.plan
-        part = bulk.filter(pl.col("plan_idx") == i)
-        if part.height:
-            claim_frames.append(
-                _claim_frame(part, plan.inpatient.code, plan.inpatient.name).with_columns(
-                    pl.lit(False).alias("is_lump")
-                )
-            )
-        for benefit in plan.lump_sums:
-            hits = lumps.filter((pl.col("plan_idx") == i) & (pl.col("benefit") == benefit.code))
-            if not hits.height:
-                continue
-            hits = hits.select("row", "amount_fen").join(
-                bulk.drop("amount_fen"), on="row", how="inner"
-            )
-            claim_frames.append(
-                _claim_frame(hits, benefit.code, benefit.name).with_columns(
-                    pl.lit(True).alias("is_lump")
-                )
-            )
-    claims = _number_claims(claim_frames, plans)
+    # The records stream to the database while polars works out the bulk member-years'
+    # claims in a second thread (it reads nothing from the database).
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        pending = pool.submit(
+            _bulk_claims, covered, set(history_pairs), year_ids, lump_rows, held, plans
+        )
+        del covered, lump_rows
+        frame_insert(SettlementRecord, records, transform=lambda chunk: chunk.select(record_exprs))
+        del records
+        history_rows, bulk, ledgers, claims = pending.result()
+    report(total // 2, total)
+    claims = _number_claims(claims, plans)
     lump_json = (
         claims.filter(pl.col("is_lump"))
         .group_by(["member_id", "scheme_year_id"])
@@ -473,27 +417,101 @@ def _claim_frame(part: pl.DataFrame, code: str, name: str) -> pl.DataFrame:
     )
 
 
-def _number_claims(frames, plans) -> pl.DataFrame:
-    """All claims of the bulk member-years with their numbers, member by member (a member's
-    claims of a year get consecutive numbers, in discharge order).
+def _bulk_claims(covered, history_pairs, year_ids, lump_rows, held, plans):
+    """The claims of the member-years that had nothing before this import (pure polars).
 
-    The order is also the order the rows are written in: the primary key, the number index,
-    the (member, scheme year, discharge date) index and the notifications' member index then
-    all grow at their right edge, instead of taking a million inserts at random places.
-    """
-    if not frames:
-        return pl.DataFrame(
+    Returns the covered stays of member-years with history (recomputed row by row later),
+    the other covered stays, their ledger totals, and their claims (inpatient and lump sums)
+    in writing order, not numbered yet."""
+    covered = covered.with_columns(
+        pl.col("plan_idx").replace_strict(year_ids, return_dtype=pl.Int64).alias("scheme_year_id")
+    )
+    if history_pairs:
+        pair_frame = pl.DataFrame(
+            list(history_pairs),
+            schema={"member_id": pl.Int64, "scheme_year_id": pl.Int64},
+            orient="row",
+        ).with_columns(pl.lit(True).alias("history"))
+        covered = covered.join(
+            pair_frame, on=["member_id", "scheme_year_id"], how="left"
+        ).with_columns(pl.col("history").fill_null(False))
+        history_rows = covered.filter(pl.col("history"))
+        bulk = covered.filter(~pl.col("history"))
+    else:
+        history_rows = covered.clear().with_columns(pl.lit(False).alias("history"))
+        bulk = covered.with_columns(pl.lit(False).alias("history"))
+    del covered
+
+    # Ledger rows first: a member-year somebody else created meanwhile goes to the recompute.
+    ledgers = bulk.group_by(["member_id", "scheme_year_id"]).agg(
+        pl.col("deductible_fen").sum().alias("deductible_used_fen"),
+        pl.col("excess_fen").sum().alias("cumulative_excess_fen"),
+        pl.col("amount_fen").sum().alias("paid_toward_cap_fen"),
+    )
+    lumps = lump_rows.join(
+        bulk.select("row", "member_id", "scheme_year_id", "enrollment_id", "union_id"),
+        on="row",
+        how="inner",
+    )
+    if held:
+        held_frame = pl.DataFrame(
+            list(held), schema={"member_id": pl.Int64, "benefit": pl.String}, orient="row"
+        ).with_columns(pl.lit(True).alias("held"))
+        lumps = (
+            lumps.join(held_frame, on=["member_id", "benefit"], how="left")
+            .filter(pl.col("held").is_null())
+            .drop("held")
+        )
+
+    claim_frames = []
+    for i, lp in enumerate(plans):
+        plan = lp.plan
+        part = bulk.filter(pl.col("plan_idx") == i)
+        if part.height:
+            claim_frames.append(
+                _claim_frame(part, plan.inpatient.code, plan.inpatient.name).with_columns(
+                    pl.lit(False).alias("is_lump")
+                )
+            )
+        for benefit in plan.lump_sums:
+            hits = lumps.filter((pl.col("plan_idx") == i) & (pl.col("benefit") == benefit.code))
+            if not hits.height:
+                continue
+            hits = hits.select("row", "amount_fen").join(
+                bulk.drop("amount_fen"), on="row", how="inner"
+            )
+            claim_frames.append(
+                _claim_frame(hits, benefit.code, benefit.name).with_columns(
+                    pl.lit(True).alias("is_lump")
+                )
+            )
+    if not claim_frames:
+        claims = pl.DataFrame(
             schema={
                 "member_id": pl.Int64,
                 "scheme_year_id": pl.Int64,
                 "is_lump": pl.Boolean,
                 "benefit_code": pl.String,
-                "number": pl.String,
             }
         )
-    claims = pl.concat(frames, how="diagonal_relaxed").sort(
-        ["scheme_year_id", "member_id", "discharge_date", "settlement_id", "benefit_code"]
-    )
+    else:
+        # Member by member (see _number_claims).
+        claims = pl.concat(claim_frames, how="diagonal_relaxed").sort(
+            ["scheme_year_id", "member_id", "discharge_date", "settlement_id", "benefit_code"]
+        )
+    return history_rows, bulk, ledgers, claims
+
+
+def _number_claims(claims: pl.DataFrame, plans) -> pl.DataFrame:
+    """`claims` (from _bulk_claims) with their numbers, member by member: a member's claims of
+    a year get consecutive numbers, in discharge order.
+
+    That order is also the order the rows are written in: the primary key, the number index,
+    the (member, scheme year, discharge date) index and the notifications' member index then
+    all grow at their right edge, instead of taking a million inserts at random places.
+    """
+    if not claims.height:
+        return claims.with_columns(pl.lit(None, dtype=pl.String).alias("number"))
     parts = []
     for lp in plans:
         part = (
@@ -585,13 +603,14 @@ def _write_claims(claims: pl.DataFrame, plans, versions, now_db, batch) -> dict:
         )
         return _fill_defaults(Claim, rows, now_db)
 
-    frame_insert(Claim, claims, transform=claim_rows)
     # The member's notice: one sentence per auto-claim (issue 4's wording), one stored
     # notification per member per import, so a member whose stay also paid a lump sum, or
     # who had several stays in the file, gets one message naming each claim. A notice about
-    # a single claim links it; a digest links none.
-    notes = (
-        claims.select(  # in id order already (ids were reserved in frame order)
+    # a single claim links it; a digest links none. Worked out by polars in the background
+    # while the claims stream to the database.
+    pending_notes = (
+        claims.lazy()
+        .select(  # in id order already (ids were reserved in frame order)
             "member_id",
             "id",
             "status",
@@ -613,13 +632,21 @@ def _write_claims(claims: pl.DataFrame, plans, versions, now_db, batch) -> dict:
             "status",
             texts.notice_expr().alias("text"),
         )
+        .group_by("member_id", maintain_order=True)
+        .agg(
+            pl.col("id").first().alias("claim_id"),
+            pl.col("status").first(),
+            pl.len().alias("claims"),
+            pl.col("text").str.join(NOTICE_SEPARATOR),
+        )
+        .collect(background=True)
     )
-    notes = notes.group_by("member_id", maintain_order=True).agg(
-        pl.col("id").first().alias("claim_id"),
-        pl.col("status").first(),
-        pl.len().alias("claims"),
-        pl.col("text").str.join(NOTICE_SEPARATOR),
-    )
+    try:
+        frame_insert(Claim, claims, transform=claim_rows)
+    except BaseException:
+        pending_notes.cancel()
+        raise
+    notes = pending_notes.fetch_blocking()
     note_ids = reserve_ids(Notification, notes.height)
     notes = notes.select(
         pl.Series("id", note_ids, dtype=pl.Int64),
