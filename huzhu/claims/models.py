@@ -117,9 +117,23 @@ class _ExplanationAttribute(_StoredAttribute):
 
 
 class BreakdownField(models.JSONField):
-    """JSON breakdown; a list is the compact form bulk imports store (settlements/texts.py)."""
+    """JSON breakdown; a list is the compact form bulk imports store (settlements/texts.py).
+
+    On PostgreSQL the column is `json` (the text, checked), not `jsonb`: nothing queries
+    inside a breakdown, and turning a million breakdowns into jsonb was a tenth of the
+    server's work when an import writes its claims."""
 
     descriptor_class = _BreakdownAttribute
+
+    def db_type(self, connection):
+        if connection.vendor == "postgresql":
+            return "json"
+        return super().db_type(connection)
+
+    def from_db_value(self, value, expression, connection):
+        if value is not None and not isinstance(value, str):
+            return value  # psycopg decodes `json` columns itself
+        return super().from_db_value(value, expression, connection)
 
 
 class ExplanationField(models.TextField):
