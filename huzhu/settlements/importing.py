@@ -73,7 +73,7 @@ LIVE = [
     ClaimStatus.PAID,
 ]
 SYNTHETIC = "\x00pending-reversal:"  # ids of stand-in rows for stored pending reversals
-SQLITE_IMPORT_CACHE_KIB = 256 * 1024
+SQLITE_IMPORT_CACHE_KIB = 768 * 1024
 
 Progress = Callable[[int, int], None]
 
@@ -400,7 +400,9 @@ def _lock_imports() -> None:
 @contextmanager
 def _write_cache():
     """SQLite: a page cache big enough for the indexes a million-row import updates (the
-    default 2 MB makes every index insert go to the OS for its pages)."""
+    default 2 MB makes every index insert go to the OS for its pages). A ceiling, filled only
+    as pages are touched: a million-row import grew by ~110 MB more with 768 MB than with
+    256 MB, and wrote its claims ~1.5 s faster (fewer index pages spilled to the WAL twice)."""
     if connection.vendor != "sqlite":
         yield
         return
