@@ -219,7 +219,6 @@ def _resolve_reversals(fresh: pl.DataFrame) -> tuple[pl.DataFrame, _Reversals]:
     """Match this file's reversals to stored records, and stored pending reversals to this
     file's records. Returns the engine input (with stand-in rows) and the matches."""
     out = _Reversals()
-    in_file = set(fresh["settlement_id"].to_list())
     revs = fresh.filter(pl.col("is_reversal"))
     # National refunds not matched inside the file: the stored original of the same visit
     # whose total they negate.
@@ -249,7 +248,8 @@ def _resolve_reversals(fresh: pl.DataFrame) -> tuple[pl.DataFrame, _Reversals]:
             )
             revs = fresh.filter(pl.col("is_reversal"))
     named = revs.filter(pl.col("reverses") != "")
-    outside = [t for t in named["reverses"].unique().to_list() if t not in in_file]
+    targets = named.get_column("reverses").unique()
+    outside = targets.filter(~targets.is_in(fresh.get_column("settlement_id"))).to_list()
     if outside:
         stored_ids = set(
             SettlementRecord.objects.filter(settlement_id__in=outside).values_list(
