@@ -249,7 +249,7 @@ def _resolve_reversals(fresh: pl.DataFrame) -> tuple[pl.DataFrame, _Reversals]:
             revs = fresh.filter(pl.col("is_reversal"))
     named = revs.filter(pl.col("reverses") != "")
     targets = named.get_column("reverses").unique()
-    outside = targets.filter(~targets.is_in(fresh.get_column("settlement_id"))).to_list()
+    outside = targets.filter(~targets.is_in(fresh.get_column("settlement_id").implode())).to_list()
     if outside:
         stored_ids = set(
             SettlementRecord.objects.filter(settlement_id__in=outside).values_list(
