@@ -229,3 +229,26 @@ def test_member_home_shows_each_claim_of_a_notice_on_its_own_line(plans, enroll,
     client.force_login(a.user)
     page = client.get("/m/").content.decode()
     assert "金额1,250.00元，无需申请；<br>您在嵊州市人民医院的住院（2026-05-01至05-10）" in page
+
+
+def test_claims_are_numbered_member_by_member_in_discharge_order(plans, enroll, write_csv):
+    a = enroll(name="甲")
+    b = enroll(name="乙")
+    # Interleaved in the file and in discharge dates; a lump sum on one of b's stays.
+    path = write_csv(
+        [
+            row("N1", b, admit="2026-05-01", discharge="2026-05-03"),
+            row("N2", a, admit="2026-06-01", discharge="2026-06-04"),
+            row("N3", b, admit="2026-02-01", discharge="2026-02-03", diag="C34.100"),
+            row("N4", a, admit="2026-03-01", discharge="2026-03-04"),
+        ]
+    )
+    settlement_import_file(path=path)
+    serial = {c.pk: int(c.number.rsplit("-", 1)[1]) for c in Claim.objects.all()}
+    for member in (a, b):
+        mine = claims_of(member)  # discharge order, then benefit
+        numbers = [serial[c.pk] for c in mine]
+        assert numbers == list(range(numbers[0], numbers[0] + len(mine)))
+        # ids follow the numbers (the rows are written in that order)
+        assert sorted(c.pk for c in mine) == [c.pk for c in mine]
+    assert len(claims_of(b)) == 3  # two inpatient claims and the lump sum
