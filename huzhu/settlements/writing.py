@@ -316,11 +316,7 @@ def write_import(
     )
     conflicts = _insert_ledgers(ledgers, now_db=now_db)
     if conflicts:
-        conflict_frame = pl.DataFrame(
-            list(conflicts),
-            schema={"member_id": pl.Int64, "scheme_year_id": pl.Int64},
-            orient="row",
-        ).with_columns(pl.lit(True).alias("conflict"))
+        conflict_frame = _member_years(conflicts, "conflict")
         bulk = bulk.join(conflict_frame, on=["member_id", "scheme_year_id"], how="left")
         moved = bulk.filter(pl.col("conflict").is_not_null()).drop("conflict")
         bulk = bulk.filter(pl.col("conflict").is_null()).drop("conflict")
@@ -417,6 +413,13 @@ def _claim_frame(part: pl.DataFrame, code: str, name: str) -> pl.DataFrame:
     )
 
 
+def _member_years(pairs, flag: str) -> pl.DataFrame:
+    """(member_id, scheme_year_id) pairs as a frame with a true `flag` column, to join on."""
+    return pl.DataFrame(
+        list(pairs), schema={"member_id": pl.Int64, "scheme_year_id": pl.Int64}, orient="row"
+    ).with_columns(pl.lit(True).alias(flag))
+
+
 def _bulk_claims(covered, history_pairs, year_ids, lump_rows, held, plans):
     """The claims of the member-years that had nothing before this import (pure polars).
 
@@ -427,11 +430,7 @@ def _bulk_claims(covered, history_pairs, year_ids, lump_rows, held, plans):
         pl.col("plan_idx").replace_strict(year_ids, return_dtype=pl.Int64).alias("scheme_year_id")
     )
     if history_pairs:
-        pair_frame = pl.DataFrame(
-            list(history_pairs),
-            schema={"member_id": pl.Int64, "scheme_year_id": pl.Int64},
-            orient="row",
-        ).with_columns(pl.lit(True).alias("history"))
+        pair_frame = _member_years(history_pairs, "history")
         covered = covered.join(
             pair_frame, on=["member_id", "scheme_year_id"], how="left"
         ).with_columns(pl.col("history").fill_null(False))
