@@ -5,6 +5,7 @@ import json
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.db import connection
 
 from huzhu.claims.models import Claim, MemberYearLedger, Notification
 from huzhu.settlements.models import SettlementBatch, SettlementRecord, SettlementRowProblem
@@ -252,3 +253,38 @@ def test_claims_are_numbered_member_by_member_in_discharge_order(plans, enroll, 
         # ids follow the numbers (the rows are written in that order)
         assert sorted(c.pk for c in mine) == [c.pk for c in mine]
     assert len(claims_of(b)) == 3  # two inpatient claims and the lump sum
+
+
+@pytest.mark.skipif(
+    connection.vendor != "postgresql",
+    reason="a ledger created meanwhile needs a concurrent writer: PostgreSQL only",
+)
+def test_member_year_whose_ledger_appeared_meanwhile_is_recomputed(
+    plans, enroll, write_csv, year2026, monkeypatch
+):
+    import huzhu.settlements.importing as importing
+    import huzhu.settlements.writing as writing
+
+    a = enroll(name="甲")
+    b = enroll(name="乙")
+    # Another writer (a cashier's one-stop settle) created a's member-year after the import
+    # looked for member-years with history: the import's ledger insert meets it.
+    MemberYearLedger.objects.create(member=a, scheme_year=year2026)
+    monkeypatch.setattr(importing, "_members_with_history", lambda lp, ids: set())
+    conflicts = []
+    insert_ledgers = writing._insert_ledgers
+    monkeypatch.setattr(
+        writing,
+        "_insert_ledgers",
+        lambda *a, **k: conflicts.append(insert_ledgers(*a, **k)) or conflicts[-1],
+    )
+    result = settlement_import_file(
+        path=write_csv([row("M1", a, base="3000.00"), row("M2", b, base="3000.00")])
+    )
+    assert conflicts == [{(a.pk, year2026.pk)}]  # a went to the recompute, b was bulk-written
+    assert result.summary["created"] == 2
+    for member in (a, b):
+        (claim,) = claims_of(member)
+        assert (claim.amount_fen, claim.status) == (125000, "approved")
+        ledger = MemberYearLedger.objects.get(member=member, scheme_year=year2026)
+        assert (ledger.deductible_used_fen, ledger.paid_toward_cap_fen) == (50000, 125000)
