@@ -54,7 +54,9 @@ class EnrollmentStats:
 def coverage_from_enrollments(
     frame: pl.DataFrame, year: int
 ) -> tuple[pl.DataFrame, EnrollmentStats]:
-    """Coverage (member, enrolled_on, renewal) of `year` from an enrollment table.
+    """Coverage (member, enrolled_on, renewal, member_key) of `year` from an enrollment
+    table, sorted by member; `member_key` is the bulk engine's integer key of the number
+    (`with_id_number_check`), so it need not check the numbers again.
 
     A member listed twice for the year keeps the earliest enrollment date and counts as a
     renewal if any row says so. Rows with a bad ID number, date or flag are rejected.
@@ -74,7 +76,7 @@ def coverage_from_enrollments(
         .alias("renewal_text"),
     )
     lf = lf.filter(pl.col("year") == str(year))
-    lf = with_id_number_check(lf, "id_number", out="member", code="id_err")
+    lf = with_id_number_check(lf, "id_number", out="member", code="id_err", key=MEMBER_KEY)
     lf = lf.with_columns(
         iso_date_expr(pl.col("enrolled_on_text")).alias("enrolled_on"),
         pl.when(pl.col("renewal_text").is_in(_TRUE))
@@ -84,18 +86,23 @@ def coverage_from_enrollments(
         .otherwise(pl.lit(None, dtype=pl.Boolean))
         .alias("renewal"),
     )
-    checked = lf.select("member", "id_err", "enrolled_on", "renewal").collect(engine="in-memory")
+    checked = lf.select("member", MEMBER_KEY, "id_err", "enrolled_on", "renewal").collect(
+        engine="in-memory"
+    )
     rows_for_year = checked.height
     good = checked.filter(
         pl.col("id_err").is_null()
         & pl.col("enrolled_on").is_not_null()
         & pl.col("renewal").is_not_null()
     )
+    # Grouped and sorted by the integer key: the same groups and the same order as by the
+    # number itself (17 digits, then a digit or X, which sorts last both ways).
     cov = (
         good.lazy()
-        .group_by("member")
-        .agg(pl.col("enrolled_on").min(), pl.col("renewal").any())
-        .sort("member")
+        .group_by(MEMBER_KEY)
+        .agg(pl.col("member").first(), pl.col("enrolled_on").min(), pl.col("renewal").any())
+        .sort(MEMBER_KEY)
+        .select("member", "enrolled_on", "renewal", MEMBER_KEY)
         .collect(engine="in-memory")
     )
     good_rows = good.height

@@ -54,10 +54,12 @@ def run_row(plan: Plan, rows, coverage, header=CANONICAL_HEADER):
 
 
 def run_bulk(plan: Plan, rows, coverage, header=CANONICAL_HEADER):
+    """`coverage`: a mapping, or a coverage frame as it is (e.g. coverage_from_enrollments')."""
     cp = column_plan(header, need=[plan.inpatient.base])
     frame = rows_frame(rows, header)
     lf = records_frame(frame, cp, amount_fields=[plan.inpatient.base])
-    return outcomes_from_frame(adjudicate_frame(plan, lf, coverage_frame(coverage), cp), plan)
+    cov = coverage if isinstance(coverage, pl.DataFrame) else coverage_frame(coverage)
+    return outcomes_from_frame(adjudicate_frame(plan, lf, cov, cp), plan)
 
 
 def renewed(*ids: str) -> dict[str, Coverage]:

@@ -7,12 +7,14 @@ import random
 from collections import defaultdict
 from datetime import date, timedelta
 
+import polars as pl
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from huzhu.core.money import fen_to_yuan
 from huzhu.plans.rules.ledger import Coverage
 from huzhu.plans.schema import plan_from_data
+from huzhu.plans.simulation import coverage_from_enrollments
 
 from .helpers import make_id, run_bulk, run_row
 
@@ -172,6 +174,27 @@ def test_row_engine_equals_bulk_engine(plan, rows, coverage):
     row = [o.comparable() for o in run_row(plan, rows, coverage)]
     bulk = [o.comparable() for o in run_bulk(plan, rows, coverage)]
     assert row == bulk
+
+
+@SETTINGS
+@given(plans(), record_rows(), coverages())
+def test_bulk_engine_on_the_keyed_coverage_of_an_enrollment_file(plan, rows, coverage):
+    # Given the coverage as an enrollment file: coverage_from_enrollments adds each
+    # member's integer key, which the bulk engine then uses without checking the numbers
+    enrollments = pl.DataFrame(
+        {
+            "id_number": list(coverage),
+            "year": [str(plan.year)] * len(coverage),
+            "enrolled_on": [c.enrolled_on.isoformat() for c in coverage.values()],
+            "renewal": ["true" if c.renewal else "false" for c in coverage.values()],
+        },
+        schema={c: pl.String for c in ("id_number", "year", "enrolled_on", "renewal")},
+    )
+    keyed, stats = coverage_from_enrollments(enrollments, plan.year)
+    assert "member_key" in keyed.columns and stats.members == len(coverage)
+    # Then its outcomes are the row engine's on the same coverage
+    row = [o.comparable() for o in run_row(plan, rows, coverage)]
+    assert [o.comparable() for o in run_bulk(plan, rows, keyed)] == row
 
 
 @SETTINGS

@@ -198,7 +198,8 @@ def adjudicate_frame(
     """Outcomes of every record (`records_frame` output): one inpatient row per record in
     input order, then the lump sums paid, by input row and plan order. `coverage`: columns
     member (normalised ID), enrolled_on (Date), renewal (Boolean), one row per member
-    enrolled in the year.
+    enrolled in the year; with a `member_key` column (coverage_from_enrollments) its
+    numbers are taken as checked and keyed.
 
     Columns: see `outcome_columns(plan)`; with `member_key`, also `member_key` (Int64,
     equal for rows of the same member, null for rows without a valid member).
@@ -207,16 +208,20 @@ def adjudicate_frame(
     base = inpatient.base
     period = plan.period
     # Coverage by integer member key; its row number is a dense member id for the ledger.
-    cov = with_id_number_check(
-        coverage.lazy().select("member", "enrolled_on", "renewal"),
-        "member",
-        out="__norm",
-        code="__err",
-        key="mkey",
-    )
+    if MEMBER_KEY in coverage.collect_schema().names():
+        # coverage_from_enrollments: valid normalised numbers, keyed already.
+        cov = coverage.lazy().select(pl.col(MEMBER_KEY).alias("mkey"), "enrolled_on", "renewal")
+    else:
+        cov = with_id_number_check(
+            coverage.lazy().select("member", "enrolled_on", "renewal"),
+            "member",
+            out="__norm",
+            code="__err",
+            key="mkey",
+        )
+        cov = cov.filter(pl.col("__err").is_null() & (pl.col("__norm") == pl.col("member")))
     cov = (
-        cov.filter(pl.col("__err").is_null() & (pl.col("__norm") == pl.col("member")))
-        .select(
+        cov.select(
             "mkey",
             "renewal",
             pl.when(pl.col("renewal"))
