@@ -745,6 +745,24 @@ def main() -> int:
             figures["pairs_run"] = pair
         figures["audit_after_speed_runs"] = audit(db)
         print(json.dumps({"audit": figures["audit_after_speed_runs"]}), file=sys.stderr)
+
+        def fault_run(name: str, fault, **extra) -> dict:
+            """One 16-client run with `fault` happening a third of the way in; every retried
+            request is checked to have got the same answer."""
+            driver.retried.clear()
+            r = driver.run(
+                clients=16,
+                seconds=args.seconds,
+                max_requests=args.max_requests,
+                pairs=False,
+                fault=fault,
+            )
+            r.update({k: f() for k, f in extra.items()})
+            r["verify"] = verify_retries(driver)
+            print(json.dumps({"run": name, **r}), file=sys.stderr)
+            figures[name] = r
+            return r
+
         if args.faults:
 
             def kill_worker():
@@ -754,18 +772,11 @@ def main() -> int:
                     os.kill(pids[0], signal.SIGKILL)
                     figures["killed_worker"] = pids[0]
 
-            driver.retried.clear()
-            r = driver.run(
-                clients=16,
-                seconds=args.seconds,
-                max_requests=args.max_requests,
-                pairs=False,
-                fault=kill_worker,
+            fault_run(
+                "fault_kill_worker",
+                kill_worker,
+                workers_after=lambda: len(worker_pids(server.pid)),
             )
-            r["verify"] = verify_retries(driver)
-            r["workers_after"] = len(worker_pids(server.pid))
-            print(json.dumps({"run": "fault_kill_worker", **r}), file=sys.stderr)
-            figures["fault_kill_worker"] = r
 
             def drop_connections():
                 time.sleep(args.seconds / 3)
@@ -776,17 +787,7 @@ def main() -> int:
                 )
                 figures["terminated_backends"] = rows[0][0]
 
-            driver.retried.clear()
-            r = driver.run(
-                clients=16,
-                seconds=args.seconds,
-                max_requests=args.max_requests,
-                pairs=False,
-                fault=drop_connections,
-            )
-            r["verify"] = verify_retries(driver)
-            print(json.dumps({"run": "fault_db_connections", **r}), file=sys.stderr)
-            figures["fault_db_connections"] = r
+            fault_run("fault_db_connections", drop_connections)
         if args.pg_restart:
 
             def restart_postgres():
@@ -803,18 +804,9 @@ def main() -> int:
                     "at_s": round(args.seconds / 3, 1),
                 }
 
-            driver.retried.clear()
-            r = driver.run(
-                clients=16,
-                seconds=args.seconds,
-                max_requests=args.max_requests,
-                pairs=False,
-                fault=restart_postgres,
+            fault_run(
+                "fault_pg_restart", restart_postgres, pg_restart=lambda: figures.get("pg_restart")
             )
-            r["pg_restart"] = figures.get("pg_restart")
-            r["verify"] = verify_retries(driver)
-            print(json.dumps({"run": "fault_pg_restart", **r}), file=sys.stderr)
-            figures["fault_pg_restart"] = r
         if args.faults or args.pg_restart:
             # After the faults the server answers normally again, by itself.
             r = driver.run(clients=8, seconds=5, max_requests=1000, pairs=False)
