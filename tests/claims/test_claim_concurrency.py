@@ -1,41 +1,18 @@
 """PostgreSQL, several connections at once: a step happens once, a stay is claimed once."""
 
 import datetime as dt
-import threading
 
 import pytest
-from django.db import connection
 
 from huzhu.claims import services
 from huzhu.claims.error_codes import ClaimError, ClaimErrorCode
 from huzhu.claims.models import Claim, ClaimFiler, ClaimStatus, ClaimTransition
 from huzhu.claims.numbers import claim_numbers_allocate
 from huzhu.organizations.models import Role
+from tests.concurrency import run_together
 from tests.factories import ClaimFactory, EnrollmentFactory, UnionFactory, UserFactory
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
-
-
-def run_together(calls):
-    """Run each call on its own thread and connection, released at the same moment."""
-    barrier = threading.Barrier(len(calls))
-    results = [None] * len(calls)
-
-    def worker(i, call):
-        try:
-            barrier.wait()
-            results[i] = call()
-        except Exception as exc:
-            results[i] = exc
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=worker, args=(i, c)) for i, c in enumerate(calls)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    return results
 
 
 def test_two_reviewers_approving_at_once_approve_once():

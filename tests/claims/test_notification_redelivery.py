@@ -16,6 +16,7 @@ from huzhu.claims.models import Notification
 from huzhu.claims.notifications import REDELIVERY_MAX_ATTEMPTS, notifications_redeliver
 from huzhu.core.commands import UsageError
 from tests.claims import channels_for_tests
+from tests.concurrency import run_together
 from tests.factories import MemberFactory
 
 SMS = "tests.claims.channels_for_tests.RecordingSms"
@@ -196,20 +197,7 @@ def test_concurrent_runners_send_each_notification_once(settings, monkeypatch, s
     monkeypatch.setattr(notifications, "REDELIVERY_BATCH", 3)
     for i in range(24):
         stored(f"第{i}条")
-    results, start = [], threading.Barrier(3)
-
-    def run():
-        try:
-            start.wait(10)
-            results.append(notifications_redeliver())
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run) for _ in range(3)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    results = run_together([notifications_redeliver] * 3)
     assert sorted(text for _, text in sms) == sorted(f"第{i}条" for i in range(24))
     assert sum(r.sent for r in results) == 24
     assert not Notification.objects.filter(sent_at__isnull=True).exists()

@@ -2,37 +2,15 @@
 ledger lock, so deductible, bands and cap hold whatever the timing."""
 
 import datetime as dt
-import threading
 
 import pytest
-from django.db import connection
 
 from huzhu.claims.models import Claim, ClaimStatus, MemberYearLedger
 from huzhu.claims.services import claim_approve, claim_submit
 from huzhu.web.member.adjudication import manual_claim_amount
+from tests.concurrency import run_together
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
-
-
-def run_together(calls):
-    barrier = threading.Barrier(len(calls))
-    results = [None] * len(calls)
-
-    def worker(i, call):
-        try:
-            barrier.wait()
-            results[i] = call()
-        except Exception as exc:  # noqa: BLE001 - reported by the assertions
-            results[i] = exc
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=worker, args=(i, c)) for i, c in enumerate(calls)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    return results
 
 
 def test_three_stays_approved_at_once_pay_the_same_as_one_after_another(world):

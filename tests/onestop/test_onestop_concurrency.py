@@ -1,40 +1,16 @@
 """PostgreSQL, several connections at once: hospitals settling the same member never together
 pass the cap or use the deductible twice; a retried request settles once."""
 
-import threading
-
 import pytest
-from django.db import connection
 from django.test import Client
 
 from huzhu.api.keys import api_key_create
 from huzhu.claims.models import Claim, MemberYearLedger
 from huzhu.hospitals.models import OnestopRequest
+from tests.concurrency import run_together
 from tests.onestop.conftest import URLS, make_hospital, signed_post, stay
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
-
-
-def run_together(calls):
-    """Run each call on its own thread and connection, released at the same moment."""
-    barrier = threading.Barrier(len(calls))
-    results = [None] * len(calls)
-
-    def worker(i, call):
-        try:
-            barrier.wait()
-            results[i] = call()
-        except Exception as exc:  # pragma: no cover - reported by the asserts
-            results[i] = exc
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=worker, args=(i, c)) for i, c in enumerate(calls)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    return results
 
 
 def _settle(key, body):

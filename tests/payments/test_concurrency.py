@@ -1,9 +1,6 @@
 """Never twice, proved on PostgreSQL: threads with their own connections race each other."""
 
-import threading
-
 import pytest
-from django.db import connection
 from django.db.models import Sum
 
 from huzhu.claims.models import AdjustmentItem, Claim, ClaimStatus, ClaimTransition, PayeeKind
@@ -23,31 +20,10 @@ from huzhu.payments.services import (
     payment_batch_import_return,
     payment_batch_mark_sent,
 )
+from tests.concurrency import run_together
 from tests.payments.conftest import approved_claim, build_world, enrolled_member, recovery
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
-
-
-def _race(targets):
-    """Run each callable in its own thread (own connection), released together."""
-    barrier = threading.Barrier(len(targets))
-    results: list = [None] * len(targets)
-
-    def run(i, fn):
-        try:
-            barrier.wait()
-            results[i] = fn()
-        except Exception as exc:  # collected and asserted on by the test
-            results[i] = exc
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(i, fn)) for i, fn in enumerate(targets)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=120)
-    return results
 
 
 def test_concurrent_batch_creation_gives_each_claim_to_exactly_one_batch():
@@ -68,7 +44,7 @@ def test_concurrent_batch_creation_gives_each_claim_to_exactly_one_batch():
         QueueFilters(),
     ]
 
-    results = _race(
+    results = run_together(
         [
             (lambda u=u, f=f: payment_batch_create(acting_user=u, filters=f))
             for u, f in zip(users, filters, strict=True)
@@ -123,7 +99,7 @@ def test_two_finance_users_importing_the_same_return_file_apply_it_once():
     payment_batch_mark_sent(batch=batch, acting_user=world.finance)
     data = bankfile.write_return_file(batch_bank_rows(batch), {3: (False, "账号不存在")})
 
-    results = _race(
+    results = run_together(
         [
             (
                 lambda u=u: payment_batch_import_return(

@@ -1,14 +1,12 @@
 """Two imports of the same file started at the same moment create each claim once
 (PostgreSQL: two threads, each with its own connection; no mock)."""
 
-import threading
-
 import pytest
-from django.db import connection
 
 from huzhu.claims.models import Claim
 from huzhu.settlements.models import SettlementRecord
 from huzhu.settlements.services import settlement_import_file
+from tests.concurrency import run_together
 from tests.settlements.conftest import row
 
 
@@ -21,24 +19,8 @@ def test_two_simultaneous_imports_create_each_claim_once(plans, enroll, write_cs
         lines.append(row(f"P{i}A", m, base="3000.00"))
         lines.append(row(f"P{i}B", m, base="12000.00", admit="2026-05-01", discharge="2026-05-10"))
     path = write_csv(lines)
-    start = threading.Barrier(2)
-    results, errors = [], []
-
-    def run():
-        try:
-            start.wait()
-            results.append(settlement_import_file(path=path).summary)
-        except Exception as exc:  # surfaced below
-            errors.append(exc)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run) for _ in range(2)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(60)
-    assert not errors
+    results = run_together([lambda: settlement_import_file(path=path).summary] * 2, timeout=60)
+    assert not [r for r in results if isinstance(r, Exception)]
     assert sorted(r["created"] for r in results) == [0, 10]
     assert sorted(r["duplicates"] for r in results) == [0, 10]
     assert Claim.objects.count() == 10
