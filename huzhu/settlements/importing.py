@@ -141,7 +141,7 @@ def _coverage(lp: LoadedPlan) -> pl.DataFrame:
     prev = Enrollment.objects.filter(
         scheme_year__year=year.year - 1, withdrawn_at__isnull=True
     ).values("member_id")
-    frame = _rows_frame(
+    return _rows_frame(
         Enrollment.objects.filter(scheme_year=year, withdrawn_at__isnull=True)
         .annotate(renewal=Exists(prev.filter(member_id=OuterRef("member_id"))))
         .values_list(
@@ -163,7 +163,6 @@ def _coverage(lp: LoadedPlan) -> pl.DataFrame:
             "renewal": pl.Boolean,
         },
     )
-    return frame
 
 
 def _rows_frame(queryset, schema: dict) -> pl.DataFrame:
