@@ -289,17 +289,26 @@ def write_import(
     held = _lifetime_held(lifetime)
 
     # The records stream to the database while polars works out the bulk member-years'
-    # claims in a second thread (it reads nothing from the database).
+    # claims in a second thread (see _prepare_claims).
+    sequences_aside = connection.vendor == "postgresql"
     with ThreadPoolExecutor(max_workers=1) as pool:
         pending = pool.submit(
-            _bulk_claims, covered, set(history_pairs), year_ids, lump_rows, held, plans
+            _prepare_claims,
+            covered,
+            set(history_pairs),
+            year_ids,
+            lump_rows,
+            held,
+            plans,
+            sequences_aside,
         )
         del covered, lump_rows
         frame_insert(SettlementRecord, records, transform=lambda chunk: chunk.select(record_exprs))
         del records
         history_rows, bulk, ledgers, claims = pending.result()
     report(total // 2, total)
-    claims = _number_claims(claims, plans)
+    if not sequences_aside:
+        claims = _number_claims(claims, plans)
     lump_json = (
         claims.filter(pl.col("is_lump"))
         .group_by(["member_id", "scheme_year_id"])
@@ -502,6 +511,28 @@ def _bulk_claims(covered, history_pairs, year_ids, lump_rows, held, plans):
     return history_rows, bulk, ledgers, claims
 
 
+def _prepare_claims(covered, history_pairs, year_ids, lump_rows, held, plans, sequences_aside):
+    """_bulk_claims, run beside the records' COPY; on PostgreSQL (`sequences_aside`) it also
+    numbers the claims and reserves their ids, through this thread's own connection.
+
+    Sequence values are not transactional (a rolled-back import leaves a gap whichever
+    connection took them), so taking them aside keeps the import's connection, busy with
+    the records, from spending ~0.6 s per million claims on `nextval` afterwards. SQLite
+    keeps its counters in tables the import's transaction must write itself."""
+    history_rows, bulk, ledgers, claims = _bulk_claims(
+        covered, history_pairs, year_ids, lump_rows, held, plans
+    )
+    if sequences_aside:
+        try:
+            claims = _number_claims(claims, plans)
+            claims = claims.with_columns(
+                pl.Series("id", reserve_ids(Claim, claims.height), dtype=pl.Int64)
+            )
+        finally:
+            connection.close()  # this thread's own connection
+    return history_rows, bulk, ledgers, claims
+
+
 def _number_claims(claims: pl.DataFrame, plans) -> pl.DataFrame:
     """`claims` (from _bulk_claims) with their numbers, member by member: a member's claims of
     a year get consecutive numbers, in discharge order.
@@ -540,9 +571,10 @@ def _write_claims(claims: pl.DataFrame, plans, versions, now_db, batch) -> dict:
     }
     if not claims.height:
         return out
-    # Ids in the rows' order, member by member (see _number_claims).
-    ids = reserve_ids(Claim, claims.height)
-    claims = claims.with_columns(pl.Series("id", ids, dtype=pl.Int64))
+    # Ids in the rows' order, member by member (see _number_claims), unless reserved aside.
+    if "id" not in claims.columns:
+        ids = reserve_ids(Claim, claims.height)
+        claims = claims.with_columns(pl.Series("id", ids, dtype=pl.Int64))
     version_of = {lp.scheme_year.pk: versions[i] for i, lp in enumerate(plans)}
     version_ids = {lp.scheme_year.pk: lp.version_id for lp in plans}
     approved = pl.col("status") == ClaimStatus.APPROVED.value
