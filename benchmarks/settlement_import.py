@@ -212,7 +212,17 @@ def child_setup(members: int) -> dict:
             if i % 5
         ]
         bulk_insert(Enrollment, fields, rows)
-    return {"migrate_s": round(migrate_s, 1), "members_s": round(time.perf_counter() - t, 1)}
+    members_s = time.perf_counter() - t
+    # The setup's own writes (a migrated database, 200,000 members, 360,000 enrollments) are
+    # put to disk before the import starts, as they would be long before a real import:
+    # otherwise the checkpoint they call for runs during the import and is counted in it.
+    # (SQLite: the last connection closing at the end of this process checkpoints its WAL.)
+    from django.db import connection
+
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("CHECKPOINT")
+    return {"migrate_s": round(migrate_s, 1), "members_s": round(members_s, 1)}
 
 
 def child_import(path: str) -> dict:
