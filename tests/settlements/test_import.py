@@ -288,3 +288,43 @@ def test_member_year_whose_ledger_appeared_meanwhile_is_recomputed(
         assert (claim.amount_fen, claim.status) == (125000, "approved")
         ledger = MemberYearLedger.objects.get(member=member, scheme_year=year2026)
         assert (ledger.deductible_used_fen, ledger.paid_toward_cap_fen) == (50000, 125000)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_enrollments_are_read_aside_when_no_transaction_is_open(
+    plans, enroll, write_csv, monkeypatch
+):
+    """The command's and the task's case: the enrolled members are read by a second thread on
+    its own connection while the file is parsed; the outcome is the same."""
+    from huzhu.settlements import importing
+
+    calls = []
+    real = importing._coverages_aside
+    monkeypatch.setattr(
+        importing, "_coverages_aside", lambda plans: calls.append(len(plans)) or real(plans)
+    )
+    a, b = enroll(name="甲"), enroll(name="乙")
+    path = write_csv([row("S1", a, base="3000.00"), row("S2", b, base="12000.00")])
+    result = settlement_import_file(path=path)
+    assert calls == [1]
+    assert result.summary["created"] == 2 and result.summary["not_enrolled"] == 0
+    assert sorted(Claim.objects.values_list("member_id", "enrollment_id", "amount_fen")) == sorted(
+        [
+            (m.pk, m.enrollments.get(scheme_year__year=2026).pk, fen)
+            for m, fen in ((a, 125000), (b, 590000))
+        ]
+    )
+
+
+def test_an_open_transaction_sees_its_own_enrollments(plans, enroll, write_csv, monkeypatch):
+    """Inside the caller's transaction the enrollments are read on its connection: one it
+    has just written (not committed yet) counts."""
+    from django.db import transaction
+
+    from huzhu.settlements import importing
+
+    monkeypatch.setattr(importing, "_coverages_aside", None)  # must not be called
+    with transaction.atomic():
+        a = enroll()
+        result = settlement_import_file(path=write_csv([row("S1", a, base="3000.00")]))
+    assert result.summary["covered"] == 1 and result.summary["created"] == 1
