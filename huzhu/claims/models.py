@@ -377,7 +377,10 @@ class MemberYearLedger(models.Model):
     """
 
     member = models.ForeignKey(
-        "members.Member", on_delete=models.PROTECT, related_name="year_ledgers"
+        "members.Member",
+        on_delete=models.PROTECT,
+        related_name="year_ledgers",
+        db_index=False,  # the unique (member, scheme_year) index below serves it
     )
     scheme_year = models.ForeignKey(
         "enrollment.SchemeYear", on_delete=models.PROTECT, related_name="ledgers"
