@@ -118,10 +118,8 @@ def _binary_columns(model: type[models.Model], names: list[str], schema) -> list
     out = []
     for name in names:
         field = model._meta.pk if name == "id" else model._meta.get_field(name)
-        db_type = field.db_type(connection) if not field.is_relation else None
-        if field.is_relation:
-            db_type = field.target_field.rel_db_type(connection)
-        cast = _binary_cast(name, db_type or "", schema[name]) if db_type else None
+        db_type = field.db_type(connection)  # a foreign key's is its target's
+        cast = _binary_cast(name, db_type, schema[name]) if db_type else None
         if cast is None:
             return None
         out.append(cast.alias(name))
@@ -220,15 +218,14 @@ def frame_insert(
                         copy.write(encoder.write_header())
                     for batch in table_slice.to_batches():
                         copy.write(encoder.write_batch(batch))
-                    written += chunk.height
-                    continue
-                chunk = chunk.select(names)
-                if copy is not None:
+                elif copy is not None:
                     buf = io.BytesIO()
-                    chunk.write_csv(buf, include_header=False, quote_style="necessary")
+                    chunk.select(names).write_csv(
+                        buf, include_header=False, quote_style="necessary"
+                    )
                     copy.write(buf.getbuffer())
                 else:
-                    chunk = chunk.with_columns(
+                    chunk = chunk.select(names).with_columns(
                         [pl.col(c).cast(pl.String) for c, t in chunk.schema.items() if t == pl.Date]
                     )
                     insert, bound = _sqlite_insert(table, _columns(model, names), chunk)

@@ -410,10 +410,14 @@ def _write_cache():
         yield
 
 
+def _coverages(plans: list[LoadedPlan]) -> list[pl.DataFrame]:
+    return [_coverage(lp) for lp in plans]
+
+
 def _coverages_aside(plans: list[LoadedPlan]) -> list[pl.DataFrame]:
-    """`_coverage` of each plan, on this thread's own connection (closed afterwards)."""
+    """`_coverages`, on this thread's own connection (closed afterwards)."""
     try:
-        return [_coverage(lp) for lp in plans]
+        return _coverages(plans)
     finally:
         connection.close()
 
@@ -466,10 +470,7 @@ def _import(source_input, batch, plans, report: Progress, coverages_read) -> Imp
         else:
             fresh = rec  # nothing to drop: no copy of a million rows
         engine_in, reversals = _resolve_reversals(fresh)
-        if coverages_read is not None:
-            coverages = coverages_read.result()
-        else:
-            coverages = [_coverage(lp) for lp in plans]
+        coverages = coverages_read.result() if coverages_read is not None else _coverages(plans)
         report(total // 5, total)
         outcomes = _adjudicate(engine_in, plans, coverages, columns)
         del engine_in
