@@ -46,8 +46,12 @@ def _yuan(fen: int) -> float:
 
 
 def fee_statement_xlsx(*, union, scheme_year) -> bytes:
+    from .receipts import fee_positions
+
     rows = fee_statement_rows(union=union, scheme_year=scheme_year)
     total_fen = sum(r[5] for r in rows)
+    position = fee_positions(scheme_year=scheme_year, union_ids=[union.id]).get(union.id)
+    received_fen = position.received_fen if position else 0
     out = io.BytesIO()
     book = xlsxwriter.Workbook(out, {"in_memory": True})
     sheet = book.add_worksheet("会费清单")
@@ -68,7 +72,8 @@ def fee_statement_xlsx(*, union, scheme_year) -> bytes:
         last_col,
         f"工会：{union.name}（{union.code}）    人数：{len(rows)}    "
         f"每人会费：{format_fen(scheme_year.fee_per_member_fen)}元    "
-        f"合计：{format_fen(total_fen)}元",
+        f"应缴：{format_fen(total_fen)}元    已到账：{format_fen(received_fen)}元    "
+        f"未缴：{format_fen(total_fen - received_fen)}元",
     )
     sheet.write_row(2, 0, HEADERS, head)
     for i, (name, id_masked, enrolled_on, kind, coverage, fee_fen) in enumerate(rows, start=1):

@@ -102,3 +102,78 @@ class EnrollmentImport(models.Model):
 
     class Meta:
         ordering = ["-created_at"]
+
+
+def _voucher_path(instance, filename: str) -> str:
+    import uuid
+
+    ext = filename.rsplit(".", 1)[-1].lower() if "." in filename else "bin"
+    return f"fee-vouchers/{instance.scheme_year.year}/{uuid.uuid4().hex}.{ext}"
+
+
+def _voucher_storage():
+    from huzhu.members.documents import private_storage
+
+    return private_storage
+
+
+class FeeReceipt(models.Model):
+    """Money a union paid toward its fee for a scheme year (会费到账), as finance recorded it.
+
+    A union may pay in parts: each payment is one receipt. What is due comes from the
+    enrollments (the fee statement); outstanding = due − the sum of the receipts. Receipts are
+    written by `huzhu.enrollment.receipts.fee_receipt_add` (audited) and never edited.
+    """
+
+    union = models.ForeignKey(
+        "organizations.Union",
+        verbose_name=_("缴费工会"),
+        on_delete=models.PROTECT,
+        related_name="fee_receipts",
+        db_index=False,  # (scheme_year, union) serves it
+    )
+    scheme_year = models.ForeignKey(
+        SchemeYear,
+        verbose_name=_("年度"),
+        on_delete=models.PROTECT,
+        related_name="fee_receipts",
+        db_index=False,
+    )
+    received_on = models.DateField(_("到账日期"))
+    amount_fen = models.BigIntegerField(_("到账金额（分）"))
+    payer_name = models.CharField(_("付款户名"), max_length=128, blank=True)
+    note = models.TextField(_("备注"), blank=True)
+    # The bank slip or transfer record (image or PDF), checked by content, kept private.
+    voucher = models.FileField(
+        _("凭证"), upload_to=_voucher_path, storage=_voucher_storage, max_length=200, blank=True
+    )
+    voucher_content_type = models.CharField(max_length=64, blank=True)
+    voucher_name = models.CharField(max_length=255, blank=True)
+    voucher_sha256 = models.CharField(max_length=64, blank=True)
+    entered_by = models.ForeignKey(
+        "organizations.User",
+        verbose_name=_("录入人"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text="Empty when entered by a command.",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["received_on", "id"]
+        verbose_name = _("会费到账")
+        verbose_name_plural = _("会费到账")
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(amount_fen__gt=0), name="fee_receipt_amount_positive"
+            )
+        ]
+        indexes = [
+            models.Index(fields=["scheme_year", "union"], name="fee_receipt_year_union"),
+            models.Index(fields=["scheme_year", "received_on"], name="fee_receipt_year_day"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.union_id}/{self.scheme_year_id} {self.received_on} {self.amount_fen}"

@@ -148,3 +148,34 @@ class FeeStatementForm(forms.Form):
         empty_label=None,
         required=False,
     )
+
+
+class FeeReceiptForm(forms.Form):
+    """会费到账登记: one payment of a union toward its fee of a year (finance)."""
+
+    union = forms.ModelChoiceField(label=_("缴费工会"), queryset=None, to_field_name="code")
+    year = forms.ModelChoiceField(
+        label=_("年度"), queryset=SchemeYear.objects.order_by("-year"), to_field_name="year"
+    )
+    amount = forms.CharField(label=_("到账金额（元）"), max_length=20)
+    received_on = forms.DateField(
+        label=_("到账日期"), widget=forms.DateInput(attrs={"type": "date"})
+    )
+    payer_name = forms.CharField(label=_("付款户名"), max_length=128, required=False)
+    note = forms.CharField(label=_("备注"), max_length=500, required=False)
+    voucher = forms.FileField(label=_("凭证（图片或PDF）"), required=False)
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["union"].queryset = union_list_visible(user).order_by("code")
+
+    def clean_amount(self):
+        from huzhu.core.money import MoneyError, yuan_to_fen
+
+        try:
+            fen = yuan_to_fen(self.cleaned_data["amount"])
+        except MoneyError as exc:
+            raise forms.ValidationError(exc.message)
+        if fen <= 0:
+            raise forms.ValidationError(_("到账金额必须大于0"))
+        return fen
