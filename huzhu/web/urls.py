@@ -97,9 +97,7 @@ urlpatterns = [
     path("claims/<int:pk>/", claim_pages.claim_detail_view, name="claim_detail"),
     path("fees/", fees.fee_statement_list, name="fee_statements"),
     path("fees/receipts/", fees.fee_receipt_add_view, name="fee_receipt_add"),
-    path(
-        "fees/receipts/<int:pk>/voucher/", fees.fee_receipt_voucher, name="fee_receipt_voucher"
-    ),
+    path("fees/receipts/<int:pk>/voucher/", fees.fee_receipt_voucher, name="fee_receipt_voucher"),
     path(
         "fees/<int:union_id>/<int:year>/download/",
         fees.fee_statement_download,

@@ -33,7 +33,7 @@ def _documents(settings, tmp_path):
 @pytest.fixture
 def year(tree):
     y = SchemeYearFactory(year=2026, fee_per_member_fen=6000)
-    for i in range(3):
+    for _ in range(3):
         EnrollmentFactory(member=MemberFactory(union=tree["a"]), scheme_year=y)
     EnrollmentFactory(member=MemberFactory(union=tree["b"]), scheme_year=y)
     return y
