@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 
 from django.core.exceptions import PermissionDenied
 from django.db import connection, transaction
@@ -136,7 +136,8 @@ def _mask_name(name: str) -> str:
     return name[:1] + "*" * max(1, len(name) - 1)
 
 
-def _classify(rows: list[Row], members, enrollments, *, union, year: int) -> None:
+def _classify(rows: list[Row], members, enrollments, *, union, scheme_year) -> None:
+    year = scheme_year.year
     for r in rows:
         if r.id_number is None:
             continue
@@ -176,8 +177,28 @@ def _classify(rows: list[Row], members, enrollments, *, union, year: int) -> Non
         elif not r.problems:
             r.status = STATUS_NEW
     for r in rows:
+        if r.status == STATUS_NEW:
+            _check_cover_in_year(r, scheme_year)
         if r.problems:
             r.status = STATUS_ERROR
+
+
+def _check_cover_in_year(r: Row, scheme_year) -> None:
+    """A new enrollment whose waiting period ends after the scheme year would be charged a
+    fee for no cover at all: refuse it and point at the next year."""
+    start = r.enrolled_on + timedelta(days=scheme_year.waiting_period_days)
+    if start > scheme_year.end:
+        r.problems.append(
+            problem(
+                r.row,
+                "enrolled_on",
+                "no_cover_in_year",
+                f"新参保职工{r.enrolled_on:%Y-%m-%d}参保，观察期"
+                f"{scheme_year.waiting_period_days}天，保障要到{start:%Y-%m-%d}才开始，"
+                f"晚于{scheme_year.year}年度的结束日期{scheme_year.end:%Y-%m-%d}，"
+                f"本年度没有保障期却要交会费；请改为参保{scheme_year.year + 1}年度",
+            )
+        )
 
 
 def _safe_name(name: str) -> str:
@@ -251,7 +272,7 @@ def _lock_imports() -> None:
 def _run(rows, sheet, data, union, scheme_year, valid_only, write, acting_user):
     year = scheme_year.year
     members, enrollments = _existing(rows, year)
-    _classify(rows, members, enrollments, union=union, year=year)
+    _classify(rows, members, enrollments, union=union, scheme_year=scheme_year)
 
     counts = {STATUS_NEW: 0, STATUS_RENEWAL: 0, STATUS_ALREADY: 0, STATUS_ERROR: 0}
     for r in rows:

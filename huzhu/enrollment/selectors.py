@@ -16,6 +16,7 @@ from .models import Enrollment
 
 __all__ = [
     "AddDays",
+    "enrollment_cover_begun",
     "enrollment_coverage_start",
     "enrollment_is_renewal",
     "enrollments_with_coverage",
@@ -63,6 +64,13 @@ def enrollment_coverage_start(enrollment) -> date:
     if enrollment_is_renewal(enrollment):
         return enrollment.scheme_year.start
     return enrollment.enrolled_on + timedelta(days=enrollment.scheme_year.waiting_period_days)
+
+
+def enrollment_cover_begun(enrollment, *, today: date) -> bool:
+    """True once the enrollment gives cover: its coverage start has come and lies inside
+    its scheme year (a start after the year's end means it never gives cover)."""
+    start = enrollment_coverage_start(enrollment)
+    return start <= enrollment.scheme_year.end and today >= start
 
 
 def enrollments_with_coverage(qs: QuerySet | None = None) -> QuerySet:

@@ -12,6 +12,7 @@ from huzhu.organizations.selectors import union_visible_ids
 
 from .imports import EnrollmentImportResult, ImportPreviewRow, enrollment_import
 from .models import Enrollment
+from .selectors import enrollment_cover_begun, enrollment_coverage_start
 
 __all__ = [
     "EnrollmentImportResult",
@@ -24,9 +25,14 @@ __all__ = [
 
 
 def enrollment_withdraw(*, enrollment, acting_user, reason: str, today=None) -> None:
-    """Withdraw an enrollment (退保) before its scheme year starts; audited.
+    """Withdraw an enrollment (退保) while no cover has begun; audited.
 
-    Raises ValidationError (code `already_withdrawn`, `year_started` or `reason_required`)
+    Cover begins on the enrollment's coverage start (the year's start for a renewal, the
+    enrollment date + waiting period for a new one; `selectors.enrollment_coverage_start`).
+    An enrollment whose cover would only start after its year has ended never gives cover
+    and can always be withdrawn. The fee statement counts active enrollments only, so it
+    follows. Raises ValidationError (code `already_withdrawn`, `cover_started` or
+    `reason_required`)
     and PermissionDenied when the enrollment's union is outside the user's scope. A
     withdrawn enrollment no longer counts for the one-union-per-year rule nor for renewal.
     """
@@ -45,11 +51,12 @@ def enrollment_withdraw(*, enrollment, acting_user, reason: str, today=None) -> 
         )
         if locked.withdrawn_at is not None:
             raise ValidationError("该参保记录已退保", code="already_withdrawn")
-        if today >= locked.scheme_year.start:
+        if enrollment_cover_begun(locked, today=today):
             raise ValidationError(
-                f"{locked.scheme_year.year}年度已于{locked.scheme_year.start:%Y-%m-%d}开始，"
-                "年度开始后不能退保",
-                code="year_started",
+                f"该职工{locked.scheme_year.year}年度的保障已于"
+                f"{enrollment_coverage_start(locked):%Y-%m-%d}开始，"
+                "保障开始后不能退保",
+                code="cover_started",
             )
         locked.withdrawn_at = timezone.now()
         locked.save(update_fields=["withdrawn_at"])

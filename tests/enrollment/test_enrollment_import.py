@@ -383,3 +383,31 @@ def test_text_marks_old_exports_put_on_numbers(union, year):
         a: "13812345678",
         b: "13912345678",
     }
+
+
+def test_new_enrollment_whose_cover_would_start_after_the_year_is_refused(union, year):
+    # Given a new member enrolled on 2026-12-04 into 2026 (90 days' waiting period: cover
+    # would start 2027-03-04, after the period ends) and a renewal member enrolled that day
+    renewing = id_number()
+    EnrollmentFactory(
+        member=MemberFactory(id_number=renewing, name="王五", union=union),
+        scheme_year=SchemeYearFactory(year=2025),
+        union=union,
+    )
+    data = xlsx([["张三", id_number(), None, None, None], ["王五", renewing, None, None, None]])
+    # When the file is imported on that day
+    result = run(data, union, year, today=date(2026, 12, 4))
+    # Then the new member's row is refused, named, with the reason and the next year
+    assert codes(result) == [(2, "参保日期", "no_cover_in_year")]
+    message = result.problems[0].message
+    assert "2027-03-04" in message and "2026-12-31" in message and "2027年度" in message
+    assert not result.written and Enrollment.objects.filter(scheme_year=year).count() == 0
+    # and with "valid rows only" the renewal (covered from the year's start) still enrolls
+    result = run(data, union, year, today=date(2026, 12, 4), valid_only=True)
+    assert result.summary["enrolled"] == 1 and result.summary["renewals"] == 1
+
+
+def test_new_enrollment_whose_cover_starts_on_the_last_day_is_accepted(union, year):
+    data = xlsx([["张三", id_number(), None, None, None]])
+    result = run(data, union, year, today=date(2026, 10, 2))  # + 90 days = 2026-12-31
+    assert result.summary["enrolled"] == 1 and not result.problems

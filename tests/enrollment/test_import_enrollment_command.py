@@ -22,8 +22,15 @@ def setup(tmp_path):
 
 
 def run(*args):
-    """(exit code, stdout lines) of the command as the console script runs it."""
+    """(exit code, stdout lines) of the command as the console script runs it.
+
+    Rows are enrolled on 2025-12-01 unless the test says otherwise: with today's date a
+    new member's cover could start after 2026 ends (refused), depending on the day the
+    suite runs."""
     import io
+
+    if "--enrolled-on" not in args and "--year" in args:
+        args = (*args, "--enrolled-on", "2025-12-01")
 
     out = io.StringIO()
     try:

@@ -53,7 +53,10 @@ def _with_problems():
 
 
 def _upload(client, data: bytes, *, name="名单.xlsx", **extra):
-    payload = {"scheme_year": SchemeYearFactory(year=2026).pk, **extra}
+    # Enrolled before 2026 starts: with today's date a new member's cover could start after
+    # 2026 ends (refused), depending on the day the suite runs.
+    payload = {"scheme_year": SchemeYearFactory(year=2026).pk, "enrolled_on": "2025-12-01"}
+    payload.update(extra)
     payload["file"] = SimpleUploadedFile(name, data)
     return client.post(reverse("web:enrollment_import"), payload)
 

@@ -8,7 +8,7 @@ from django.views.decorators.http import require_POST
 
 from huzhu.audit.models import AuditEvent
 from huzhu.enrollment.models import Enrollment
-from huzhu.enrollment.selectors import enrollments_with_coverage
+from huzhu.enrollment.selectors import enrollment_cover_begun, enrollments_with_coverage
 from huzhu.enrollment.services import enrollment_withdraw
 from huzhu.members.selectors import access_member_by_id, member_list
 from huzhu.members.services import member_reveal, member_update
@@ -65,7 +65,7 @@ def _render_detail(
         e.can_withdraw = (
             may_withdraw
             and e.withdrawn_at is None
-            and e.scheme_year.start > today
+            and not enrollment_cover_begun(e, today=today)
             and (visible is None or e.union_id in visible)
         )
     history = AuditEvent.objects.filter(
@@ -145,7 +145,7 @@ def member_edit(request, pk: int):
 @require_POST
 @staff_required("enrollment_withdraw")
 def enrollment_withdraw_view(request, pk: int):
-    """Withdraw an enrollment before its year starts (退保); reason required, audited."""
+    """Withdraw an enrollment while no cover has begun (退保); reason required, audited."""
     enrollment = get_object_or_404(Enrollment.objects.select_related("scheme_year"), pk=pk)
     member = access_member_by_id(request.user, enrollment.member_id)
     visible = union_visible_ids(request.user)
