@@ -1,6 +1,7 @@
 """Finance pages: a batch end to end through the real views."""
 
 import io
+import re
 
 import openpyxl
 import pytest
@@ -123,3 +124,31 @@ def test_nothing_to_pay_shows_a_message(finance_client, pworld):
     )
     assert "没有符合条件" in response.content.decode()
     assert not PaymentBatch.objects.exists()
+
+
+def test_after_a_failed_row_pages_show_sent_paid_and_failed_apart(finance_client, pworld):
+    # Given a batch of 10,250.00 + 10,000.00 sent, and the bank refused the 10,000.00 row
+    a = enrolled_member(pworld.w1, pworld.year, name="发放甲")
+    b = enrolled_member(pworld.w1, pworld.year, name="发放乙")
+    approved_claim(a, pworld.year, 1_025_000)
+    approved_claim(b, pworld.year, 1_000_000)
+    finance_client.post(reverse("web:payment_batch_create"), {"payee_kind": "member"})
+    batch = PaymentBatch.objects.get()
+    finance_client.get(reverse("web:payment_batch_export", args=[batch.pk, "xlsx"]))
+    finance_client.post(reverse("web:payment_batch_mark_sent", args=[batch.pk]))
+    rows = batch_bank_rows(batch)
+    failing = next(r.seq for r in rows if r.amount_fen == 1_000_000)
+    returned = bankfile.write_return_file(rows, {failing: (False, "账户已销户")})
+    finance_client.post(
+        reverse("web:payment_batch_return", args=[batch.pk]),
+        {"file": SimpleUploadedFile("回盘.csv", returned), "paid_on": "2026-11-26"},
+    )
+    # Then the batch page, the list and the printed summary say what was paid and what failed
+    for name in ("web:payment_batch", "web:payment_batch_summary"):
+        html = finance_client.get(reverse(name, args=[batch.pk])).content.decode()
+        assert "实付合计" not in html
+        assert re.search(r"发送银行合计（元）</[^>]+>\s*<[^>]+>20,250\.00<", html)
+        assert re.search(r"已发放（元）</[^>]+>\s*<[^>]+>(<strong>)?10,250\.00[<（]", html)
+        assert re.search(r"发放失败（元）</[^>]+>\s*<[^>]+>10,000\.00[<（]", html)
+    html = finance_client.get(reverse("web:payment_batches")).content.decode()
+    assert "10,250.00" in html and "10,000.00" in html and "20,250.00" in html
