@@ -486,5 +486,6 @@ def _import(source_input, batch, plans, report: Progress, coverages_read) -> Imp
             reversals=reversals,
             summary=summary,
             report=report,
+            row_offset=source_input.first_row - 1,
         )
     return result

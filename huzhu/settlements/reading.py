@@ -32,6 +32,9 @@ class SettlementInput:
     file_name: str
     checksum: str  # SHA-256 of the bytes (file) or of the canonical JSON (push)
     encoding: str
+    # The row number people see for the first record: 2 in a file (line 1 is the header,
+    # counted as a spreadsheet or an editor counts), 1 for a pushed list of records.
+    first_row: int = 1
 
 
 def file_checksum(path: str | Path) -> str:
@@ -50,6 +53,7 @@ def read_settlement_file(path: str | Path, *, file_name: str = "") -> Settlement
         file_name=file_name or Path(path).name,
         checksum=file_checksum(path),
         encoding=table.encoding,
+        first_row=2,
     )
 
 

@@ -31,6 +31,8 @@ from .plans import LoadedPlan
 __all__ = ["write_import"]
 
 PROBLEM_LIST_LIMIT = 200
+# Statuses of records refused as a whole (besides invalid ones) and the field they are about.
+_REFUSED_FIELDS = {"not_enrolled": "id_number", "out_of_period": "discharge_date"}
 NOTICE_SEPARATOR = "；\n"  # between the sentences of a member's digest
 DIGEST_KIND = "claims_auto"  # a notice naming several auto-claims
 
@@ -77,6 +79,7 @@ def write_import(
     summary: dict,
     report,
     columns=None,
+    row_offset: int = 0,
 ):
     from .importing import ImportResult, _lifetime_held, _members_with_history
     from .recompute import recompute_member_years
@@ -130,21 +133,24 @@ def write_import(
 
     # --- row problems -------------------------------------------------------------------------
     base_of = {i: lp.plan.inpatient.base for i, lp in enumerate(plans)}
-    invalid = inp.filter(pl.col("status") == "invalid").select(
-        "row", "settlement_id", "reason_code", "reason", "plan_idx"
+    # Rows refused as a whole: invalid ones, and records of people not enrolled in the year of
+    # the discharge or discharged outside every plan's period (stored too, listed here so a
+    # reviewer sees every refused row in one place). Row numbers as the file counts them.
+    refused = inp.filter(pl.col("status").is_in(["invalid", *_REFUSED_FIELDS])).select(
+        "row", "settlement_id", "status", "reason_code", "reason", "plan_idx"
     )
     problem_rows = [
         (
-            row,
+            row + row_offset,
             (sid or "")[:64],
-            problem_field(code, base_of[idx]),
-            code.partition(".")[2] or code,
-            reason,
+            problem_field(code, base_of[idx]) if status == "invalid" else _REFUSED_FIELDS[status],
+            (code.partition(".")[2] or code) if status == "invalid" else status,
+            reason or REASON_MESSAGES.get(status, ""),
         )
-        for row, sid, code, reason, idx in invalid.iter_rows()
+        for row, sid, status, code, reason, idx in refused.iter_rows()
     ]
     problem_rows += [
-        (row, (sid or "")[:64], fld, "too_long", reason)
+        (row + row_offset, (sid or "")[:64], fld, "too_long", reason)
         for row, sid, fld, reason in too_long.iter_rows()
     ]
     problem_rows.sort()
@@ -205,7 +211,7 @@ def write_import(
     record_exprs = [
         "settlement_id",
         pl.lit(batch.pk, dtype=pl.Int64).alias("batch_id"),
-        pl.col("row").alias("row_number"),
+        (pl.col("row") + row_offset).alias("row_number"),
         pl.when(pl.col("member") != "")
         .then(pl.col("member"))
         .otherwise(pl.col("id_number").str.slice(0, 18))
@@ -257,7 +263,7 @@ def write_import(
     review = (
         stored.filter(flagged)
         .select(
-            "row",
+            pl.col("row") + row_offset,
             "settlement_id",
             pl.when(pl.col("status") == "covered")
             .then(pl.col("__review"))

@@ -107,13 +107,20 @@ def test_outcomes_not_enrolled_waiting_period_zero_amount_and_lump_sum(plans, en
     assert (
         s["approved_amount"] == "10400.00"
     )  # 0 + (1000 − 200 left of the deductible) × 50% + 10000
-    problem = SettlementRowProblem.objects.get()
-    assert (problem.row_number, problem.field, problem.code) == (
-        6,
-        "id_number",
-        "id_number.bad_check_digit",
-    )
+    # Every refused row is listed, numbered as in the file (line 1 is the header): the
+    # person not enrolled and the stay outside the plan's period too, with the reason.
+    problems = [
+        (p.row_number, p.settlement_id, p.field, p.code)
+        for p in SettlementRowProblem.objects.order_by("row_number")
+    ]
+    assert problems == [
+        (5, "N1", "id_number", "not_enrolled"),
+        (6, "O1", "discharge_date", "out_of_period"),
+        (7, "X1", "id_number", "id_number.bad_check_digit"),
+    ]
+    assert "未参保" in SettlementRowProblem.objects.get(settlement_id="N1").reason
     assert not SettlementRecord.objects.filter(settlement_id="X1").exists()
+    assert SettlementRecord.objects.get(settlement_id="N1").row_number == 5
 
 
 def test_doubtful_stays_go_to_a_reviewer_with_the_reason(plans, enroll, write_csv):

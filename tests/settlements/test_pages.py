@@ -47,7 +47,8 @@ def test_reviewer_uploads_a_file_and_finds_the_claims(
     assert batch.state == "done" and batch.rows_done == batch.rows_total == 1
     assert batch.upload_path == ""
     page = client.get(response["Location"]).content.decode()
-    assert "已完成" in page and "新建申请" in page and "5900.00" in page
+    assert "已完成" in page and "新建申请" in page and "5,900.00" in page  # separators
+    assert "5900.00" not in page
     claim = Claim.objects.get(settlement_id="U1")
     listing = client.get("/staff/claims/?source=auto&status=approved").content.decode()
     assert claim.number in listing
@@ -96,3 +97,27 @@ def test_upload_of_an_unreadable_file_is_refused_on_the_page(client, reviewer):
     assert response.status_code == 200
     assert "只支持 CSV 或 .xlsx 文件" in response.content.decode()
     assert not SettlementBatch.objects.exists()
+
+
+def test_upload_page_defaults_the_source_to_a_word_and_lists_not_enrolled_rows(
+    client, plans, enroll, reviewer, django_capture_on_commit_callbacks
+):
+    from tests.factories import make_id_number
+
+    m = enroll(name="周九")
+    client.force_login(reviewer)
+    form = client.get("/staff/settlements/").content.decode()
+    assert 'name="source" value="医保局"' in form
+    data = ("\n".join([HEADER, row("P1", m), row("P2", make_id_number())]) + "\n").encode()
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(
+            "/staff/settlements/",
+            {"file": SimpleUploadedFile("b.csv", data, content_type="text/csv"), "source": ""},
+        )
+    batch = SettlementBatch.objects.get()
+    assert batch.source == "医保局"
+    page = client.get(response["Location"]).content.decode()
+    # the record of a person not enrolled is among the refused rows, at its row in the file
+    refused = page.split('id="batch-problems"')[1].split("</table>")[0]
+    assert '<td class="num">3</td>' in refused and "P2" in refused
+    assert "身份证号" in refused and "未参保" in refused

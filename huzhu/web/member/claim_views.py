@@ -102,10 +102,13 @@ def _prefill_from_invoice(form: dict, docs, errors: dict) -> list[str]:
 @member_required
 def claim_list(request):
     member = request.member
+    claims = list(selectors.claims_of_member(member))
+    for c in claims:
+        c.next_step = selectors.claim_next_step_of(c, member)
     return render(
         request,
         "member/claim_list.html",
-        {"member": member, "claims": selectors.claims_of_member(member), "back_url": "/m/"},
+        {"member": member, "claims": claims, "back_url": "/m/"},
     )
 
 
@@ -208,6 +211,7 @@ def claim_detail(request, pk: int):
             "member": member,
             "claim": claim,
             "timeline": claim_timeline(claim),
+            "next_step": selectors.claim_next_step_of(claim, member),
             "documents": claim.documents.all(),
             # The member may correct any returned claim of theirs, whoever filed it.
             "can_correct": claim.status == ClaimStatus.RETURNED,

@@ -180,6 +180,27 @@ def claims_of_member(member) -> QuerySet[Claim]:
     )
 
 
+def claim_next_step_of(claim: Claim, member, *, today: date | None = None):
+    """`next_step.claim_next_step` for a stored claim."""
+    from django.utils import timezone
+
+    from .next_step import claim_next_step
+
+    since = timezone.localdate(claim.status_changed_at) if claim.status_changed_at else None
+    today = today or timezone.localdate()
+    return claim_next_step(
+        status=claim.status,
+        filer=claim.filer,
+        amount_fen=claim.amount_fen,
+        since=since or today,
+        today=today,
+        payment_failed=claim.payment_failed_at is not None,
+        has_bank_card=bool(member.bank_account_last4),
+        paid_on=timezone.localdate(claim.paid_at) if claim.paid_at else None,
+        payee_kind=claim.payee_kind,
+    )
+
+
 def notifications_of_member(member) -> QuerySet[Notification]:
     return Notification.objects.filter(member=member).order_by("-created_at", "-id")
 

@@ -7,7 +7,7 @@
 
 from django import template
 
-from huzhu.core.money import format_fen
+from huzhu.core.money import MoneyError, format_fen, yuan_to_fen
 from huzhu.web import permissions
 
 register = template.Library()
@@ -19,6 +19,18 @@ def yuan(fen):
     if fen is None or fen == "":
         return ""
     return format_fen(int(fen))
+
+
+@register.filter
+def yuan_text(value):
+    """An amount already in yuan as text ("41905199.30", as import summaries store it) for
+    people: 41,905,199.30. Text that is not an amount is shown as it is."""
+    if value is None or value == "":
+        return ""
+    try:
+        return format_fen(yuan_to_fen(str(value)))
+    except MoneyError:
+        return value
 
 
 @register.filter

@@ -21,6 +21,7 @@ from ._common import paginate
 
 IMPORT_ROLES = (Role.FEDERATION_REVIEWER, Role.FEDERATION_FINANCE, Role.ADMIN)
 MAX_UPLOAD_BYTES = 300 * 1024 * 1024
+DEFAULT_SOURCE = "医保局"  # shown on the batch pages: a word people read, not a code
 COUNT_LABELS = [
     ("rows", "总行数"),
     ("created", "新建申请"),
@@ -37,12 +38,28 @@ COUNT_LABELS = [
 ]
 
 
+# Canonical field names of a settlement record as people call them (problem rows name one).
+FIELD_LABELS = {
+    "settlement_id": "结算编号",
+    "id_number": "身份证号",
+    "name": "姓名",
+    "admit_date": "入院日期",
+    "discharge_date": "出院日期",
+    "total_cost": "医疗总费用",
+    "fund_paid": "统筹基金支付",
+    "self_pay_in_policy": "政策范围内个人负担",
+    "self_pay_out_policy": "政策范围外自费",
+    "hospital": "医院",
+    "diagnosis_code": "诊断编码",
+}
+
+
 @staff_required(*IMPORT_ROLES)
 def settlement_upload(request):
     """GET: the upload form and recent batches. POST: keep the file, queue its import."""
     if request.method == "POST":
         upload = request.FILES.get("file")
-        source = (request.POST.get("source") or "bureau").strip()[:64] or "bureau"
+        source = (request.POST.get("source") or "").strip()[:64] or DEFAULT_SOURCE
         if upload is None:
             messages.error(request, "请选择要导入的结算文件。")
         elif upload.size > MAX_UPLOAD_BYTES:
@@ -83,5 +100,6 @@ def settlement_batch(request, pk: int):
             "approved_amount": (batch.counts or {}).get("approved_amount"),
             "problems": paginate(request, batch_problems(batch), per_page=100),
             "review": batch_review_records(batch)[:200],
+            "field_labels": FIELD_LABELS,
         },
     )
