@@ -18,6 +18,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from huzhu.members.models import Member
+from huzhu.members.selectors import member_search_condition
 from huzhu.organizations.models import Role
 from huzhu.organizations.selectors import union_descendant_ids, union_visible_ids
 
@@ -95,6 +96,7 @@ class ClaimFilters:
     scheme_year: int | None = None  # the year number, e.g. 2026
     member_id: int | None = None
     number: str | None = None  # a claim number, or its beginning
+    person: str | None = None  # the member's name or ID number (see member_search_condition)
     created_from: dt.date | None = None
     created_to: dt.date | None = None
     approved_from: dt.date | None = None
@@ -131,6 +133,10 @@ def _apply_filters(qs: QuerySet[Claim], f: ClaimFilters, now: dt.datetime) -> Qu
         qs = qs.filter(scheme_year__year=f.scheme_year)
     if f.number:
         qs = qs.filter(number__startswith=f.number.strip().upper())
+    if f.person:
+        cond = member_search_condition(f.person)
+        if cond is not None:
+            qs = qs.filter(member__in=Member.objects.filter(cond).values("pk"))
     if f.created_from:
         qs = qs.filter(created_at__gte=_day_start(f.created_from))
     if f.created_to:

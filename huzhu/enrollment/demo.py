@@ -60,7 +60,9 @@ def _people(rnd: random.Random) -> list[dict]:
         given = FEMALE if female else MALE
         name = rnd.choice(SURNAMES) + "".join(rnd.choices(given, k=rnd.choice((1, 2, 2))))
         phone = f"1{rnd.choice('3589')}{rnd.randint(0, 9)}{rnd.randint(0, 99_999_999):08d}"
-        bank = rnd.randrange(len(BANKS)) if rnd.random() < 0.6 else None
+        # Most members gave a card when they enrolled; a few did not (the work list of
+        # members without a valid card asks them for one).
+        bank = rnd.randrange(len(BANKS)) if rnd.random() < 0.97 else None
         account = (
             f"{BANK_PREFIX[bank]}{rnd.randint(0, 10**13 - 1):013d}" if bank is not None else ""
         )
@@ -104,10 +106,12 @@ def _plan(people: list[dict], unions: list[Union], today: date):
     those 90% renew (5% of them through another union); 15% join new this year, a fifth of
     them within the past 60 days (still inside the waiting period). Each person draws from
     their own seeded generator, so who is enrolled in which year does not depend on the day
-    the demo runs (only the dates do).
+    the demo runs (only the dates do). A new member is never enrolled so late that the
+    waiting period would outlast the year (a fee for no cover: the import refuses that too).
     """
     this_year = today.year
     window_open = date(this_year - 1, 10, 15)  # enrollment for a year opens in the autumn
+    last_new = min(today, date(this_year, 12, 31) - timedelta(days=WAITING_PERIOD_DAYS))
     plan = []
     for i in range(len(people)):
         rnd = random.Random(SEED * 10_000 + i)
@@ -123,8 +127,8 @@ def _plan(people: list[dict], unions: list[Union], today: date):
                 )
         else:
             recent = rnd.random() < 0.2
-            first = max(window_open, today - timedelta(days=60)) if recent else window_open
-            plan.append((i, 0, home, _day(rnd, first, today)))
+            first = max(window_open, last_new - timedelta(days=60)) if recent else window_open
+            plan.append((i, 0, home, _day(rnd, first, last_new)))
     return plan
 
 

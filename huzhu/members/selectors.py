@@ -30,6 +30,13 @@ def members_visible(user) -> QuerySet:
     return qs if visible is None else qs.filter(union_id__in=visible)
 
 
+def member_search_condition(q: str) -> Q | None:
+    """The condition on Member for a search box: a name (or part of one), a full ID number,
+    a masked one as lists show it (`330683********1234`), or its first 6 / last 4 digits.
+    None when `q` is blank."""
+    return _search(q)
+
+
 def _search(q: str) -> Q | None:
     text = re.sub(r"\s+", "", unicodedata.normalize("NFKC", q)).upper()
     if not text:

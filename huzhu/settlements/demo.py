@@ -176,6 +176,11 @@ def run(*, stdout) -> None:
         stdout.write("  结算导入：本年度尚未建立，跳过")
         return
     _ensure_plan(year, stdout)
+    # Last year's members were covered by last year's plan: load it too, so their coverage
+    # pages show what it paid instead of "not published".
+    last = SchemeYear.objects.filter(year=today.year - 1).first()
+    if last is not None:
+        _ensure_plan(last, stdout)
     renewed, waiting = _people(year)
     if len(renewed) < 30:
         stdout.write("  结算导入：本年度参保职工太少，跳过")

@@ -54,7 +54,15 @@ def test_demo_claims_cover_every_state_and_a_second_run_adds_nothing(demo_world)
     }
     assert Claim.objects.filter(filer="union_operator").exists()
     assert Claim.objects.filter(benefit_code="critical_illness", status="approved").exists()
-    assert all(c.documents.count() == 3 for c in Claim.objects.exclude(status="draft"))
+    manual = Claim.objects.filter(source="manual").exclude(status="draft")
+    assert all(c.documents.count() == 3 for c in manual)
+    # The member logins have zero-trip claims of their own; the voided claim is one the
+    # bureau's refund (冲正) cancelled, and it says so.
+    logins = Claim.objects.filter(member__user__phone__startswith="1380000")
+    auto = logins.filter(source="auto")
+    assert auto.filter(status="approved").values("member").distinct().count() == 2
+    void = Claim.objects.get(status="void")
+    assert void.source == "auto" and "冲正" in void.status_reason
     assert "13800000001" in out.getvalue()
     count = Claim.objects.count()
     demo.run(stdout=io.StringIO())

@@ -21,7 +21,6 @@ from huzhu.claims.services import (
     claim_return,
     claim_save_draft,
     claim_union_review,
-    claim_void,
 )
 from huzhu.enrollment.models import Enrollment
 from huzhu.members.documents import document_check, document_store
@@ -124,6 +123,7 @@ def run(*, stdout) -> None:
 
     span = (today - scheme_year.start).days
     counter = iter(range(1, 100))
+    _auto_and_onestop(members, scheme_year, today, span, stdout)
 
     def stay(days_ago: int, length: int = 7):
         days_ago = min(days_ago, span - length - 1)
@@ -185,17 +185,88 @@ def run(*, stdout) -> None:
         acting_user=reviewer,
         reason="发票为门诊费用，不属于住院医疗互助范围",
     )
-    void = file(second, ago=25, base="1500.00")
-    claim_void(claim=void, reason="与医保结算自动受理的申请为同一次住院，按自动受理办理")
     file(third, by=operator, ago=15, base="5200.00", total="20000.00")  # straight to federation
     lump = file(fourth, benefit="critical_illness", ago=50, diag="C34.901", base="8000.00")
     lump = claim_union_review(claim=lump, acting_user=operator)
     claim_approve(claim=lump, acting_user=reviewer, amount=manual_claim_amount)
     count = Claim.objects.filter(invoice_number__startswith=MARK).count() + 1
     stdout.write(
-        f"线上申请演示：{count}件手工申请（草稿、已提交、初审、退回、核准、发放、未通过、作废）。"
+        f"线上申请演示：{count}件手工申请（草稿、已提交、初审、退回、核准、发放、未通过）；"
+        "登录职工另有免申即享（含一件因医院退费冲正而作废）和一站式结算的申请。"
     )
     _print_login(stdout)
+
+
+def _auto_and_onestop(members, scheme_year, today, span: int, stdout) -> None:
+    """The login members' own zero-trip claims, through the real channels: a bureau file
+    (auto-claims for the first and fourth, a stay of the second that a second file reverses,
+    so that claim is voided by the reversal) and a one-stop settlement at the cashier for the
+    third (when the demo hospital is registered)."""
+    import tempfile
+    from pathlib import Path
+
+    from huzhu.settlements.demo import OURS, _Stay
+    from huzhu.settlements.services import settlement_import_file
+
+    main, second, third, fourth = members
+
+    def admit(days_ago: int, length: int):
+        return today - timedelta(days=min(days_ago, span - length - 1) + length)
+
+    def person(m):
+        return {"id_number": m.id_number, "name": m.name, "sex": m.sex}
+
+    prefix = f"DEMO-M{scheme_year.year}-"
+    stays = [
+        _Stay(f"{prefix}A1", person(main), admit(100, 6), 6, 860_000, hospital=0),
+        _Stay(f"{prefix}A2", person(fourth), admit(80, 9), 9, 420_000, hospital=1),
+        _Stay(f"{prefix}A3", person(second), admit(75, 4), 4, 250_000, hospital=0),
+    ]
+    reversed_stay = stays[2]
+    files = [
+        ("医保结算-登录职工.csv", [s.ours() for s in stays]),
+        (
+            "医保结算-登录职工-退费冲正.csv",
+            [reversed_stay.ours(reverses=reversed_stay.sid, sign=-1)],
+        ),
+    ]
+    with tempfile.TemporaryDirectory(prefix="huzhu-demo-") as tmp:
+        for name, lines in files:
+            path = Path(tmp) / name
+            path.write_text("\n".join([OURS, *lines]) + "\n", encoding="utf-8")
+            settlement_import_file(path=path, source="医保局（演示）")
+
+    from huzhu.hospitals.models import Hospital
+    from huzhu.hospitals.onestop import OnestopConflict, OnestopInputError, onestop_settle
+
+    hospital = Hospital.objects.filter(code="H33068301").first()
+    if hospital is None:
+        stdout.write("线上申请演示：未登记演示医院，跳过一站式结算。")
+        return
+    discharge = today - timedelta(days=min(35, span - 8))
+    try:
+        answer = onestop_settle(
+            hospital=hospital,
+            data={
+                "request_id": f"demo-{prefix}Y1",
+                "settlement_id": f"{prefix}Y1",
+                "id_number": third.id_number,
+                "name": third.name,
+                "hospital": hospital.name,
+                "admit_date": (discharge - timedelta(days=7)).isoformat(),
+                "discharge_date": discharge.isoformat(),
+                "total_cost": "26800.00",
+                "fund_paid": "17200.00",
+                "self_pay_in_policy": "6800.00",
+                "self_pay_out_policy": "2800.00",
+                "diagnosis_code": "K80.200",
+            },
+        )
+    except (OnestopInputError, OnestopConflict) as exc:
+        stdout.write(f"线上申请演示：一站式结算未完成：{exc}")
+        return
+    if answer.get("code") != "ok":
+        stdout.write(f"线上申请演示：一站式结算未完成：{answer.get('message') or answer}")
 
 
 def _print_login(stdout) -> None:

@@ -17,7 +17,7 @@ from ._common import paginate
 def _filters(request) -> tuple[ClaimFilters, dict]:
     shown = {
         k: request.GET.get(k, "").strip()
-        for k in ("status", "source", "union", "benefit", "number", "year")
+        for k in ("status", "source", "union", "benefit", "number", "year", "q")
     }
     f = ClaimFilters(
         status=shown["status"] if shown["status"] in ClaimStatus.values else None,
@@ -26,6 +26,7 @@ def _filters(request) -> tuple[ClaimFilters, dict]:
         benefit_code=shown["benefit"] or None,
         number=shown["number"] or None,
         scheme_year=int(shown["year"]) if shown["year"].isdigit() else None,
+        person=shown["q"] or None,
     )
     return f, shown
 

@@ -7,11 +7,13 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from huzhu.audit.models import AuditEvent
+from huzhu.claims.selectors import ClaimFilters, claim_list
 from huzhu.enrollment.models import Enrollment
 from huzhu.enrollment.selectors import enrollment_cover_begun, enrollments_with_coverage
 from huzhu.enrollment.services import enrollment_withdraw
 from huzhu.members.selectors import access_member_by_id, member_list
 from huzhu.members.services import member_reveal, member_update
+from huzhu.organizations.models import Role
 from huzhu.organizations.selectors import union_visible_ids
 from huzhu.web.forms import MemberCorrectionForm, MemberSearchForm, RevealForm, WithdrawForm
 from huzhu.web.permissions import REVEAL_ROLES, can_open, has_role, staff_required
@@ -72,9 +74,12 @@ def _render_detail(
         Q(object_type="members.member", object_id=str(member.pk))
         | Q(object_type="enrollment.enrollment", object_id__in=[str(e.pk) for e in enrollments])
     ).select_related("actor")[:30]
+    claims = claim_list(user, ClaimFilters(member_id=member.pk)).exclude(status="draft")[:50]
     context = {
         "member": member,
         "enrollments": enrollments,
+        "claims": claims,
+        "can_file_claim": user.role == Role.UNION_OPERATOR,
         "revealed": revealed or {},
         "reveal_labels": REVEAL_LABELS,
         "can_edit": can_open(user, "member_edit"),

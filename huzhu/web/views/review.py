@@ -32,7 +32,7 @@ from huzhu.claims.services import (
 )
 from huzhu.core.money import MoneyError, yuan_to_fen
 from huzhu.members.models import DocumentKind, MemberDocument
-from huzhu.members.selectors import access_member_by_id
+from huzhu.members.selectors import access_member_by_id, member_list
 from huzhu.organizations.models import Role
 from huzhu.organizations.selectors import union_list_visible
 from huzhu.web.member.accounts import MemberAppError
@@ -58,8 +58,10 @@ def _is_reviewer(user) -> bool:
 
 def _filters(request) -> tuple[dict, dict]:
     """Query-string filters -> (ClaimFilters kwargs, the values to show in the form)."""
-    shown = {k: request.GET.get(k, "").strip() for k in ("union", "benefit", "age")}
+    shown = {k: request.GET.get(k, "").strip() for k in ("union", "benefit", "age", "q")}
     out: dict = {}
+    if shown["q"]:
+        out["person"] = shown["q"]
     if shown["union"].isdigit():
         out["union_id"] = int(shown["union"])
     if shown["benefit"]:
@@ -241,7 +243,12 @@ def review_file_claim(request):
     member = None
     member_id = request.GET.get("member") or request.POST.get("member")
     if member_id:
+        if not str(member_id).isdigit():
+            raise Http404("no such member")
         member = access_member_by_id(user, member_id)
+    # Without a member: find one by name or ID number among the union's members.
+    q = request.GET.get("q", "").strip()
+    found = list(member_list(user=user, q=q).select_related("union")[:20]) if q else []
     errors: dict = {}
     form = {name: "" for name in FORM_FIELDS}
     bank = {name: "" for name in BANK_FIELDS}
@@ -283,6 +290,8 @@ def review_file_claim(request):
             "benefits": benefits,
             "need_bank": member is not None and not member.bank_account_last4,
             "kinds": [(k, DocumentKind(k).label) for k in UPLOAD_KINDS],
+            "q": q,
+            "found": found,
         },
     )
 
