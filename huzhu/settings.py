@@ -96,6 +96,7 @@ INSTALLED_APPS = [
     "huzhu.hospitals",
     "huzhu.payments",
     "huzhu.reports",
+    "huzhu.ops",
     "huzhu.api",
     "huzhu.web",
     "huzhu.portal",
@@ -129,6 +130,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "huzhu.ops.tracing.RequestIdMiddleware",
+    "huzhu.ops.metrics.MetricsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -203,6 +206,16 @@ STATIC_URL = "/static/"
 STATIC_ROOT = VAR_DIR / "static"
 MEDIA_URL = "/media/"
 MEDIA_ROOT = VAR_DIR / "media"
+# Files: the private storage (claim papers, uploads waiting for a task) is a folder or an
+# S3-compatible bucket (huzhu/core/storage.py); static files stay local.
+HUZHU_DOCUMENT_DIR = os.environ.get("HUZHU_DOCUMENT_DIR") or None
+from huzhu.core.storage import storage_settings  # noqa: E402
+
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    "private": storage_settings(),
+}
 DATA_UPLOAD_MAX_MEMORY_SIZE = 50 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 
@@ -220,12 +233,36 @@ WAGTAILADMIN_BASE_URL = os.environ.get("HUZHU_BASE_URL", "http://127.0.0.1:8000"
 WAGTAIL_I18N_ENABLED = False
 WAGTAILSEARCH_BACKENDS = {"default": {"BACKEND": "wagtail.search.backends.database"}}
 
+# Logs on stderr; HUZHU_LOG_FORMAT=json for one JSON object per line (log shippers). Every
+# line carries the request id (huzhu/ops/tracing.py), also inside the tasks a request queued.
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "filters": {"request_id": {"()": "huzhu.ops.tracing.RequestIdLogFilter"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
+        "json": {
+            "()": "pythonjsonlogger.json.JsonFormatter",
+            "fmt": "%(asctime)s %(levelname)s %(name)s %(request_id)s %(message)s",
+            "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"},
+        },
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "filters": ["request_id"],
+            "formatter": "json" if os.environ.get("HUZHU_LOG_FORMAT") == "json" else "plain",
+        }
+    },
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "WARNING")},
 }
+
+# /metrics (Prometheus) answers only these client addresses (comma-separated IPs or networks).
+HUZHU_METRICS_ALLOW = [
+    a.strip()
+    for a in os.environ.get("HUZHU_METRICS_ALLOW", "127.0.0.1,::1").split(",")
+    if a.strip()
+]
 
 # Member login codes: a dotted path to a huzhu.members.sms.SmsBackend subclass (the console
 # backend prints the code; production sets a real provider's backend).

@@ -7,8 +7,11 @@ from wagtail.admin import urls as wagtailadmin_urls
 from wagtail.documents import urls as wagtaildocs_urls
 
 from huzhu.api.api import api
+from huzhu.ops import views as ops_views
 
 urlpatterns = [
+    path("healthz", ops_views.healthz, name="healthz"),
+    path("metrics", ops_views.metrics, name="metrics"),
     path("staff/", include("huzhu.web.urls")),
     path("m/", include("huzhu.web.member.urls")),
     path("api/", api.urls),

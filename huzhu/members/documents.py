@@ -10,7 +10,8 @@ summary, bank card): by content, never by the file name.
   resolution image and parsed by `invoice_qr_parse`. PDFs are not rasterised, so a PDF
   invoice's QR is not read (the member types the number).
 
-Files are stored under `HUZHU_DOCUMENT_DIR` (default `<VAR_DIR>/private/documents`), outside
+Files are stored in the private storage (`huzhu/core/storage.py`: `HUZHU_DOCUMENT_DIR`, default
+`<VAR_DIR>/private/documents`, files 0600 in 0700 folders, or an S3-compatible bucket), outside
 MEDIA_ROOT: they are personal data and are served only by views that check access.
 """
 
@@ -22,14 +23,12 @@ import re
 import warnings
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from pathlib import Path
 
-from django.conf import settings
 from django.core.files.base import ContentFile
-from django.core.files.storage import FileSystemStorage
 from django.db import transaction
 
 from huzhu.core.money import MoneyError, yuan_to_fen
+from huzhu.core.storage import private_storage
 
 __all__ = [
     "ACCEPTED_TEXT",
@@ -62,23 +61,7 @@ class DocumentError(ValueError):
         self.message = message
 
 
-class PrivateStorage(FileSystemStorage):
-    """FileSystemStorage whose directory follows the settings at each use (tests move it)."""
-
-    def __init__(self) -> None:
-        super().__init__(base_url=None)
-
-    @property
-    def base_location(self):  # type: ignore[override]
-        configured = getattr(settings, "HUZHU_DOCUMENT_DIR", None)
-        return str(configured or Path(settings.VAR_DIR) / "private" / "documents")
-
-    @property
-    def location(self):  # type: ignore[override]
-        return str(Path(self.base_location).resolve())
-
-
-private_storage = PrivateStorage()
+# The papers live in the private storage (huzhu/core/storage.py: a 0700 folder or S3).
 
 
 @dataclass(frozen=True)

@@ -43,6 +43,8 @@ PAGE_ROLES: dict[str, frozenset[str]] = {
     "fees": MEMBER_DATA_ROLES,
     # Payment batches (代发): federation finance.
     "payments": frozenset({Role.FEDERATION_FINANCE, Role.ADMIN}),
+    # Operations: periodic jobs, workers, health (huzhu/ops).
+    "ops": frozenset({Role.ADMIN}),
 }
 
 # Revealing a masked value (an audited action). The union operator checks both when a

@@ -2,7 +2,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import path
 
 from .views import claims as claim_pages
-from .views import dashboard, enrollment, fees, members, unions
+from .views import dashboard, enrollment, fees, members, ops, unions
 from .views import payments as payment_views
 from .views import review as claim_review
 from .views import settlements as settlement_views
@@ -17,6 +17,8 @@ urlpatterns = [
     ),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("", dashboard.dashboard, name="dashboard"),
+    path("ops/", ops.ops_status, name="ops"),
+    path("ops/jobs/<str:name>/run/", ops.ops_job_run, name="ops_job_run"),
     path("unions/", unions.union_tree, name="union_tree"),
     path("members/", members.member_list_view, name="member_list"),
     path("members/<int:pk>/", members.member_detail, name="member_detail"),

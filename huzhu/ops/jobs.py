@@ -1,0 +1,97 @@
+"""The periodic jobs: what runs, how often. Each job is a plain function returning a small
+JSON-able summary; `huzhu/ops/scheduler.py` decides when and makes sure each period's run
+happens once, whichever worker claims it."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
+
+__all__ = ["JOBS", "Job"]
+
+
+@dataclass(frozen=True)
+class Job:
+    name: str
+    period_seconds: int
+    run: Callable[[], dict]
+    # Daily jobs run at this local hour (quiet time) instead of `period_seconds` after start.
+    at_hour: int | None = None
+    title: str = ""
+
+
+def _redeliver() -> dict:
+    from huzhu.claims.notifications import notifications_redeliver
+
+    return notifications_redeliver().summary()
+
+
+def _documents_prune() -> dict:
+    from huzhu.members.documents import document_prune_pending
+
+    return {"deleted": document_prune_pending()}
+
+
+def _uploads_prune() -> dict:
+    from huzhu.web.uploads import uploads_prune
+
+    uploads_prune()
+    return {}
+
+
+def _sessions_clear() -> dict:
+    from importlib import import_module
+
+    from django.conf import settings
+    from django.contrib.sessions.models import Session
+    from django.utils import timezone
+
+    expired = Session.objects.filter(expire_date__lt=timezone.now()).count()
+    import_module(settings.SESSION_ENGINE).SessionStore.clear_expired()
+    return {"expired_sessions": expired}
+
+
+def _sms_codes_prune() -> dict:
+    from django.utils import timezone
+
+    from huzhu.members.models import SmsCode
+
+    now = timezone.now()
+    stale = SmsCode.objects.filter(expires_at__lt=now - timedelta(days=1))
+    deleted, _ = stale.exclude(locked_until__gt=now).delete()
+    return {"deleted": deleted}
+
+
+def _task_results_prune() -> dict:
+    from django.utils import timezone
+    from django_tasks_db.models import DBTaskResult
+
+    cutoff = timezone.now() - timedelta(days=14)
+    deleted, _ = DBTaskResult.objects.filter(finished_at__lt=cutoff).delete()
+    return {"deleted": deleted}
+
+
+def _traces_prune() -> dict:
+    from django.utils import timezone
+
+    from .models import TaskTrace, WorkerHeartbeat
+
+    now = timezone.now()
+    traces, _ = TaskTrace.objects.filter(created_at__lt=now - timedelta(days=2)).delete()
+    beats, _ = WorkerHeartbeat.objects.filter(seen_at__lt=now - timedelta(days=1)).delete()
+    return {"traces": traces, "heartbeats": beats}
+
+
+JOBS: dict[str, Job] = {
+    job.name: job
+    for job in (
+        Job("notifications-redeliver", 300, _redeliver, title="补发未送达的通知"),
+        Job("documents-prune", 3600, _documents_prune, title="清理未提交的申请材料"),
+        Job("uploads-prune", 3600, _uploads_prune, title="清理过期的导入上传文件"),
+        Job("sessions-clear", 86400, _sessions_clear, at_hour=3, title="清理过期会话"),
+        Job("sms-codes-prune", 86400, _sms_codes_prune, at_hour=3, title="清理过期验证码"),
+        Job("task-results-prune", 86400, _task_results_prune, at_hour=4, title="清理旧任务记录"),
+        Job("traces-prune", 86400, _traces_prune, at_hour=4, title="清理请求追踪与心跳"),
+    )
+}

@@ -1,0 +1,100 @@
+"""Periodic jobs run by the workers: once per period however many workers tick."""
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from huzhu.ops import jobs as jobs_module
+from huzhu.ops.jobs import JOBS, Job
+from huzhu.ops.models import ScheduledJob
+from huzhu.ops.scheduler import next_run_after, scheduled_job_run, scheduler_tick
+from tests.concurrency import run_together
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def counted_job(monkeypatch):
+    """Replace the registry with one job that counts its runs."""
+    runs = []
+
+    def run():
+        runs.append(1)
+        return {"run": len(runs)}
+
+    job = Job("count", 300, run, title="计数")
+    monkeypatch.setattr(jobs_module, "JOBS", {"count": job})
+    monkeypatch.setattr("huzhu.ops.scheduler.JOBS", {"count": job})
+    return runs
+
+
+def test_a_due_job_is_claimed_by_one_tick_only(counted_job, django_capture_on_commit_callbacks):
+    now = timezone.now()
+    with django_capture_on_commit_callbacks(execute=True):
+        assert scheduler_tick(now=now) == ["count"]  # first sight: due at once
+        assert scheduler_tick(now=now) == []  # the same period: nobody claims it again
+        assert scheduler_tick(now=now + timedelta(seconds=299)) == []
+        assert scheduler_tick(now=now + timedelta(seconds=301)) == ["count"]
+    assert len(counted_job) == 2  # the immediate test backend ran each claimed period once
+    row = ScheduledJob.objects.get(name="count")
+    assert row.runs == 2 and row.failures == 0 and row.last_ok is True
+    assert row.last_result == '{"run": 2}'
+    assert row.next_run_at == now + timedelta(seconds=601)
+
+
+def test_a_failing_job_is_recorded_and_runs_again_next_period(monkeypatch):
+    def broken():
+        raise ValueError("no bank file")
+
+    job = Job("broken", 60, broken)
+    monkeypatch.setattr("huzhu.ops.scheduler.JOBS", {"broken": job})
+    ScheduledJob.objects.create(name="broken", period_seconds=60, next_run_at=timezone.now())
+    with pytest.raises(RuntimeError):
+        scheduled_job_run("broken")
+    row = ScheduledJob.objects.get(name="broken")
+    assert row.last_ok is False and row.failures == 1
+    assert "ValueError: no bank file" in row.last_result
+
+
+def test_daily_jobs_run_at_their_local_hour():
+    job = Job("nightly", 86400, dict, at_hour=3)
+    local = timezone.localtime(timezone.now()).replace(hour=22, minute=5)
+    nxt = timezone.localtime(next_run_after(job, local))
+    assert (nxt.hour, nxt.minute) == (3, 0) and nxt.date() == (local + timedelta(days=1)).date()
+    early = local.replace(hour=1)
+    assert timezone.localtime(next_run_after(job, early)).date() == early.date()
+
+
+def test_every_registered_job_runs_on_an_empty_database(settings, tmp_path):
+    settings.HUZHU_UPLOAD_DIR = tmp_path / "uploads"
+    settings.HUZHU_DOCUMENT_DIR = tmp_path / "docs"
+    for name in JOBS:
+        result = scheduled_job_run(name)
+        assert isinstance(result, dict), name
+    assert ScheduledJob.objects.filter(last_ok=True).count() == len(JOBS)
+
+
+def test_expired_sms_codes_are_pruned_but_locks_kept():
+    from huzhu.members.models import SmsCode
+
+    now = timezone.now()
+    old = dict(
+        code_hash="x", created_at=now - timedelta(days=3), expires_at=now - timedelta(days=2)
+    )
+    SmsCode.objects.create(phone="13800000001", **old)
+    SmsCode.objects.create(phone="13800000002", locked_until=now + timedelta(hours=1), **old)
+    SmsCode.objects.create(
+        phone="13800000003", code_hash="y", created_at=now, expires_at=now + timedelta(minutes=5)
+    )
+    assert JOBS["sms-codes-prune"].run() == {"deleted": 1}
+    assert set(SmsCode.objects.values_list("phone", flat=True)) == {"13800000002", "13800000003"}
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_workers_ticking_together_claim_each_period_once(counted_job):
+    now = timezone.now()
+    results = run_together([lambda: scheduler_tick(now=now) for _ in range(4)])
+    assert sorted(sum((r for r in results), [])) == ["count"]
+    assert ScheduledJob.objects.get(name="count").runs == 1
