@@ -11,6 +11,7 @@ HUZHU_VAR_DIR   where the embedded database, generated keys and uploads live; de
 """
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -119,6 +120,11 @@ INSTALLED_APPS = [
     # background tasks
     "django_tasks",
     "django_tasks_db",
+    # login hardening: lockout (axes) and the second factor (django-otp)
+    "axes",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
     # Django
     "django.contrib.admin",
     "django.contrib.auth",
@@ -138,9 +144,13 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "huzhu.web.middleware.StaffSessionMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "wagtail.contrib.redirects.middleware.RedirectMiddleware",
+    # Turns a lockout into the Chinese lockout page; must stay last.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "huzhu.urls"
@@ -188,9 +198,39 @@ LOGIN_URL = "/staff/login/"
 LOGIN_REDIRECT_URL = "/staff/"
 LOGOUT_REDIRECT_URL = "/staff/login/"
 
+# Login hardening (docs/security.md). Every password login (/staff/, and /cms/ and
+# /django-admin/, whose login pages redirect to /staff/login/) goes through django-axes:
+# 5 failures for one user name from one address lock that pair out.
+AUTHENTICATION_BACKENDS = [
+    "huzhu.organizations.security.LockoutBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = 5
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+# A lockout lifts by itself after HUZHU_LOCKOUT_MINUTES (0: only an administrator unlocks).
+_LOCKOUT_MINUTES = int(os.environ.get("HUZHU_LOCKOUT_MINUTES", "30"))
+AXES_COOLOFF_TIME = timedelta(minutes=_LOCKOUT_MINUTES) if _LOCKOUT_MINUTES else None
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "huzhu.web.views.login.lockout_response"
+AXES_CLIENT_IP_CALLABLE = "huzhu.organizations.security.client_ip"
+AXES_VERBOSE = False
+# Behind a reverse proxy: how many proxies append to X-Forwarded-For (0 = use REMOTE_ADDR).
+HUZHU_TRUSTED_PROXIES = int(os.environ.get("HUZHU_TRUSTED_PROXIES", "0"))
+# Roles that must log in with a second factor (TOTP or a recovery code); superusers too.
+# Other staff may enrol one and are then asked for it too.
+HUZHU_SECOND_FACTOR_ROLES = ["admin", "federation_reviewer", "federation_finance"]
+OTP_TOTP_ISSUER = "嵊州市总工会 职工医疗互助"
+# Staff sessions end after this many idle seconds and when the browser closes.
+HUZHU_STAFF_IDLE_SECONDS = 30 * 60
+WAGTAILADMIN_LOGIN_URL = LOGIN_URL
+WAGTAIL_PASSWORD_RESET_ENABLED = False
+
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
-    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {
+        "NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
+        "OPTIONS": {"min_length": 10},
+    },
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]

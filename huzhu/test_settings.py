@@ -14,3 +14,7 @@ from huzhu.settings import *  # noqa: E402,F403
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+# Most tests log in with client.force_login and test what a role may do, not the second factor:
+# no role must use one here. The tests of the second factor (tests/organizations/
+# test_login_security.py) turn it on with the `settings` fixture.
+HUZHU_SECOND_FACTOR_ROLES = []

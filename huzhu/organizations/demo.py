@@ -98,3 +98,36 @@ def run(*, stdout) -> None:
     stdout.write(f"演示账号（密码均为 {DEMO_PASSWORD}）:")
     for username, role, union_code, _display in DEMO_USERS:
         stdout.write(f"  {username:<10} {Role(role).label}  {unions[union_code].name}")
+    _demo_second_factors(stdout=stdout)
+
+
+def _demo_second_factors(*, stdout) -> None:
+    """The demo logins that must use a second factor get an enrolled authenticator, so the
+    demo works without a phone: with DEBUG on, print each one's TOTP secret (for an app or
+    `oathtool --totp -b SECRET`) and a fresh recovery code."""
+    from base64 import b32encode
+
+    from django.conf import settings
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    from .security import recovery_codes_issue, second_factor_required
+
+    lines = []
+    for username, *_ in DEMO_USERS:
+        user = User.objects.get(username=username)
+        if not second_factor_required(user):
+            continue
+        device = TOTPDevice.objects.filter(user=user, confirmed=True).first()
+        if device is None:
+            device = TOTPDevice.objects.create(user=user, name="authenticator", confirmed=True)
+        codes = recovery_codes_issue(user, count=3)
+        secret = b32encode(device.bin_key).decode().rstrip("=")
+        lines.append(f"  {username:<10} TOTP 密钥 {secret}  恢复码 {codes[0]}")
+    if not lines:
+        return
+    if settings.DEBUG:
+        stdout.write("两步验证（演示用；每个恢复码只能用一次，再次运行 huzhu demo 会换发）:")
+        for line in lines:
+            stdout.write(line)
+    else:
+        stdout.write("两步验证: 管理员、审核员、财务账号已绑定验证器（DEBUG=1 时显示密钥和恢复码）")

@@ -3,6 +3,7 @@ from django.urls import path
 
 from .views import claims as claim_pages
 from .views import dashboard, enrollment, fees, members, ops, unions
+from .views import login as login_views
 from .views import payments as payment_views
 from .views import review as claim_review
 from .views import settlements as settlement_views
@@ -10,11 +11,9 @@ from .views import settlements as settlement_views
 app_name = "web"
 
 urlpatterns = [
-    path(
-        "login/",
-        auth_views.LoginView.as_view(template_name="web/login.html"),
-        name="login",
-    ),
+    path("login/", login_views.StaffLoginView.as_view(), name="login"),
+    path("login/otp/", login_views.otp_verify, name="otp_verify"),
+    path("login/otp/setup/", login_views.otp_setup, name="otp_setup"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("", dashboard.dashboard, name="dashboard"),
     path("ops/", ops.ops_status, name="ops"),
