@@ -48,6 +48,8 @@ class Role(models.TextChoices):
     PORTAL_EDITOR = "portal_editor", _("网站编辑")
     PORTAL_CHIEF_EDITOR = "portal_chief_editor", _("责任编辑")
     ADMIN = "admin", _("系统管理员")
+    # Reads the audit trail and nothing else (等保: a separate audit administrator).
+    AUDITOR = "auditor", _("审计员")
 
 
 FEDERATION_ROLES = frozenset({Role.FEDERATION_REVIEWER, Role.FEDERATION_FINANCE, Role.ADMIN})

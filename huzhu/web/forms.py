@@ -179,3 +179,34 @@ class FeeReceiptForm(forms.Form):
         if fen <= 0:
             raise forms.ValidationError(_("到账金额必须大于0"))
         return fen
+class StaffAccountForm(forms.Form):
+    """Create or change a staff login (the rules are in organizations.accounts)."""
+
+    username = forms.CharField(label=_("用户名"), max_length=150)
+    first_name = forms.CharField(label=_("姓名"), max_length=150, required=False)
+    role = forms.ChoiceField(label=_("角色"), choices=())
+    union = forms.ModelChoiceField(label=_("所属工会"), queryset=None, empty_label=_("请选择"))
+    is_active = forms.BooleanField(label=_("可以登录"), required=False, initial=True)
+
+    def __init__(self, *args, editing: bool = False, **kwargs):
+        from huzhu.organizations.accounts import STAFF_ROLE_CHOICES
+        from huzhu.organizations.models import Union
+
+        super().__init__(*args, **kwargs)
+        self.fields["role"].choices = [("", _("请选择"))] + STAFF_ROLE_CHOICES
+        self.fields["union"].queryset = Union.objects.order_by("code")
+        if editing:
+            self.fields["username"].disabled = True
+        else:
+            del self.fields["is_active"]
+
+
+class StaffAccountFilterForm(forms.Form):
+    q = forms.CharField(label=_("用户名或姓名"), required=False, max_length=64)
+    role = forms.ChoiceField(label=_("角色"), required=False, choices=())
+
+    def __init__(self, *args, **kwargs):
+        from huzhu.organizations.accounts import STAFF_ROLE_CHOICES
+
+        super().__init__(*args, **kwargs)
+        self.fields["role"].choices = [("", _("全部角色"))] + STAFF_ROLE_CHOICES

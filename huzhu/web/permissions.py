@@ -45,6 +45,10 @@ PAGE_ROLES: dict[str, frozenset[str]] = {
     "payments": frozenset({Role.FEDERATION_FINANCE, Role.ADMIN}),
     # Operations: periodic jobs, workers, health (huzhu/ops).
     "ops": frozenset({Role.ADMIN}),
+    # Staff accounts (create, change, disable, reset, unlock): administrators.
+    "accounts": frozenset({Role.ADMIN}),
+    # The audit trail (read-only): administrators and auditors.
+    "audit": frozenset({Role.ADMIN, Role.AUDITOR}),
 }
 
 # Revealing a masked value (an audited action). The union operator checks both when a

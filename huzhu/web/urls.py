@@ -2,7 +2,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import path
 
 from .views import claims as claim_pages
-from .views import dashboard, enrollment, fees, members, ops, unions
+from .views import accounts, dashboard, enrollment, fees, members, ops, unions
 from .views import login as login_views
 from .views import payments as payment_views
 from .views import review as claim_review
@@ -18,6 +18,22 @@ urlpatterns = [
     path("", dashboard.dashboard, name="dashboard"),
     path("ops/", ops.ops_status, name="ops"),
     path("ops/jobs/<str:name>/run/", ops.ops_job_run, name="ops_job_run"),
+    path("accounts/", accounts.account_list, name="account_list"),
+    path("accounts/new/", accounts.account_create, name="account_create"),
+    path("accounts/<int:pk>/", accounts.account_edit, name="account_edit"),
+    path(
+        "accounts/<int:pk>/password/",
+        accounts.account_password_reset,
+        name="account_password_reset",
+    ),
+    path(
+        "accounts/<int:pk>/second-factor/",
+        accounts.account_second_factor_reset,
+        name="account_second_factor_reset",
+    ),
+    path("accounts/<int:pk>/unlock/", accounts.account_unlock, name="account_unlock"),
+    path("security/second-factor/", login_views.otp_setup, name="otp_setup_optional"),
+    path("security/password/", login_views.PasswordChangeView.as_view(), name="password_change"),
     path("unions/", unions.union_tree, name="union_tree"),
     path("members/", members.member_list_view, name="member_list"),
     path("members/<int:pk>/", members.member_detail, name="member_detail"),

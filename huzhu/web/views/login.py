@@ -30,6 +30,26 @@ class StaffLoginView(auth_views.LoginView):
     redirect_authenticated_user = False
 
 
+class PasswordChangeView(auth_views.PasswordChangeView):
+    """A staff login changes its own password (the password rules apply; audited)."""
+
+    template_name = "web/password_change.html"
+
+    def get_success_url(self):
+        return reverse("web:dashboard")
+
+    def form_valid(self, form):
+        response = super().form_valid(form)
+        audit_record(
+            actor=self.request.user,
+            action="password.change",
+            object_type="organizations.user",
+            object_id=self.request.user.get_username(),
+        )
+        messages.success(self.request, "密码已修改。")
+        return response
+
+
 def _next(request) -> str:
     target = request.POST.get("next") or request.GET.get("next") or ""
     if target and url_has_allowed_host_and_scheme(
