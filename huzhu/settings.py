@@ -15,6 +15,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
+from csp.constants import NONCE
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
@@ -120,6 +121,9 @@ INSTALLED_APPS = [
     # background tasks
     "django_tasks",
     "django_tasks_db",
+    # Swagger UI's files served by the platform itself (/api/docs works offline)
+    "ninja",
+    "csp",
     # login hardening: lockout (axes) and the second factor (django-otp)
     "axes",
     "django_otp",
@@ -139,6 +143,7 @@ MIDDLEWARE = [
     "huzhu.ops.tracing.RequestIdMiddleware",
     "huzhu.ops.metrics.MetricsMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -312,6 +317,40 @@ HUZHU_METRICS_ALLOW = [
 HUZHU_SMS_BACKEND = os.environ.get("HUZHU_SMS_BACKEND", "huzhu.members.sms.ConsoleSmsBackend")
 
 SESSION_COOKIE_HTTPONLY = True
-if not DEBUG:
-    SESSION_COOKIE_SECURE = _env_bool("HTTPS", False)
-    CSRF_COOKIE_SECURE = _env_bool("HTTPS", False)
+SESSION_COOKIE_SAMESITE = "Lax"
+X_FRAME_OPTIONS = "DENY"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+# HTTPS=1 (production behind TLS): secure cookies, redirect http -> https, HSTS for a year.
+# Behind a reverse proxy that terminates TLS, the proxy sets X-Forwarded-Proto (docs/security.md).
+HTTPS = _env_bool("HTTPS", False) and not DEBUG
+if HTTPS:
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+    SECURE_SSL_REDIRECT = True
+    SECURE_HSTS_SECONDS = int(os.environ.get("HUZHU_HSTS_SECONDS", str(365 * 24 * 3600)))
+    # Subdomains and the browsers' preload list too (a city government domain is HTTPS-only);
+    # HUZHU_HSTS_SUBDOMAINS=0 / HUZHU_HSTS_PRELOAD=0 where that does not hold.
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = _env_bool("HUZHU_HSTS_SUBDOMAINS", True)
+    SECURE_HSTS_PRELOAD = _env_bool("HUZHU_HSTS_PRELOAD", True)
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+
+# Content-Security-Policy (django-csp): scripts only from the platform itself or inline with
+# the per-request nonce (`<script nonce="{{ request.csp_nonce }}">`); nothing from other
+# hosts. Inline style stays allowed (style attributes; no script runs from them).
+# Wagtail's and Django's admin use inline scripts of their own: they are left out.
+CONTENT_SECURITY_POLICY = {
+    "EXCLUDE_URL_PREFIXES": ["/cms/", "/django-admin/"],
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'", NONCE],
+        "style-src": ["'self'", "'unsafe-inline'"],
+        "img-src": ["'self'", "data:", "blob:"],
+        "font-src": ["'self'", "data:"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    },
+}
