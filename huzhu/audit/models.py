@@ -4,6 +4,17 @@ from django.conf import settings
 from django.db import models
 
 
+class AuditEventQuerySet(models.QuerySet):
+    """No bulk delete or update either: the app never removes or rewrites audit rows
+    (retention: docs/security.md)."""
+
+    def delete(self):
+        raise RuntimeError("audit events are append-only")
+
+    def update(self, **kwargs):
+        raise RuntimeError("audit events are append-only")
+
+
 class AuditEvent(models.Model):
     at = models.DateTimeField(auto_now_add=True, db_index=True)
     actor = models.ForeignKey(
@@ -15,6 +26,8 @@ class AuditEvent(models.Model):
     before = models.JSONField(null=True, blank=True)
     after = models.JSONField(null=True, blank=True)
     reason = models.TextField(blank=True)
+
+    objects = AuditEventQuerySet.as_manager()
 
     class Meta:
         ordering = ["-at", "-id"]

@@ -2,7 +2,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import path
 
 from .views import claims as claim_pages
-from .views import accounts, dashboard, enrollment, fees, members, ops, unions
+from .views import accounts, audit, dashboard, enrollment, fees, members, ops, unions
 from .views import login as login_views
 from .views import payments as payment_views
 from .views import review as claim_review
@@ -32,6 +32,8 @@ urlpatterns = [
         name="account_second_factor_reset",
     ),
     path("accounts/<int:pk>/unlock/", accounts.account_unlock, name="account_unlock"),
+    path("audit/", audit.audit_list, name="audit_list"),
+    path("audit/export/", audit.audit_export, name="audit_export"),
     path("security/second-factor/", login_views.otp_setup, name="otp_setup_optional"),
     path("security/password/", login_views.PasswordChangeView.as_view(), name="password_change"),
     path("unions/", unions.union_tree, name="union_tree"),
