@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme, urlencode
@@ -34,6 +35,11 @@ class PasswordChangeView(auth_views.PasswordChangeView):
     """A staff login changes its own password (the password rules apply; audited)."""
 
     template_name = "web/password_change.html"
+
+    def dispatch(self, request, *args, **kwargs):
+        if request.user.is_authenticated and not is_staff_login(request.user):
+            raise PermissionDenied("staff only")
+        return super().dispatch(request, *args, **kwargs)
 
     def get_success_url(self):
         return reverse("web:dashboard")
