@@ -179,6 +179,8 @@ class FeeReceiptForm(forms.Form):
         if fen <= 0:
             raise forms.ValidationError(_("到账金额必须大于0"))
         return fen
+
+
 class StaffAccountForm(forms.Form):
     """Create or change a staff login (the rules are in organizations.accounts)."""
 

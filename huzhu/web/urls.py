@@ -1,8 +1,8 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from .views import claims as claim_pages
 from .views import accounts, audit, dashboard, enrollment, fees, members, ops, unions
+from .views import claims as claim_pages
 from .views import login as login_views
 from .views import payments as payment_views
 from .views import review as claim_review

@@ -48,6 +48,8 @@ EXPECTED: dict[str, tuple[set[str], str]] = {
     "web:otp_setup_optional": (STAFF, "GET"),
     "web:password_change": (STAFF, "GET"),
     "web:dashboard": (STAFF, "GET"),
+    "web:ops": ({"admin"}, "GET"),
+    "web:ops_job_run": ({"admin"}, "POST"),
     # administrators
     "web:account_list": ({"admin"}, "GET"),
     "web:account_create": ({"admin"}, "GET"),
@@ -71,6 +73,8 @@ EXPECTED: dict[str, tuple[set[str], str]] = {
     "web:enrollment_import_cancel": ({"operator_a", "reviewer", "admin"}, "POST"),
     "web:fee_statements": (MEMBER_DATA, "GET"),
     "web:fee_statement_download": (MEMBER_DATA_ON_B, "GET"),
+    "web:fee_receipt_add": ({"finance", "admin"}, "POST"),
+    "web:fee_receipt_voucher": (MEMBER_DATA, "GET"),
     # claims and review
     "web:claim_list": (MEMBER_DATA, "GET"),
     "web:claim_detail": (MEMBER_DATA_ON_B, "GET"),
@@ -121,6 +125,8 @@ INCLUDES: dict[str, tuple[str, set[str]]] = {
 }
 # Patterns of this project outside the namespaces above (redirects to the staff login).
 OWN_REDIRECTS = {"cms/login/", "django-admin/login/"}
+# Operations endpoints (huzhu/ops): no login; /metrics answers allowed addresses only.
+OWN_OPS = {"healthz", "metrics"}
 
 LOGIN_PAGES = {"/staff/login/", "/m/login/", "/cms/login/", "/django-admin/login/"}
 # Pages whose object the matrix does not create (a payment or settlement batch): the roles
@@ -133,6 +139,8 @@ NO_OBJECT = {
     "web:payment_batch_cancel",
     "web:payment_batch_summary",
     "web:settlement_batch",
+    "web:ops_job_run",
+    "web:fee_receipt_voucher",
     "web:enrollment_import_preview",
     "web:enrollment_import_confirm",
     "web:enrollment_import_cancel",
@@ -162,7 +170,7 @@ def test_every_url_has_an_entry():
     assert names - EXPECTED.keys() == set(), "new URL: add it to EXPECTED"
     assert EXPECTED.keys() - names == set(), "URL gone: remove it from EXPECTED"
     assert includes - INCLUDES.keys() == set(), "new include: add it to INCLUDES"
-    assert own - OWN_REDIRECTS - {"^media/(?P<path>.*)$"} == set()
+    assert own - OWN_REDIRECTS - OWN_OPS - {"^media/(?P<path>.*)$"} == set()
 
 
 @pytest.fixture
@@ -244,6 +252,7 @@ def _url(name: str, world) -> str | None:
         {"token": "t" * 20},
         {"union_id": args["union_id"], "year": args["year"]},
         {"pk": 999_999, "fmt": "xlsx"},
+        {"name": "no-such-job"},
     ):
         try:
             return reverse(name, kwargs=kwargs)
