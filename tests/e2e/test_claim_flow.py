@@ -11,6 +11,7 @@ import re
 from datetime import timedelta
 
 import pytest
+from playwright.sync_api import expect
 
 from huzhu.members.sms import MemorySmsBackend
 from huzhu.organizations.models import Role, UnionKind
@@ -125,7 +126,9 @@ def test_member_claims_and_staff_approve(
     summary = tmp_path / "summary.pdf"
     summary.write_bytes(PDF_BYTES)
     page.set_input_files("#file_invoice", str(invoice))
-    page.wait_for_function("document.getElementById('invoice_number').value === '20261234'")
+    # (expect, not wait_for_function: a string predicate is eval'd, which the page's
+    # Content-Security-Policy forbids)
+    expect(page.locator("#invoice_number")).to_have_value("20261234")
     assert page.input_value("#total_cost") == "15000.00"
     page.set_input_files("#file_settlement_sheet", str(sheet))
     page.set_input_files("#file_discharge_summary", str(summary))
