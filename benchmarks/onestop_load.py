@@ -264,10 +264,13 @@ class Driver:
         self.seq += 1
         return self.seq
 
-    def signed(self, body: dict) -> tuple[bytes, dict]:
+    def signed(self, path: str, body: dict) -> tuple[bytes, dict]:
+        """The body and its headers, signed as huzhu.api.keys.sign does: timestamp, method,
+        path and raw body."""
         raw = json.dumps(body, ensure_ascii=False).encode()
         ts = str(int(time.time()))
-        sig = hmac.new(self.secret, ts.encode() + b"\n" + raw, hashlib.sha256).hexdigest()
+        message = f"{ts}\nPOST\n{path}\n".encode() + raw
+        sig = hmac.new(self.secret, message, hashlib.sha256).hexdigest()
         return raw, {
             "Content-Type": "application/json",
             "X-Huzhu-Key": self.key_id,
@@ -276,7 +279,7 @@ class Driver:
         }
 
     async def send(self, conn: Conn, path: str, body: dict) -> tuple[int, dict | None, float]:
-        raw, headers = self.signed(body)
+        raw, headers = self.signed(path, body)
         t = time.perf_counter()
         status, data = await conn.post(path, raw, headers)
         d = time.perf_counter() - t
@@ -288,15 +291,18 @@ class Driver:
 
     def stay(self, n: int, rng: random.Random) -> dict:
         day = dt.date(2026, 1, 1) + dt.timedelta(days=rng.randrange(0, 320))
+        base_fen = rng.randrange(50_000, 4_000_000)
+        # Amounts that add up (fund + self-pay in + out = total), as the bureau's do: a stay
+        # whose amounts disagree goes to a reviewer (answer needs_review), as in the import.
         return {
             "hospital_code": "H001",
             "settlement_id": f"L{n:09d}",
             "id_number": rng.choice(self.ids),
             "admit_date": (day - dt.timedelta(days=rng.randrange(1, 15))).isoformat(),
             "discharge_date": day.isoformat(),
-            "total_cost": "50000.00",
+            "total_cost": f"{(2_000_000 + base_fen) // 100}.{base_fen % 100:02d}",
             "fund_paid": "20000.00",
-            "self_pay_in_policy": f"{rng.randrange(500, 40000)}.{rng.randrange(100):02d}",
+            "self_pay_in_policy": f"{base_fen // 100}.{base_fen % 100:02d}",
             "self_pay_out_policy": "0.00",
             "diagnosis_code": "J18.900",
         }

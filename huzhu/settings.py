@@ -142,6 +142,8 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "huzhu.ops.tracing.RequestIdMiddleware",
     "huzhu.ops.metrics.MetricsMiddleware",
+    # Before anything reads it: an API body over its limit is refused (413).
+    "huzhu.api.limits.ApiBodyLimitMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "csp.middleware.CSPMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",

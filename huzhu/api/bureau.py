@@ -1,7 +1,7 @@
 """`POST /api/bureau/settlements`: the medical-insurance bureau pushes settlement records.
 
 Signed with an API key of kind `source` (`huzhu api-key create --source NAME`), see
-`huzhu.api.keys`. The body is `{"batch_id": "...", "records": [{...}, ...]}` with domain.md's
+`huzhu.api.keys` (signing string: timestamp, method, path and raw body). The body is `{"batch_id": "...", "records": [{...}, ...]}` with domain.md's
 field names (or the national platform's) and amounts as yuan strings. The same batch_id with
 the same body gets the same answer and changes nothing; with another body it is refused (409).
 """
@@ -13,53 +13,38 @@ from typing import Any
 
 from django.db import IntegrityError, transaction
 from ninja import Field, Router, Schema, Status
-from ninja.errors import HttpError
-from ninja.security import APIKeyHeader
 
 from huzhu.claims.models import Claim
 from huzhu.core.money import fen_to_yuan
+from huzhu.settlements.frames import printable
 from huzhu.settlements.models import SettlementRecord, SettlementRowProblem
 from huzhu.settlements.services import ImportRefused, settlement_import_records
 
-from .keys import ApiAuthError, api_request_verify
 from .models import ApiKey, ApiKeyKind, PushRequest
+from .signing import HuzhuSignature
 
 __all__ = ["router", "bureau_push_receive"]
 
 router = Router(tags=["bureau"])
 
 
-class BureauSignature(APIKeyHeader):
-    """X-Huzhu-Key + X-Huzhu-Timestamp + X-Huzhu-Signature (HMAC-SHA256 of the raw body)."""
-
-    param_name = "X-Huzhu-Key"
-
-    def authenticate(self, request, key):
-        try:
-            return api_request_verify(
-                key_id=key,
-                timestamp=request.headers.get("X-Huzhu-Timestamp"),
-                signature=request.headers.get("X-Huzhu-Signature"),
-                body=request.body,
-                kind=ApiKeyKind.SOURCE,
-            )
-        except ApiAuthError as exc:
-            raise HttpError(401, exc.message) from None
-
-    def __call__(self, request):
-        key = request.headers.get(self.param_name)
-        if not key:
-            raise HttpError(401, "缺少 X-Huzhu-Key、X-Huzhu-Timestamp 或 X-Huzhu-Signature")
-        return self.authenticate(request, key)
+# A record's values are flat (text, numbers, booleans, null): nothing nests.
+RecordValue = str | int | float | bool | None
 
 
 class PushBody(Schema):
-    batch_id: str = Field(..., min_length=1, max_length=128, description="推送批次号，幂等键")
-    records: list[dict[str, Any]] = Field(
+    batch_id: str = Field(
+        ...,
+        min_length=1,
+        max_length=128,
+        pattern=r"^[^\x00]+$",
+        description="推送批次号，幂等键（不含NUL字符）",
+    )
+    records: list[dict[str, RecordValue]] = Field(
         ...,
         min_length=1,
         max_length=50_000,
-        description="结算记录（字段名同 domain.md，金额为元字符串）",
+        description="结算记录（字段名同 domain.md，金额为元字符串）；含NUL字符的记录为无效记录",
     )
 
 
@@ -76,7 +61,10 @@ class PushRefusal(Schema):
 
 
 def _record_answers(batch_id: int, records: list[dict]) -> list[dict]:
-    sids = [str(r.get("settlement_id") or r.get("setl_id") or "").strip() for r in records]
+    # As the import stores them: a NUL character (a refused row's) cannot be stored or sent.
+    sids = [
+        printable(str(r.get("settlement_id") or r.get("setl_id") or "").strip()) for r in records
+    ]
     stored = {
         r.row_number: r
         for r in SettlementRecord.objects.filter(batch_id=batch_id).only(
@@ -177,7 +165,7 @@ def bureau_push_receive(
 
 @router.post(
     "/settlements",
-    auth=BureauSignature(),
+    auth=HuzhuSignature(ApiKeyKind.SOURCE),
     response={200: PushAnswer, 409: PushRefusal, 422: PushRefusal},
     summary="医保局推送结算记录（免申即享）",
 )

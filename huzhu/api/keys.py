@@ -1,15 +1,21 @@
 """API keys: creating them and checking signed requests (HMAC-SHA256).
 
 A client sends `X-Huzhu-Key` (the key id), `X-Huzhu-Timestamp` (Unix seconds) and
-`X-Huzhu-Signature` = hex(HMAC-SHA256(secret, timestamp + "\\n" + raw body)). A request whose
-timestamp is more than `MAX_SKEW_SECONDS` away from now is refused, so a captured request
-cannot be replayed later.
+`X-Huzhu-Signature` = hex(HMAC-SHA256(secret, signing string)), where the signing string is
 
-Each process keeps the keys it verified (id, owner, decrypted secret) for `KEY_CACHE_SECONDS`:
-the one-stop cashier API is real time and a key lookup plus a decryption per request is most
-of an unsigned request's cost. Deactivating a key through `api_key_deactivate` (the
-`huzhu api-key deactivate` command) forgets it in the calling process at once; other server
-processes stop accepting it within `KEY_CACHE_SECONDS`.
+    timestamp + "\\n" + METHOD + "\\n" + path + "\\n" + raw body
+
+(`path` as sent, e.g. `/api/onestop/settle`, with `?query` when there is one). The method and
+path are signed so that a request signed for one endpoint cannot be sent to another. A request
+whose timestamp is more than `MAX_SKEW_SECONDS` away from now is refused, so a captured
+request cannot be replayed later.
+
+Each process keeps the keys it verified (id, owner, decrypted secret) and checks the row again
+every `KEY_CACHE_SECONDS` (one indexed query; the secret is decrypted again only when the
+stored one changed): the one-stop cashier API is real time and a decryption per request is
+most of an unsigned request's cost, but a deactivated key must be refused by every server
+process within a second. `api_key_deactivate` (the `huzhu api-key deactivate` command) also
+forgets it in the calling process at once.
 """
 
 from __future__ import annotations
@@ -36,17 +42,22 @@ __all__ = [
     "api_keys_forget",
     "api_request_verify",
     "sign",
+    "signing_string",
 ]
 
 MAX_SKEW_SECONDS = 300
-KEY_CACHE_SECONDS = 10.0
+# Must stay below 1 s: a deactivated key is refused by every process within a second.
+KEY_CACHE_SECONDS = 0.5
 
 
 @dataclass
 class _Known:
     key: ApiKey
     secret: bytes
-    until: float  # time.monotonic() after which the row is read again
+    until: float  # _clock() after which the row is read again
+
+
+_clock = time.monotonic  # replaceable in tests
 
 
 _keys: dict[tuple[str, str], _Known] = {}
@@ -66,9 +77,15 @@ class ApiAuthError(Exception):
         self.message = message
 
 
-def sign(secret: str, timestamp: str, body: bytes) -> str:
-    """The signature a client sends: hex HMAC-SHA256 of `timestamp + "\\n" + body`."""
-    message = timestamp.encode("ascii") + b"\n" + body
+def signing_string(timestamp: str, method: str, path: str, body: bytes) -> bytes:
+    """The bytes a client signs: `timestamp + "\\n" + METHOD + "\\n" + path + "\\n" + body`."""
+    head = f"{timestamp}\n{method.upper()}\n{path}\n"
+    return head.encode("utf-8", "replace") + body
+
+
+def sign(secret: str, timestamp: str, method: str, path: str, body: bytes) -> str:
+    """The signature a client sends: hex HMAC-SHA256 of `signing_string(...)`."""
+    message = signing_string(timestamp, method, path, body)
     return hmac.new(secret.encode("utf-8"), message, hashlib.sha256).hexdigest()
 
 
@@ -116,11 +133,14 @@ def api_request_verify(
     key_id: str | None,
     timestamp: str | None,
     signature: str | None,
+    method: str,
+    path: str,
     body: bytes,
     kind: str,
     now: float | None = None,
 ) -> ApiKey:
-    """The active key of `kind` that signed this request, or ApiAuthError."""
+    """The active key of `kind` that signed this request (`method`, `path` as sent with its
+    query string, raw `body`), or ApiAuthError."""
     if not key_id or not timestamp or not signature:
         raise ApiAuthError(
             "missing_headers", "缺少 X-Huzhu-Key、X-Huzhu-Timestamp 或 X-Huzhu-Signature"
@@ -130,9 +150,9 @@ def api_request_verify(
     if known is None:
         raise ApiAuthError("bad_signature", "签名无效")
     key = known.key
-    message = timestamp.strip().encode("ascii", "replace") + b"\n" + body
+    message = signing_string(timestamp.strip(), method, path, body)
     expected = hmac.new(known.secret, message, hashlib.sha256).hexdigest()
-    if not hmac.compare_digest(expected, signature.strip().lower()):
+    if not hmac.compare_digest(expected.encode(), signature.strip().lower().encode("utf-8")):
         raise ApiAuthError("bad_signature", "签名无效")
     try:
         sent = int(timestamp.strip())
@@ -150,9 +170,10 @@ def api_request_verify(
 
 
 def _known_key(key_id: str, kind: str) -> _Known | None:
-    """The active key `key_id` of `kind` with its secret, from this process's cache or the
-    database (unknown or inactive keys are not cached: they cost a query each time)."""
-    now = time.monotonic()
+    """The active key `key_id` of `kind` with its secret, from this process's cache (at most
+    `KEY_CACHE_SECONDS` old) or the database (unknown or inactive keys are not cached: they
+    cost a query each time)."""
+    now = _clock()
     known = _keys.get((key_id, kind))
     if known is not None and now < known.until:
         return known
@@ -160,7 +181,10 @@ def _known_key(key_id: str, kind: str) -> _Known | None:
     if key is None:
         _keys.pop((key_id, kind), None)
         return None
-    secret = decrypt_text(key.secret_encrypted).encode("utf-8")
+    if known is not None and known.key.secret_encrypted == key.secret_encrypted:
+        secret = known.secret  # unchanged: no need to decrypt it again
+    else:
+        secret = decrypt_text(key.secret_encrypted).encode("utf-8")
     known = _Known(key=key, secret=secret, until=now + KEY_CACHE_SECONDS)
     _keys[(key_id, kind)] = known
     return known

@@ -3,7 +3,8 @@
 Mirrors the medical-insurance platform's pre-settle / settle / cancel steps. Signed like the
 bureau push (`huzhu.api.keys.api_request_verify`) with a key of kind `hospital`
 (`huzhu api-key create --hospital CODE`): `X-Huzhu-Key`, `X-Huzhu-Timestamp`,
-`X-Huzhu-Signature` = hex HMAC-SHA256(secret, timestamp + "\\n" + raw body).
+`X-Huzhu-Signature` = hex HMAC-SHA256(secret, timestamp + "\\n" + METHOD + "\\n" + path +
+"\\n" + raw body).
 
 Answers: 200 for every business outcome, with a machine-usable `code` (`OnestopCode`:
 ok, not_enrolled, waiting_period, out_of_period, already_claimed, cancelled, not_found,
@@ -19,7 +20,7 @@ import json
 import logging
 from typing import Any
 
-from django.db import DatabaseError
+from django.db import InterfaceError, OperationalError
 from django.http import HttpResponse
 from ninja import Field, Router, Schema
 
@@ -36,8 +37,9 @@ from huzhu.hospitals.onestop import (
     parse_body,
 )
 
-from .keys import ApiAuthError, api_request_verify
+from .keys import ApiAuthError
 from .models import ApiKeyKind
+from .signing import signed_request_key
 
 __all__ = ["router"]
 
@@ -116,13 +118,7 @@ def _reply(status: int, payload: dict) -> HttpResponse:
 
 def _handle(request, action: str):
     try:
-        key = api_request_verify(
-            key_id=request.headers.get("X-Huzhu-Key"),
-            timestamp=request.headers.get("X-Huzhu-Timestamp"),
-            signature=request.headers.get("X-Huzhu-Signature"),
-            body=request.body,
-            kind=ApiKeyKind.HOSPITAL,
-        )
+        key = signed_request_key(request, ApiKeyKind.HOSPITAL)
         data = parse_body(request.body)
         hospital = hospital_for_key(key.owner_code, data)
         answer = _ACTIONS[action](hospital, data, body_digest(data))
@@ -135,8 +131,10 @@ def _handle(request, action: str):
         return _reply(409, exc.as_dict())
     except ClaimError as exc:
         return _reply(400, {"code": str(exc.code), "detail": exc.message, "field": exc.field})
-    except DatabaseError:
-        log.exception("one-stop %s: database error", action)
+    except (OperationalError, InterfaceError):
+        # The database is unreachable, restarting, or cancelled the transaction (deadlock,
+        # serialization): nothing was committed, the same request may succeed in a moment.
+        log.exception("one-stop %s: database unavailable", action)
         return _reply(
             503,
             {
@@ -145,13 +143,15 @@ def _handle(request, action: str):
                 "field": "",
             },
         )
-    except Exception:  # never a 500: the cashier gets a code it can act on
+    except Exception:
+        # A fault of ours, not of the database's availability: a retry would meet it again,
+        # so this is no 503 (a cashier's system retries those with the same request id).
         log.exception("one-stop %s: unexpected error", action)
         return _reply(
-            503,
+            500,
             {
-                "code": str(OnestopCode.UNAVAILABLE),
-                "detail": "系统内部错误，未做任何结算；请用同一请求编号重试或联系市总工会",
+                "code": str(OnestopCode.INTERNAL_ERROR),
+                "detail": "系统内部错误；请勿自动重试，请联系市总工会",
                 "field": "",
             },
         )

@@ -21,17 +21,29 @@ import json
 import sys
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 import uuid
 from datetime import date
+from decimal import Decimal
 
 __all__ = ["HospitalClient", "signed_headers"]
 
 
-def signed_headers(key_id: str, secret: str, body: bytes, timestamp: int | None = None) -> dict:
-    """X-Huzhu-Key / -Timestamp / -Signature for a body (huzhu.api.keys.sign)."""
+def signed_headers(
+    key_id: str,
+    secret: str,
+    method: str,
+    path: str,
+    body: bytes,
+    timestamp: int | None = None,
+) -> dict:
+    """X-Huzhu-Key / -Timestamp / -Signature for a request (as huzhu.api.keys.sign): the
+    signing string is timestamp, METHOD, path as sent (with `?query` when there is one) and
+    the raw body, joined by newlines."""
     ts = str(int(time.time()) if timestamp is None else timestamp)
-    sig = hmac.new(secret.encode(), ts.encode() + b"\n" + body, hashlib.sha256).hexdigest()
+    message = f"{ts}\n{method.upper()}\n{path}\n".encode() + body
+    sig = hmac.new(secret.encode(), message, hashlib.sha256).hexdigest()
     return {
         "Content-Type": "application/json",
         "X-Huzhu-Key": key_id,
@@ -52,11 +64,14 @@ class HospitalClient:
         """POST a signed body; a dropped connection or a 503 is retried with the same body
         (so the same request_id) after a short pause."""
         raw = json.dumps({"hospital_code": self.hospital, **body}, ensure_ascii=False).encode()
+        base_path = urllib.parse.urlsplit(self.url).path.rstrip("/")
+        path = f"{base_path}/api/onestop/{action}"
         for attempt in range(retries + 1):
             req = urllib.request.Request(
                 f"{self.url}/api/onestop/{action}",
                 data=raw,
-                headers=signed_headers(self.key_id, self.secret, raw),
+                # Signed again on each attempt: a fresh timestamp, the same body.
+                headers=signed_headers(self.key_id, self.secret, "POST", path, raw),
                 method="POST",
             )
             try:
@@ -84,6 +99,11 @@ class HospitalClient:
         )
 
 
+def _yuan_sum(*amounts: str) -> str:
+    fen = sum(round(Decimal(a or "0") * 100) for a in amounts)
+    return f"{fen // 100}.{fen % 100:02d}"
+
+
 def _stay(args) -> dict:
     today = date.today()
     return {
@@ -93,7 +113,9 @@ def _stay(args) -> dict:
         "hospital": args.hospital_name,
         "admit_date": args.admit or today.replace(day=1).isoformat(),
         "discharge_date": args.discharge or today.isoformat(),
-        "total_cost": args.total,
+        # By default the total is what the parts add up to (a stay whose amounts disagree
+        # is answered needs_review, as the bureau file import sends it to a reviewer).
+        "total_cost": args.total or _yuan_sum(args.fund, args.base, "0.00"),
         "fund_paid": args.fund,
         "self_pay_in_policy": args.base,
         "self_pay_out_policy": "0.00",
@@ -180,7 +202,7 @@ def main(argv=None) -> int:
         p.add_argument("--admit", default="")
         p.add_argument("--discharge", default="")
         p.add_argument("--base", default="3000.00", help="self_pay_in_policy in yuan")
-        p.add_argument("--total", default="10000.00")
+        p.add_argument("--total", default="", help="default: fund + base")
         p.add_argument("--fund", default="6000.00")
         p.add_argument("--diagnosis", default="J18.900")
         p.add_argument("--request-id", default="")

@@ -106,12 +106,14 @@ class OnestopCode(StrEnum):
     NOT_FOUND = "not_found"  # cancel: no one-stop settlement of this hospital with that id
     ALREADY_CANCELLED = "already_cancelled"
     # Errors (not 200): 400 invalid_field / hospital_mismatch / unknown_hospital,
-    # 401 (see huzhu.api.keys), 409 request_id_reused, 503 unavailable.
+    # 401 (see huzhu.api.keys), 409 request_id_reused, 413 body_too_large (huzhu.api.limits),
+    # 503 unavailable (the database only), 500 internal_error (a fault of ours).
     INVALID_FIELD = "invalid_field"
     HOSPITAL_MISMATCH = "hospital_mismatch"
     UNKNOWN_HOSPITAL = "unknown_hospital"
     REQUEST_ID_REUSED = "request_id_reused"
     UNAVAILABLE = "unavailable"
+    INTERNAL_ERROR = "internal_error"
 
 
 class OnestopInputError(Exception):
@@ -241,13 +243,26 @@ def _amount(data: dict, name: str) -> int | None:
 
 
 def parse_body(raw: bytes) -> dict:
-    """The JSON object of a request body, or OnestopInputError (field "body")."""
+    """The JSON object of a request body, or OnestopInputError naming the field: "body" for
+    what is not a JSON object (or is nested too deep to parse); a field whose value is not a
+    scalar (every field of a one-stop body is one, so nothing nests); a field holding a NUL
+    character (PostgreSQL cannot store one: a permanent error, not a retry)."""
     try:
         data = json.loads(raw or b"")
     except (ValueError, UnicodeDecodeError):
         raise OnestopInputError("body", "请求体不是有效的JSON") from None
+    except RecursionError:
+        raise OnestopInputError("body", "请求体JSON嵌套过深") from None
     if not isinstance(data, dict):
         raise OnestopInputError("body", "请求体应为JSON对象")
+    nul = b"\\u0000" in raw  # the only way JSON carries a NUL: rare, look closer only then
+    for name, value in data.items():
+        field = name.replace("\x00", "")[:64] or "body"
+        label = _LABELS.get(field, field)
+        if isinstance(value, dict | list):
+            raise OnestopInputError(field, f"{label}应为文本或数字，不能是对象或数组")
+        if nul and ("\x00" in name or (isinstance(value, str) and "\x00" in value)):
+            raise OnestopInputError(field, f"{label}含有不允许的NUL字符（\\u0000）")
     return data
 
 

@@ -16,7 +16,8 @@ __all__ = [
     "TEXT_LIMITS",
     "AMOUNT_LABELS",
     "settlement_frame",
-    "length_problems",
+    "text_problems",
+    "printable",
     "plan_index_expr",
     "review_reason_expr",
     "problem_field",
@@ -76,19 +77,47 @@ def settlement_frame(frame: pl.DataFrame, columns: ColumnPlan) -> pl.DataFrame:
     )
 
 
-def length_problems(rec: pl.DataFrame, columns: ColumnPlan) -> pl.DataFrame:
-    """Rows with a text value longer than the record can hold: row, field, reason."""
+def text_problems(rec: pl.DataFrame, columns: ColumnPlan) -> pl.DataFrame:
+    """Rows with text the record cannot hold: row, settlement_id, field, code, reason.
+
+    `nul_character`: a NUL character in any text of the row (PostgreSQL refuses to store
+    one; the row is refused by name, the rest of the batch goes on); `too_long`: a value
+    longer than its column. A row is listed once, NUL first."""
+    schema = {"row": pl.Int64, "settlement_id": pl.String, "field": pl.String}
+    schema |= {"code": pl.String, "reason": pl.String}
     parts = []
+    texts = [n for n, t in rec.schema.items() if t == pl.String and not n.endswith("_err")]
+    nul = [pl.col(n).str.contains("\x00", literal=True) for n in texts]
+    if nul and rec.select(pl.any_horizontal(nul).any()).item():
+        for name, has_nul in zip(texts, nul, strict=True):
+            field = name.removesuffix("_src")  # an amount column's name (a pushed key)
+            label = printable(columns.source(field))
+            parts.append(
+                rec.filter(has_nul).select(
+                    "row",
+                    "settlement_id",
+                    pl.lit(field).alias("field"),
+                    pl.lit("nul_character").alias("code"),
+                    pl.lit(f"{label}：含有NUL字符（\\u0000），无法保存").alias("reason"),
+                )
+            )
     for name, limit in TEXT_LIMITS.items():
-        hits = rec.filter(pl.col(name).str.len_chars() > limit).select(
-            "row",
-            "settlement_id",
-            pl.lit(name).alias("field"),
-            pl.lit(f"{columns.source(name)}：超过{limit}个字符").alias("reason"),
+        parts.append(
+            rec.filter(pl.col(name).str.len_chars() > limit).select(
+                "row",
+                "settlement_id",
+                pl.lit(name).alias("field"),
+                pl.lit("too_long").alias("code"),
+                pl.lit(f"{printable(columns.source(name))}：超过{limit}个字符").alias("reason"),
+            )
         )
-        parts.append(hits)
-    out = pl.concat(parts)
+    out = pl.concat([pl.DataFrame(schema=schema), *parts])
     return out.unique(subset=["row"], keep="first", maintain_order=True).sort("row")
+
+
+def printable(text: str) -> str:
+    """Text that PostgreSQL can store: a NUL character shown as `\\0`."""
+    return text.replace("\x00", "\\0")
 
 
 def plan_index_expr(periods: Sequence[tuple]) -> pl.Expr:

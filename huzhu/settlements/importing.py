@@ -39,7 +39,7 @@ from huzhu.plans.rules.bulk import adjudicate_frame
 from huzhu.plans.rules.records import RecordsFormatError, column_plan
 
 from .frames import (
-    length_problems,
+    text_problems,
     plan_index_expr,
     settlement_frame,
 )
@@ -451,7 +451,7 @@ def _import(source_input, batch, plans, report: Progress, coverages_read) -> Imp
     rec = settlement_frame(frame, columns)
     # The raw text columns are not needed any more: let a million-row file go.
     source_input.frame = frame = None
-    too_long = length_problems(rec, columns)
+    bad_text = text_problems(rec, columns)
     report(total // 10, total)
 
     from .writing import write_import  # the writes, kept apart from the reads
@@ -459,14 +459,18 @@ def _import(source_input, batch, plans, report: Progress, coverages_read) -> Imp
     with transaction.atomic(), _write_cache():
         _lock_imports()
         summary = _empty_summary(total)
-        sids = rec.filter(pl.col("settlement_id") != "")["settlement_id"].to_list()
+        bad_rows = bad_text["row"].to_list()
+        # Rows refused for their text are left out here already: a NUL in a settlement id
+        # would fail the duplicates query on PostgreSQL.
+        sids = rec.filter((pl.col("settlement_id") != "") & ~pl.col("row").is_in(bad_rows))[
+            "settlement_id"
+        ].to_list()
         stored = _existing_ids(sids)
         db_dup = pl.col("settlement_id").is_in(list(stored)) if stored else pl.lit(False)
         rec = rec.with_columns(db_dup.alias("db_dup"))
         summary["duplicates"] += int(rec["db_dup"].sum())
-        bad_len = set(too_long["row"].to_list())
-        if stored or bad_len:
-            fresh = rec.filter(~pl.col("db_dup") & ~pl.col("row").is_in(list(bad_len)))
+        if stored or bad_rows:
+            fresh = rec.filter(~pl.col("db_dup") & ~pl.col("row").is_in(bad_rows))
         else:
             fresh = rec  # nothing to drop: no copy of a million rows
         engine_in, reversals = _resolve_reversals(fresh)
@@ -480,7 +484,7 @@ def _import(source_input, batch, plans, report: Progress, coverages_read) -> Imp
         result = write_import(
             batch=batch,
             frames=frames,
-            too_long=too_long,
+            bad_text=bad_text,
             plans=plans,
             coverages=coverages,
             reversals=reversals,

@@ -24,7 +24,7 @@ from huzhu.plans.rules.outcomes import REASON_MESSAGES
 
 from . import texts
 from .bulkwrite import db_datetime, frame_insert, reserve_ids
-from .frames import problem_field, review_reason_expr
+from .frames import printable, problem_field, review_reason_expr
 from .models import BatchState, SettlementBatch, SettlementRecord, SettlementRowProblem
 from .plans import LoadedPlan
 
@@ -72,7 +72,7 @@ def write_import(
     *,
     batch: SettlementBatch,
     frames: dict,
-    too_long: pl.DataFrame,
+    bad_text: pl.DataFrame,
     plans: list[LoadedPlan],
     coverages: list[pl.DataFrame],
     reversals,
@@ -129,7 +129,7 @@ def write_import(
         summary[status] += int(counts.get(status, 0))
     summary["duplicates"] += int(counts.get("duplicate", 0))
     summary["reversals"] += int(counts.get("reversal", 0))
-    summary["invalid"] += too_long.height
+    summary["invalid"] += bad_text.height
 
     # --- row problems -------------------------------------------------------------------------
     base_of = {i: lp.plan.inpatient.base for i, lp in enumerate(plans)}
@@ -150,8 +150,8 @@ def write_import(
         for row, sid, status, code, reason, idx in refused.iter_rows()
     ]
     problem_rows += [
-        (row + row_offset, (sid or "")[:64], fld, "too_long", reason)
-        for row, sid, fld, reason in too_long.iter_rows()
+        (row + row_offset, printable(sid or "")[:64], fld, code, reason)
+        for row, sid, fld, code, reason in bad_text.iter_rows()
     ]
     problem_rows.sort()
     problems = pl.DataFrame(

@@ -53,7 +53,7 @@ def post(client, key, body: dict | bytes, *, timestamp=None, secret=None, key_id
         content_type="application/json",
         HTTP_X_HUZHU_KEY=key_id or api_key.key_id,
         HTTP_X_HUZHU_TIMESTAMP=ts,
-        HTTP_X_HUZHU_SIGNATURE=sign(secret or real_secret, ts, raw),
+        HTTP_X_HUZHU_SIGNATURE=sign(secret or real_secret, ts, "POST", URL, raw),
     )
 
 
@@ -105,7 +105,7 @@ def test_tampered_body_is_refused(client, plans, key, member):
         content_type="application/json",
         HTTP_X_HUZHU_KEY=api_key.key_id,
         HTTP_X_HUZHU_TIMESTAMP=ts,
-        HTTP_X_HUZHU_SIGNATURE=sign(secret, ts, signed),
+        HTTP_X_HUZHU_SIGNATURE=sign(secret, ts, "POST", URL, signed),
     )
     assert response.status_code == 401
 
@@ -135,3 +135,24 @@ def test_api_key_command_prints_the_secret_once_and_stores_it_encrypted(db):
 def test_push_endpoint_is_in_the_openapi_schema(client):
     schema = client.get("/api/openapi.json").json()
     assert "/api/bureau/settlements" in schema["paths"]
+
+
+def test_record_without_hospital_for_a_member_with_a_claim_that_year_is_accepted(
+    client, plans, key, member
+):
+    post(client, key, {"batch_id": "B-100", "records": [record("P1", member)]})
+    minimal = {
+        "settlement_id": "MIN1",
+        "id_number": member.id_number,
+        "name": member.name,
+        "admit_date": "2026-01-02",
+        "discharge_date": "2026-01-03",
+        "total_cost": "1000.00",
+        "fund_paid": "500.00",
+        "self_pay_in_policy": "400.00",
+        "self_pay_out_policy": "100.00",
+    }
+    response = post(client, key, {"batch_id": "B-101", "records": [minimal]})
+    assert response.status_code == 200, response.content
+    (answer,) = response.json()["records"]
+    assert answer["status"] == "covered" and answer["claims"][0]["status"] == "approved"

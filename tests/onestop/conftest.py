@@ -63,7 +63,7 @@ def signed_post(client, url, body, key, *, timestamp=None, secret=None, key_id=N
         content_type="application/json",
         HTTP_X_HUZHU_KEY=key_id or api_key.key_id,
         HTTP_X_HUZHU_TIMESTAMP=ts,
-        HTTP_X_HUZHU_SIGNATURE=sign(secret or real_secret, ts, raw),
+        HTTP_X_HUZHU_SIGNATURE=sign(secret or real_secret, ts, "POST", url, raw),
     )
 
 

@@ -122,8 +122,12 @@ def _clean_data(data: dict | None, allowed: frozenset[str]) -> dict:
 
 
 def _check_complete(claim: Claim) -> None:
-    """What a claim needs before anyone can review it."""
-    required = ("benefit_code", "hospital_name", "admit_date", "discharge_date")
+    """What a claim needs before anyone can review it. A claim from a settlement record
+    (it carries the settlement id) needs no hospital name: the bureau's record identifies the
+    stay, and its `hospital` field is optional (the bulk import path never required it)."""
+    required = ("benefit_code", "admit_date", "discharge_date")
+    if not claim.settlement_id:
+        required = ("benefit_code", "hospital_name", "admit_date", "discharge_date")
     missing = [name for name in required if not getattr(claim, name)]
     if missing:
         raise ClaimError(
