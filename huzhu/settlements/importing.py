@@ -39,9 +39,9 @@ from huzhu.plans.rules.bulk import adjudicate_frame
 from huzhu.plans.rules.records import RecordsFormatError, column_plan
 
 from .frames import (
-    text_problems,
     plan_index_expr,
     settlement_frame,
+    text_problems,
 )
 from .models import BatchState, SettlementBatch, SettlementRecord
 from .plans import LoadedPlan, loaded_plans

@@ -14,14 +14,7 @@ from huzhu.api.limits import ONESTOP_MAX_BODY_BYTES
 from huzhu.claims.models import Claim
 from huzhu.hospitals.models import OnestopRequest
 from huzhu.settlements.models import SettlementRecord, SettlementRowProblem
-from tests.onestop.conftest import (  # noqa: F401
-    _fresh_caches,
-    call,
-    hkey,
-    hospital,
-    signed_post,
-    stay,
-)
+from tests.onestop.conftest import signed_post, stay
 
 pytestmark = pytest.mark.django_db
 

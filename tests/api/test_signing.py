@@ -13,7 +13,7 @@ from huzhu.api.keys import ApiAuthError, api_key_create, api_request_verify, sig
 from huzhu.api.models import ApiKey
 from huzhu.claims.models import Claim, ClaimStatus
 from huzhu.settlements.models import SettlementRecord
-from tests.onestop.conftest import hospital, hkey, make_hospital, stay  # noqa: F401
+from tests.onestop.conftest import stay
 
 pytestmark = pytest.mark.django_db
 
