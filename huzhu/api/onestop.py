@@ -7,10 +7,12 @@ bureau push (`huzhu.api.keys.api_request_verify`) with a key of kind `hospital`
 "\\n" + raw body).
 
 Answers: 200 for every business outcome, with a machine-usable `code` (`OnestopCode`:
-ok, not_enrolled, waiting_period, out_of_period, already_claimed, cancelled, not_found,
-already_cancelled); 400 names the invalid `field`; 401 bad key, signature or stale
-timestamp; 409 a request_id reused with another body; 503 `unavailable` when the database
-cannot answer (nothing was committed: retry with the same request_id). Never a 500.
+ok, not_enrolled, waiting_period, out_of_period, already_claimed, needs_review, cancelled,
+not_found, already_cancelled); 400 names the invalid `field`; 401 bad key, signature or stale
+timestamp; 409 a request_id reused with another body; 413 a body over 64 KiB (refused before
+it is read, `huzhu.api.limits`); 503 `unavailable` only when the database cannot answer
+(nothing was committed: retry with the same request_id); 500 `internal_error` for a fault of
+ours (a retry would meet it again). Permanent errors are never 5xx.
 The handlers only parse, call `huzhu.hospitals.onestop`, and render.
 """
 

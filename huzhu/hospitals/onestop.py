@@ -60,7 +60,7 @@ from huzhu.enrollment.models import Enrollment, SchemeYear
 from huzhu.members.idnumbers import IdNumberError, normalize_id_number
 from huzhu.members.models import Member
 from huzhu.plans.models import PlanVersion
-from huzhu.plans.rules.amounts import parse_amount, parse_iso_date
+from huzhu.plans.rules.amounts import SPACES, parse_amount, parse_iso_date
 from huzhu.plans.rules.ledger import (
     Coverage,
     CoveredStay,
@@ -71,6 +71,7 @@ from huzhu.plans.rules.ledger import (
 from huzhu.plans.schema import Plan
 from huzhu.plans.selectors import plan_from_version
 from huzhu.settlements import texts
+from huzhu.settlements.frames import review_reasons
 
 from .models import Hospital, OnestopAction, OnestopRequest
 from .writes import claim_sequences, deliver_after_commit, prepared_cursor, write_settlement
@@ -102,6 +103,8 @@ class OnestopCode(StrEnum):
     WAITING_PERIOD = "waiting_period"
     OUT_OF_PERIOD = "out_of_period"  # no scheme year / plan covers the discharge date
     ALREADY_CLAIMED = "already_claimed"  # the stay has a claim from another channel
+    # What the bureau file import would send to a reviewer (same rule): nothing committed.
+    NEEDS_REVIEW = "needs_review"
     CANCELLED = "cancelled"  # settle: this settlement id was settled and cancelled before
     NOT_FOUND = "not_found"  # cancel: no one-stop settlement of this hospital with that id
     ALREADY_CANCELLED = "already_cancelled"
@@ -673,6 +676,33 @@ def _outcome_without_claim(stay: Stay, hospital: Hospital, y: _Year) -> dict | N
     return None
 
 
+def _doubts(stay: Stay, y: _Year) -> list[str]:
+    """Why the bureau file import would send this stay to a reviewer (the import's rule,
+    `huzhu.settlements.frames.review_reasons`), [] when it would not."""
+    return review_reasons(
+        amounts=stay.amounts,
+        base=y.plan.inpatient.base,
+        admit=stay.admit,
+        discharge=stay.discharge,
+        name=stay.name.strip(SPACES),
+        member_name=y.enrollment.member.name,
+    )
+
+
+def _needs_review(stay: Stay, hospital: Hospital, reasons: list[str]) -> dict:
+    return _answer(
+        OnestopCode.NEEDS_REVIEW,
+        stay,
+        hospital,
+        status="needs_review",
+        message=(
+            f"该次住院需人工审核（{'；'.join(reasons)}），不能在窗口直接减免互助金；"
+            "请按普通结算收费，医保数据到达后由审核人员处理"
+        ),
+        reasons=reasons,
+    )
+
+
 def _base(y: _Year, stay: Stay) -> int:
     base_name = y.plan.inpatient.base
     base = stay.amounts.get(base_name)
@@ -833,6 +863,9 @@ def onestop_presettle(*, hospital: Hospital, data: dict) -> dict:
     earlier = _earlier(stay, hospital, nearby)
     if earlier is not None:
         return earlier
+    doubts = _doubts(stay, y)
+    if doubts:
+        return _needs_review(stay, hospital, doubts)
     ledger = MemberYearLedger.objects.filter(
         member_id=y.enrollment.member_id, scheme_year_id=y.scheme_year.pk
     ).first()
@@ -905,6 +938,11 @@ def onestop_settle(*, hospital: Hospital, data: dict, digest: str | None = None)
             with transaction.atomic():
                 answer = _outcome_without_claim(stay, hospital, y)
                 if answer is None:
+                    _base(y, stay)
+                    doubts = _doubts(stay, y)
+                    if doubts:  # rare: nothing is written, so no lock is taken
+                        earlier = _earlier(stay, hospital, _nearby(stay, y))
+                        return earlier or _needs_review(stay, hospital, doubts)
                     return _settle_locked(hospital, stay, y, request_id, digest)
                 _remember(
                     hospital, OnestopAction.SETTLE, request_id, digest, stay.settlement_id, answer

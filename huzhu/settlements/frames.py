@@ -5,7 +5,8 @@ reasons. `importing.py` wires them to the database.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from datetime import date
 
 import polars as pl
 
@@ -20,6 +21,7 @@ __all__ = [
     "printable",
     "plan_index_expr",
     "review_reason_expr",
+    "review_reasons",
     "problem_field",
 ]
 
@@ -196,6 +198,53 @@ def review_reason_expr(base: str) -> pl.Expr:
         )
     )
     return pl.concat_str(parts, separator="；", ignore_nulls=True).fill_null("")
+
+
+def review_reasons(
+    *,
+    amounts: Mapping[str, int | None],
+    base: str,
+    admit: date | None,
+    discharge: date | None,
+    name: str = "",
+    member_name: str | None = None,
+    amount_errors: Mapping[str, str | None] | None = None,
+    amount_sources: Mapping[str, str] | None = None,
+) -> list[str]:
+    """`review_reason_expr` for one stay, in plain Python: the same checks in the same order
+    with the same words (a property test holds them equal), so the one-stop cashier and the
+    file import send the same stays to a reviewer. `amounts` are fen by field name (None when
+    absent); `name` is the record's, stripped; `member_name` the registry's."""
+    errors = amount_errors or {}
+    sources = amount_sources or {}
+    out = []
+    if all(amounts.get(n) is not None for n in AMOUNT_FIELDS):
+        parts = amounts["fund_paid"] + amounts["self_pay_in_policy"]
+        parts += amounts["self_pay_out_policy"]
+        if parts != amounts["total_cost"]:
+            out.append(
+                "金额不符：统筹基金支付+政策范围内个人负担+政策范围外自费="
+                f"{_yuan_text(parts)}元，医疗总费用为{_yuan_text(amounts['total_cost'])}元"
+            )
+    for field in AMOUNT_FIELDS:
+        if field == base:
+            continue
+        err = errors.get(field)
+        if err is not None and err != "empty" and err in AMOUNT_ERROR_MESSAGES:
+            out.append(f"{sources.get(field, field)}：金额{AMOUNT_ERROR_MESSAGES[err]}")
+        fen = amounts.get(field)
+        if fen is not None and fen < 0:
+            out.append(f"{AMOUNT_LABELS[field]}为负数")
+    if admit is not None and discharge is not None and (discharge - admit).days > 365:
+        out.append(f"住院天数超过365天（{(discharge - admit).days}天）")
+    if name and member_name is not None and name != member_name:
+        out.append(f"姓名与职工登记不一致（结算记录：“{name}”，登记：“{member_name}”）")
+    return out
+
+
+def _yuan_text(fen: int) -> str:
+    sign = "-" if fen < 0 else ""
+    return f"{sign}{abs(fen) // 100}.{abs(fen) % 100:02d}"
 
 
 def _yuan(col: pl.Expr) -> pl.Expr:

@@ -3,6 +3,7 @@ API key, and a signed-request helper."""
 
 import json
 import time
+from decimal import Decimal, InvalidOperation
 
 import pytest
 
@@ -34,6 +35,13 @@ def hkey(hospital):
     return api_key_create(kind="hospital", owner_code=hospital.code, owner_name=hospital.name)
 
 
+def _plus(*yuan: str) -> str:
+    try:
+        return str(sum(Decimal(y) for y in yuan))
+    except InvalidOperation:
+        return "20000.00"
+
+
 def stay(sid, member, *, base="3000.00", admit="2026-03-01", discharge="2026-03-10", **extra):
     body = {
         "hospital_code": "H001",
@@ -43,7 +51,8 @@ def stay(sid, member, *, base="3000.00", admit="2026-03-01", discharge="2026-03-
         "hospital": "嵊州市人民医院",
         "admit_date": admit,
         "discharge_date": discharge,
-        "total_cost": "20000.00",
+        # Amounts that add up (else the stay needs review, as in the file import).
+        "total_cost": _plus("10000.00", base),
         "fund_paid": "10000.00",
         "self_pay_in_policy": base,
         "self_pay_out_policy": "0.00",
