@@ -15,7 +15,7 @@ def test_import_file_with_a_nul_character_refuses_that_row_only(plans, enroll, w
     result = settlement_import_file(path=path)
     assert (result.summary["invalid"], result.summary["created"]) == (1, 1)
     problem = SettlementRowProblem.objects.get()
-    assert (problem.row_number, problem.field, problem.code) == (1, "hospital", "nul_character")
+    assert (problem.row_number, problem.field, problem.code) == (2, "hospital", "nul_character")
     assert list(SettlementRecord.objects.values_list("settlement_id", flat=True)) == ["F2"]
 
 

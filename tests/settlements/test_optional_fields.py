@@ -70,4 +70,4 @@ def test_record_missing_a_required_field_is_a_named_row_error(plans, enroll, tmp
     result = settlement_import_file(path=path)
     assert (result.summary["invalid"], result.summary["created"]) == (1, 1)
     problem = SettlementRowProblem.objects.get()
-    assert (problem.row_number, problem.field) == (1, "discharge_date")
+    assert (problem.row_number, problem.field) == (2, "discharge_date")  # line 2 of the file
