@@ -166,7 +166,7 @@ def bureau_push_receive(
 @router.post(
     "/settlements",
     auth=HuzhuSignature(ApiKeyKind.SOURCE),
-    response={200: PushAnswer, 409: PushRefusal, 422: PushRefusal},
+    response={200: PushAnswer, 401: PushRefusal, 409: PushRefusal, 422: PushRefusal},
     summary="医保局推送结算记录（免申即享）",
 )
 def push_settlements(request, payload: PushBody):

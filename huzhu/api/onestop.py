@@ -95,7 +95,15 @@ def _body_doc(schema: type[Schema]) -> dict:
     }
 
 
-_RESPONSES = {200: dict[str, Any], 400: Problem, 401: Problem, 409: Problem, 503: Problem}
+_RESPONSES = {
+    200: dict[str, Any],
+    400: Problem,
+    401: Problem,
+    409: Problem,
+    413: Problem,
+    500: Problem,
+    503: Problem,
+}
 _ACTIONS = {
     "presettle": lambda hospital, data, digest: onestop_presettle(hospital=hospital, data=data),
     "settle": lambda hospital, data, digest: onestop_settle(
