@@ -13,7 +13,9 @@ from urllib.parse import quote
 
 import pytest
 import schemathesis
+from django.core.signals import request_finished, request_started
 from django.core.wsgi import get_wsgi_application
+from django.db import close_old_connections
 from hypothesis import HealthCheck, settings
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import (
@@ -70,6 +72,17 @@ class SigningHook:
 HOOK = SigningHook(get_wsgi_application(), {})
 # The schema is read once, at collection (it needs no database); the keys come per test.
 schema = schemathesis.openapi.from_wsgi("/api/openapi.json", HOOK)
+
+
+@pytest.fixture(autouse=True)
+def keep_the_test_connection():
+    """The app is called through WSGI, not Django's test client: like the test client, keep
+    the end of a request from closing the connection that holds the test's transaction."""
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    yield
+    request_started.connect(close_old_connections)
+    request_finished.connect(close_old_connections)
 
 
 @pytest.fixture(autouse=True)
