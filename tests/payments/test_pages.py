@@ -152,3 +152,26 @@ def test_after_a_failed_row_pages_show_sent_paid_and_failed_apart(finance_client
         assert re.search(r"发放失败（元）</[^>]+>\s*<[^>]+>10,000\.00[<（]", html)
     html = finance_client.get(reverse("web:payment_batches")).content.decode()
     assert "10,250.00" in html and "10,000.00" in html and "20,250.00" in html
+
+
+def test_a_batch_made_from_the_command_line_shows_on_the_pages(finance_client, pworld):
+    # Given a batch made by `huzhu payment-batch create` (no user)
+    from huzhu.payments.selectors import QueueFilters
+    from huzhu.payments.services import (
+        payment_batch_create,
+        payment_batch_export,
+        payment_batch_mark_sent,
+    )
+
+    a = enrolled_member(pworld.w1, pworld.year)
+    approved_claim(a, pworld.year, 1000)
+    batch = payment_batch_create(acting_user=None, filters=QueueFilters(payee_kind="member")).batch
+    # ... exported and marked sent from the command line too
+    payment_batch_export(batch=batch, file_format="xlsx", acting_user=None)
+    payment_batch_mark_sent(batch=batch, acting_user=None)
+    # Then the batch list and the batch page show it, made and sent by the platform
+    for url in (reverse("web:payment_batches"), reverse("web:payment_batch", args=[batch.pk])):
+        response = finance_client.get(url)
+        assert response.status_code == 200
+        html = response.content.decode()
+        assert batch.number in html and "平台" in html

@@ -216,3 +216,28 @@ def test_a_wrong_file_type_is_refused_at_upload(login, operator_a):
     response = _upload(login(operator_a), b"hello", name="名单.pdf")
     assert response.status_code == 400
     assert "CSV" in response.content.decode()
+
+
+def test_page_lists_an_import_run_from_the_command_line(login, operator_a, tree):
+    # Given an import with no user (as `huzhu import-enrollment` records it) and one by a user
+    from huzhu.enrollment.services import enrollment_import
+
+    year = SchemeYearFactory(year=2026)
+    enrollment_import(
+        data=_xlsx(_good(2)), file_name="命令行.xlsx", union=tree["a"], scheme_year=year
+    )
+    enrollment_import(
+        data=_xlsx(_good(3)),
+        file_name="页面.xlsx",
+        union=tree["a"],
+        scheme_year=year,
+        acting_user=operator_a,
+    )
+    # When the operator opens the import page, both are listed, the first as run by the platform
+    response = login(operator_a).get(reverse("web:enrollment_import"))
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert "命令行.xlsx" in page and "页面.xlsx" in page
+    rows = re.findall(r"<tr><td>[^<]*</td><td>甲公司工会</td>.*?</tr>", page, re.S)
+    assert any("命令行.xlsx" in r and "平台" in r for r in rows)
+    assert any("页面.xlsx" in r and "op_a" in r for r in rows)

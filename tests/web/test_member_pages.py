@@ -366,3 +366,15 @@ def test_history_lists_corrections_and_withdrawals(login, operator_a, tree):
     page = client.get(reverse("web:member_detail", args=[member.pk])).content.decode()
     assert "手机号：13800000000 → 13911112222" in page
     assert "重复登记" in page
+
+
+def test_detail_lists_history_written_without_a_user(login, operator_a, tree):
+    # Given an event the platform wrote (a command-line import or a task: no actor)
+    from huzhu.audit.services import audit_record
+
+    member = _member(tree["a"])
+    audit_record(actor=None, action="member.update", obj=member, after={"phone": "x"})
+    # Then the detail page lists it, with the platform as the actor
+    response = login(operator_a).get(reverse("web:member_detail", args=[member.pk]))
+    assert response.status_code == 200
+    assert "平台" in response.content.decode()
