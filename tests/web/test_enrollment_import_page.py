@@ -9,7 +9,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
-from huzhu.enrollment.models import Enrollment
+from huzhu.enrollment.models import Enrollment, EnrollmentImport
 from huzhu.members.models import Member
 from tests.factories import SchemeYearFactory, make_id_number
 
@@ -223,8 +223,13 @@ def test_page_lists_an_import_run_from_the_command_line(login, operator_a, tree)
     from huzhu.enrollment.services import enrollment_import
 
     year = SchemeYearFactory(year=2026)
+    today = year.start - dt.timedelta(days=30)
     enrollment_import(
-        data=_xlsx(_good(2)), file_name="命令行.xlsx", union=tree["a"], scheme_year=year
+        data=_xlsx(_good(2)),
+        file_name="命令行.xlsx",
+        union=tree["a"],
+        scheme_year=year,
+        today=today,
     )
     enrollment_import(
         data=_xlsx(_good(3)),
@@ -232,7 +237,9 @@ def test_page_lists_an_import_run_from_the_command_line(login, operator_a, tree)
         union=tree["a"],
         scheme_year=year,
         acting_user=operator_a,
+        today=today,
     )
+    assert EnrollmentImport.objects.count() == 2
     # When the operator opens the import page, both are listed, the first as run by the platform
     response = login(operator_a).get(reverse("web:enrollment_import"))
     assert response.status_code == 200

@@ -4,6 +4,7 @@ the finance-only form with a voucher, and the voucher's scope."""
 import datetime as dt
 import io
 import json
+import re
 
 import openpyxl
 import pytest
@@ -235,3 +236,15 @@ def _upload(name, data):
     from django.core.files.uploadedfile import SimpleUploadedFile
 
     return SimpleUploadedFile(name, data, content_type="application/octet-stream")
+
+
+def test_page_lists_a_receipt_entered_from_the_command_line(login, finance, tree, year):
+    # Given a receipt `huzhu fee-receipt add` entered (no user)
+    code, _lines = _run(
+        "add", "--union", "WA", "--year", "2026", "--amount", "60.00", "--date", "2026-01-10"
+    )
+    assert code == 0 and FeeReceipt.objects.get().entered_by is None
+    # Then the fee page lists it, entered by the platform
+    response = login(finance).get(reverse("web:fee_statements") + "?year=2026")
+    assert response.status_code == 200
+    assert re.search(r"<td>平台</td>", response.content.decode())
