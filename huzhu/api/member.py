@@ -22,6 +22,7 @@ from ninja.security import HttpBearer, django_auth
 from huzhu.claims.selectors import access_claim_by_id, claim_timeline
 from huzhu.members.sms import SmsError, sms_code_request, sms_code_verify
 from huzhu.organizations.models import Role, User
+from huzhu.web.client import client_address
 from huzhu.web.member import selectors
 from huzhu.web.member.accounts import (
     MemberAppError,
@@ -216,7 +217,7 @@ def _problem(exc) -> dict:
 def login_code(request, body: CodeIn):
     """发送登录验证码（同一手机号60秒一次）。"""
     try:
-        sms_code_request(phone=body.phone)
+        sms_code_request(phone=body.phone, client=client_address(request))
     except SmsError as exc:
         return Status(429 if exc.retry_after else 400, _problem(exc))
     return Status(200, {"sent": True, "resend_after": 60})
@@ -235,7 +236,7 @@ def _login_answer(user: User) -> dict:
 def login_verify(request, body: VerifyIn):
     """校验验证码：已绑定返回 token；首次登录返回 bind_token。"""
     try:
-        phone = sms_code_verify(phone=body.phone, code=body.code)
+        phone = sms_code_verify(phone=body.phone, code=body.code, client=client_address(request))
     except SmsError as exc:
         return Status(429 if exc.code == "locked" else 400, _problem(exc))
     user = member_user_for_phone(phone)
@@ -244,9 +245,10 @@ def login_verify(request, body: VerifyIn):
     return Status(200, {"bound": False, "bind_token": signing.dumps({"p": phone}, salt=BIND_SALT)})
 
 
-@router.post("/login/bind", response={200: LoginOut, 400: Problem}, auth=None)
+@router.post("/login/bind", response={200: LoginOut, 400: Problem, 429: Problem}, auth=None)
 def login_bind(request, body: BindIn):
-    """首次登录：用姓名和身份证号绑定职工身份。"""
+    """首次登录：用姓名和身份证号绑定职工身份。核对未通过每个手机号24小时内最多5次、每个
+    网络地址每小时最多20次（超过返回429，`retry_after`秒后再试）；未通过时不说明原因。"""
     try:
         phone = signing.loads(body.bind_token, salt=BIND_SALT, max_age=BIND_MAX_AGE)["p"]
     except (signing.BadSignature, KeyError, TypeError):
@@ -254,9 +256,11 @@ def login_bind(request, body: BindIn):
             400, {"detail": "绑定凭证无效或已过期，请重新获取验证码", "code": "bad_bind_token"}
         )
     try:
-        user = member_bind(phone=phone, name=body.name, id_number=body.id_number)
+        user = member_bind(
+            phone=phone, name=body.name, id_number=body.id_number, client=client_address(request)
+        )
     except MemberAppError as exc:
-        return Status(400, _problem(exc))
+        return Status(429 if exc.code == "too_many_tries" else 400, _problem(exc))
     return Status(200, _login_answer(user))
 
 

@@ -83,8 +83,6 @@ class SmsCode(models.Model):
     expires_at = models.DateTimeField()
     attempts = models.PositiveSmallIntegerField(default=0)
     consumed_at = models.DateTimeField(null=True, blank=True)
-    # Set when the 5th wrong try used the code up: the phone is locked until then.
-    locked_until = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -92,6 +90,21 @@ class SmsCode(models.Model):
 
     def __str__(self) -> str:
         return f"{self.phone[:3]}****{self.phone[-4:]} @ {self.created_at:%Y-%m-%d %H:%M:%S}"
+
+
+class ThrottleEvent(models.Model):
+    """One counted try under a login limit (huzhu.members.throttle). `key` is an HMAC of the
+    phone, address or pair counted, never the value itself."""
+
+    scope = models.CharField(max_length=32)
+    key = models.CharField(max_length=64)
+    at = models.DateTimeField()
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["scope", "key", "at"], name="members_throttle_key_at"),
+            models.Index(fields=["scope", "at"], name="members_throttle_scope_at"),
+        ]
 
 
 class DocumentKind(models.TextChoices):

@@ -1,8 +1,15 @@
 """SMS login codes for members: request, send through a pluggable backend, verify.
 
-Rules (issue "Online claims"): one code per phone per 60 s; a code lives 5 minutes; 5 wrong
-tries use a code up and lock the phone for `LOCKOUT_SECONDS`; codes are stored hashed
-(HMAC with the site's SECRET_KEY), never in clear.
+Rules: one code per phone per 60 s; a code lives 5 minutes and is stored hashed (HMAC with
+the site's SECRET_KEY), never in clear. Limits, counted in the database so that they hold
+across every app process (huzhu.members.throttle), per client address (`client`: see
+huzhu.web.client; IPv6 counts by its /64):
+- codes sent: 5 per address per minute and `HUZHU_SMS_CODES_PER_ADDRESS` (default 20) per
+  address per hour, whatever the phones;
+- wrong codes: 5 per phone *from one address* in any 15 minutes lock that pair only, so a
+  stranger guessing cannot lock the member's own phone out; 20 per address per hour
+  whatever the phones; a code takes at most 20 wrong tries in all (then it is used up and
+  the member asks for a new one).
 
 The backend is the setting `HUZHU_SMS_BACKEND`, a dotted path to a `SmsBackend` subclass:
 - `huzhu.members.sms.ConsoleSmsBackend` (default): prints the code on stdout (development,
@@ -31,12 +38,20 @@ from django.utils.module_loading import import_string
 
 from .fields import FieldError, normalize_phone
 from .models import SmsCode
+from .throttle import (
+    Limit,
+    Throttled,
+    address_bucket,
+    throttle_give_back,
+    throttle_retry_after,
+    throttle_take,
+)
 
 __all__ = [
     "CODE_TTL_SECONDS",
-    "LOCKOUT_SECONDS",
-    "MAX_TRIES",
+    "MAX_WRONG_PER_CODE",
     "RESEND_SECONDS",
+    "WRONG_PER_PAIR",
     "ConsoleSmsBackend",
     "MemorySmsBackend",
     "SmsBackend",
@@ -48,8 +63,11 @@ __all__ = [
 
 RESEND_SECONDS = 60
 CODE_TTL_SECONDS = 5 * 60
-MAX_TRIES = 5
-LOCKOUT_SECONDS = 15 * 60
+CODES_PER_ADDRESS_MINUTE = Limit("sms.code.address.1m", 5, timedelta(minutes=1))
+CODES_PER_ADDRESS_HOUR = 20  # default of the setting HUZHU_SMS_CODES_PER_ADDRESS
+WRONG_PER_PAIR = Limit("sms.wrong.pair", 5, timedelta(minutes=15))
+WRONG_PER_ADDRESS = Limit("sms.wrong.address", 20, timedelta(hours=1))
+MAX_WRONG_PER_CODE = 20
 DEFAULT_BACKEND = "huzhu.members.sms.ConsoleSmsBackend"
 
 
@@ -127,74 +145,111 @@ def _phone(raw: str) -> str:
     return phone
 
 
+def wait_text(seconds: int) -> str:
+    """A wait for people: "40秒", "15分钟", "3小时" (rounded up)."""
+    if seconds < 60:
+        return f"{max(1, seconds)}秒"
+    if seconds < 3600:
+        return f"{(seconds + 59) // 60}分钟"
+    return f"{(seconds + 3599) // 3600}小时"
+
+
 def _seconds(delta: timedelta) -> int:
     return max(1, int(delta.total_seconds() + 0.999))
 
 
-def _check_lock(phone: str, now: datetime) -> None:
-    locked = (
-        SmsCode.objects.filter(phone=phone, locked_until__gt=now)
-        .order_by("-locked_until")
-        .values_list("locked_until", flat=True)
-        .first()
-    )
-    if locked:
-        wait = _seconds(locked - now)
-        raise SmsError(
-            "locked",
-            f"验证码错误次数过多，该手机号已锁定，请{(wait + 59) // 60}分钟后再试",
-            retry_after=wait,
-        )
+def _codes_per_address_hour() -> Limit:
+    allowed = int(getattr(settings, "HUZHU_SMS_CODES_PER_ADDRESS", 0) or CODES_PER_ADDRESS_HOUR)
+    return Limit("sms.code.address.1h", allowed, timedelta(hours=1))
 
 
-def sms_code_request(*, phone: str, now: datetime | None = None) -> SmsCode:
-    """Create a code for `phone` and send it. Refuses a second code within 60 s of the last
-    one (`too_soon`, with the wait), and a locked phone (`locked`). Returns the stored row."""
+def _pair(phone: str, client: str) -> str:
+    return f"{phone}|{address_bucket(client)}"
+
+
+def _locked(wait: int) -> SmsError:
+    return SmsError("locked", f"验证码错误次数过多，请{wait_text(wait)}后再试", retry_after=wait)
+
+
+def sms_code_request(*, phone: str, client: str, now: datetime | None = None) -> SmsCode:
+    """Create a code for `phone` and send it; `client` is the requesting address.
+
+    Refusals (SmsError.code, with `retry_after`): `too_soon` (a code within the last 60 s),
+    `too_many_codes` (the address's limits), `locked` (this phone from this address had too
+    many wrong codes). Returns the stored row.
+    """
     phone = _phone(phone)
     now = now or timezone.now()
+    wait = throttle_retry_after(WRONG_PER_PAIR, _pair(phone, client), now=now)
+    if wait:
+        raise _locked(wait)
+    address = address_bucket(client)
+    try:
+        taken = throttle_take(
+            [(CODES_PER_ADDRESS_MINUTE, address), (_codes_per_address_hour(), address)], now=now
+        )
+    except Throttled as exc:
+        raise SmsError(
+            "too_many_codes",
+            f"本网络获取验证码过于频繁，请{wait_text(exc.retry_after)}后再试",
+            retry_after=exc.retry_after,
+        ) from None
     code = f"{secrets.randbelow(1_000_000):06d}"
-    with transaction.atomic():
-        _check_lock(phone, now)
-        last = (
-            SmsCode.objects.select_for_update()
-            .filter(phone=phone)
-            .order_by("-created_at", "-id")
-            .first()
-        )
-        if last is not None and now - last.created_at < timedelta(seconds=RESEND_SECONDS):
-            wait = _seconds(timedelta(seconds=RESEND_SECONDS) - (now - last.created_at))
-            raise SmsError(
-                "too_soon", f"验证码已发送，请{wait}秒后再获取新的验证码", retry_after=wait
+    try:
+        with transaction.atomic():
+            last = (
+                SmsCode.objects.select_for_update()
+                .filter(phone=phone)
+                .order_by("-created_at", "-id")
+                .first()
             )
-        row = SmsCode.objects.create(
-            phone=phone,
-            code_hash=_hash(phone, code),
-            created_at=now,
-            expires_at=now + timedelta(seconds=CODE_TTL_SECONDS),
-        )
-        # Older unused codes stop working: only the newest code counts.
-        SmsCode.objects.filter(phone=phone, consumed_at__isnull=True).exclude(pk=row.pk).update(
-            consumed_at=now
-        )
+            if last is not None and now - last.created_at < timedelta(seconds=RESEND_SECONDS):
+                wait = _seconds(timedelta(seconds=RESEND_SECONDS) - (now - last.created_at))
+                raise SmsError(
+                    "too_soon", f"验证码已发送，请{wait}秒后再获取新的验证码", retry_after=wait
+                )
+            row = SmsCode.objects.create(
+                phone=phone,
+                code_hash=_hash(phone, code),
+                created_at=now,
+                expires_at=now + timedelta(seconds=CODE_TTL_SECONDS),
+            )
+            # Older unused codes stop working: only the newest code counts.
+            SmsCode.objects.filter(phone=phone, consumed_at__isnull=True).exclude(pk=row.pk).update(
+                consumed_at=now
+            )
+    except SmsError:
+        throttle_give_back(taken)  # nothing was sent
+        raise
     sms_backend().send_code(phone, code)
     return row
 
 
-def sms_code_verify(*, phone: str, code: str, now: datetime | None = None) -> str:
-    """Check a code; returns the normalised phone when it is right (the code is used up).
+def sms_code_verify(*, phone: str, code: str, client: str, now: datetime | None = None) -> str:
+    """Check a code typed at address `client`; returns the normalised phone when it is right
+    (the code is used up).
 
-    Refusals (SmsError.code): `no_code` (none requested or already used), `expired`,
-    `locked` (5 wrong tries), `wrong_code` (with the tries left), `bad_code` (not 6 digits).
-    A wrong try is counted even though the call raises.
+    Refusals (SmsError.code): `bad_code` (not 6 digits), `no_code` (none requested or used
+    up), `expired`, `wrong_code` (with the tries left from this address), `locked` (5 wrong
+    codes for this phone from this address in 15 minutes, or 20 from this address in an
+    hour; other addresses, such as the member's own phone, are not locked). A wrong code is
+    counted even though the call raises.
     """
     phone = _phone(phone)
     now = now or timezone.now()
     code = (code or "").strip()
     if not (len(code) == 6 and code.isdigit()):
         raise SmsError("bad_code", "验证码应为6位数字")
+    pair = _pair(phone, client)
+    # Counted before the code is compared, so parallel guesses cannot all get through.
+    try:
+        taken = throttle_take(
+            [(WRONG_PER_PAIR, pair), (WRONG_PER_ADDRESS, address_bucket(client))], now=now
+        )
+    except Throttled as exc:
+        raise _locked(exc.retry_after) from None
     error: SmsError | None = None
     with transaction.atomic():
-        _check_lock(phone, now)
         row = (
             SmsCode.objects.select_for_update()
             .filter(phone=phone, consumed_at__isnull=True)
@@ -202,26 +257,33 @@ def sms_code_verify(*, phone: str, code: str, now: datetime | None = None) -> st
             .first()
         )
         if row is None:
-            raise SmsError("no_code", "请先获取验证码")
-        if row.expires_at <= now:
-            raise SmsError("expired", "验证码已过期，请重新获取")
-        if constant_time_compare(row.code_hash, _hash(phone, code)):
+            error = SmsError("no_code", "请先获取验证码")
+        elif row.expires_at <= now:
+            error = SmsError("expired", "验证码已过期，请重新获取")
+        elif constant_time_compare(row.code_hash, _hash(phone, code)):
             row.consumed_at = now
             row.save(update_fields=["consumed_at"])
-            return phone
-        row.attempts += 1
-        fields = ["attempts"]
-        left = MAX_TRIES - row.attempts
-        if left <= 0:
-            row.consumed_at = now
-            row.locked_until = now + timedelta(seconds=LOCKOUT_SECONDS)
-            fields += ["consumed_at", "locked_until"]
-            error = SmsError(
-                "locked",
-                f"验证码错误次数过多，该手机号已锁定，请{LOCKOUT_SECONDS // 60}分钟后再试",
-                retry_after=LOCKOUT_SECONDS,
-            )
         else:
-            error = SmsError("wrong_code", f"验证码错误，还可尝试{left}次")
-        row.save(update_fields=fields)
-    raise error
+            row.attempts += 1
+            fields = ["attempts"]
+            if row.attempts >= MAX_WRONG_PER_CODE:
+                row.consumed_at = now
+                fields.append("consumed_at")
+                error = SmsError("code_used_up", "该验证码错误次数过多，已失效，请重新获取")
+            left = min(taken.left.values())
+            if left <= 0:
+                error = _locked(0)  # the wait is filled in below, once the try is counted
+            elif error is None:
+                error = SmsError("wrong_code", f"验证码错误，还可尝试{left}次")
+            row.save(update_fields=fields)
+    if error is None or error.code in ("no_code", "expired"):
+        throttle_give_back(taken)  # a right code, or no code to guess: not a wrong try
+    if error is not None and error.code == "locked":
+        wait = max(
+            throttle_retry_after(WRONG_PER_PAIR, pair, now=now),
+            throttle_retry_after(WRONG_PER_ADDRESS, address_bucket(client), now=now),
+        )
+        error = _locked(wait)
+    if error is not None:
+        raise error
+    return phone

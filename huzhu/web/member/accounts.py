@@ -7,12 +7,22 @@ A member's login is a `User` with role `member`, no usable password, `phone` set
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
+
 from django.db import IntegrityError, transaction
 
 from huzhu.audit.services import audit_record
 from huzhu.members.fields import FieldError, normalize_name
 from huzhu.members.idnumbers import IdNumberError, normalize_id_number
 from huzhu.members.models import Member
+from huzhu.members.sms import wait_text
+from huzhu.members.throttle import (
+    Limit,
+    Throttled,
+    address_bucket,
+    throttle_give_back,
+    throttle_take,
+)
 from huzhu.organizations.models import Role, User
 
 __all__ = ["MemberAppError", "member_bind", "member_of_user", "member_user_for_phone"]
@@ -21,11 +31,12 @@ __all__ = ["MemberAppError", "member_bind", "member_of_user", "member_user_for_p
 class MemberAppError(ValueError):
     """A refused member-app step; `code` is stable, `message` Chinese, `field` the input."""
 
-    def __init__(self, code: str, message: str, *, field: str = "") -> None:
+    def __init__(self, code: str, message: str, *, field: str = "", retry_after: int = 0) -> None:
         super().__init__(message)
         self.code = code
         self.message = message
         self.field = field
+        self.retry_after = retry_after
         self.claim = None  # a claim the message refers to (e.g. the auto-claim of the stay)
 
 
@@ -56,15 +67,28 @@ def _stored_name(name: str) -> str:
         return (name or "").strip()
 
 
-NO_MATCH = "姓名与身份证号不匹配，或您尚未由所在工会登记参加互助。请核对后重试，或联系所在工会。"
+# One answer for "no such ID number", "wrong name" and "bound to another phone": binding must
+# not tell whether an ID number is registered, nor show anyone else's phone.
+NO_MATCH = (
+    "核对未通过：姓名与身份证号不匹配，或您尚未由所在工会登记参加互助，"
+    "或该职工已用其他手机号绑定。请核对后重试；如需更换手机号，请联系所在工会。"
+)
+# Failed binding tries (a try refused for its format alone is not counted: it probes nothing).
+BIND_FAILS_PER_PHONE = Limit("bind.fail.phone", 5, timedelta(days=1))
+BIND_FAILS_PER_ADDRESS = Limit("bind.fail.address", 20, timedelta(hours=1))
 
 
-def member_bind(*, phone: str, name: str, id_number: str) -> User:
+def member_bind(
+    *, phone: str, name: str, id_number: str, client: str, now: datetime | None = None
+) -> User:
     """Bind a verified phone to the member with this name and ID number; returns the login.
+    `client` is the address the try comes from (huzhu.web.client; "local" for commands).
 
-    The same message answers "no such ID number" and "wrong name" (no probing of who is
-    registered). A member already bound to another phone is refused (the union changes it);
-    binding again from the same phone returns the existing login. Audited `member.bind`.
+    At most 5 failed tries per phone in any 24 hours and 20 per client address in any hour
+    (`too_many_tries`, with `retry_after`), counted in the database for every app process.
+    Every failure gets the same `no_match` answer: unknown ID number, wrong name, member
+    already bound to another phone (the union changes it). Binding again from the phone
+    already bound returns that login. Audited `member.bind`.
     """
     try:
         number = normalize_id_number(id_number)
@@ -74,7 +98,49 @@ def member_bind(*, phone: str, name: str, id_number: str) -> User:
         clean_name = normalize_name(name)
     except FieldError as exc:
         raise MemberAppError(exc.code, exc.message, field="name") from None
+    try:
+        taken = throttle_take(
+            [(BIND_FAILS_PER_PHONE, phone), (BIND_FAILS_PER_ADDRESS, address_bucket(client))],
+            now=now,
+        )
+    except Throttled as exc:
+        if exc.limit == BIND_FAILS_PER_PHONE:
+            message = (
+                f"核对未通过的次数过多，该手机号暂不能绑定，请{wait_text(exc.retry_after)}后"
+                "再试，或联系所在工会。"
+            )
+        else:
+            message = f"本网络核对未通过的次数过多，请{wait_text(exc.retry_after)}后再试。"
+        raise MemberAppError(
+            "too_many_tries", message, field="id_number", retry_after=exc.retry_after
+        ) from None
+    try:
+        user = _bind(phone=phone, number=number, clean_name=clean_name)
+    except MemberAppError as exc:
+        left = taken.left[BIND_FAILS_PER_PHONE.scope]
+        if exc.code == "no_match":
+            exc.message = (
+                f"{exc.message}（该手机号还可核对{left}次）"
+                if left
+                else f"{exc.message}（该手机号的核对次数已用完，请24小时后再试）"
+            )
+        raise  # counted: a failed try
+    except BaseException:
+        throttle_give_back(taken)
+        raise
+    throttle_give_back(taken)
+    return user
+
+
+def _bind(*, phone: str, number: str, clean_name: str) -> User:
     with transaction.atomic():
+        # The phone first: its answer says nothing about the ID number.
+        if member_user_for_phone(phone) is not None:
+            raise MemberAppError(
+                "phone_taken",
+                "该手机号已绑定另一名职工，不能重复绑定。如有疑问，请联系所在工会。",
+                field="phone",
+            )
         member = Member.objects.select_for_update().filter(id_number=number).first()
         if member is None or _stored_name(member.name) != clean_name:
             raise MemberAppError("no_match", NO_MATCH, field="id_number")
@@ -82,18 +148,7 @@ def member_bind(*, phone: str, name: str, id_number: str) -> User:
             bound = User.objects.get(pk=member.user_id)
             if bound.phone == phone and bound.is_active:
                 return bound
-            raise MemberAppError(
-                "already_bound",
-                f"该职工已绑定手机号{_masked_phone(bound.phone)}。如需更换手机号，请联系所在工会。",
-                field="phone",
-            )
-        other = member_user_for_phone(phone)
-        if other is not None:
-            raise MemberAppError(
-                "phone_taken",
-                "该手机号已绑定另一名职工，不能重复绑定。如有疑问，请联系所在工会。",
-                field="phone",
-            )
+            raise MemberAppError("no_match", NO_MATCH, field="id_number")
         try:
             with transaction.atomic():
                 user = User(username=f"m{phone}", role=Role.MEMBER, phone=phone, union=None)

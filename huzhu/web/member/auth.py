@@ -16,13 +16,10 @@ LOGIN_URL = "/m/login/"
 # After the SMS code is right but before the phone is bound to a member.
 VERIFIED_PHONE_KEY = "huzhu_m_verified_phone"
 VERIFIED_TTL_SECONDS = 15 * 60
-BIND_FAILURES_KEY = "huzhu_m_bind_failures"
-MAX_BIND_FAILURES = 5
 
 
 def verified_phone_remember(session, phone: str) -> None:
     session[VERIFIED_PHONE_KEY] = {"phone": phone, "at": int(time.time())}
-    session[BIND_FAILURES_KEY] = 0
 
 
 def verified_phone(session) -> str | None:
@@ -34,7 +31,6 @@ def verified_phone(session) -> str | None:
 
 def verified_phone_forget(session) -> None:
     session.pop(VERIFIED_PHONE_KEY, None)
-    session.pop(BIND_FAILURES_KEY, None)
 
 
 def member_required(view):

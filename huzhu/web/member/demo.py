@@ -119,7 +119,9 @@ def run(*, stdout) -> None:
             member.bank_account = f"62284800{member.pk:011d}"[-19:]
             member.save(update_fields=["bank_name", "bank_account_encrypted", "bank_account_last4"])
         phone = f"1380000{i + 1:04d}"
-        users[member.pk] = member_bind(phone=phone, name=member.name, id_number=member.id_number)
+        users[member.pk] = member_bind(
+            phone=phone, name=member.name, id_number=member.id_number, client="local"
+        )
 
     span = (today - scheme_year.start).days
     counter = iter(range(1, 100))

@@ -10,11 +10,10 @@ from django.views.decorators.http import require_POST
 
 from huzhu.members.sms import SmsError, sms_code_request, sms_code_verify
 
+from ..client import client_address
 from . import selectors
 from .accounts import MemberAppError, member_bind, member_of_user, member_user_for_phone
 from .auth import (
-    BIND_FAILURES_KEY,
-    MAX_BIND_FAILURES,
     member_required,
     verified_phone,
     verified_phone_forget,
@@ -43,7 +42,7 @@ def login_view(request):
         action = request.POST.get("action", "login")
         if action == "send":
             try:
-                row = sms_code_request(phone=phone)
+                row = sms_code_request(phone=phone, client=client_address(request))
             except SmsError as exc:
                 errors["phone" if exc.code in ("bad_phone", "missing_phone") else "code"] = (
                     exc.message
@@ -53,7 +52,9 @@ def login_view(request):
                 phone = row.phone
         else:
             try:
-                phone = sms_code_verify(phone=phone, code=request.POST.get("code", ""))
+                phone = sms_code_verify(
+                    phone=phone, code=request.POST.get("code", ""), client=client_address(request)
+                )
             except SmsError as exc:
                 errors["phone" if exc.code in ("bad_phone", "missing_phone") else "code"] = (
                     exc.message
@@ -84,14 +85,8 @@ def bind_view(request):
     if request.method == "POST":
         form = {k: request.POST.get(k, "") for k in form}
         try:
-            user = member_bind(phone=phone, **form)
+            user = member_bind(phone=phone, client=client_address(request), **form)
         except MemberAppError as exc:
-            failures = request.session.get(BIND_FAILURES_KEY, 0) + 1
-            request.session[BIND_FAILURES_KEY] = failures
-            if failures >= MAX_BIND_FAILURES:
-                verified_phone_forget(request.session)
-                messages.error(request, "核对失败次数过多，请重新获取验证码登录。")
-                return redirect("member:login")
             errors[exc.field or "id_number"] = exc.message
         else:
             verified_phone_forget(request.session)
