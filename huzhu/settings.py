@@ -320,9 +320,6 @@ HUZHU_SMS_BACKEND = os.environ.get("HUZHU_SMS_BACKEND", "huzhu.members.sms.Conso
 # Codes one client address may have sent per hour, whatever the phones (huzhu.members.sms);
 # raise it for a sign-up session where many members share one network.
 HUZHU_SMS_CODES_PER_ADDRESS = int(os.environ.get("HUZHU_SMS_CODES_PER_ADDRESS", "20"))
-# Behind a reverse proxy: how many proxies append to X-Forwarded-For (0 = use REMOTE_ADDR).
-# Client addresses feed the per-address login limits (huzhu.web.client).
-HUZHU_TRUSTED_PROXIES = int(os.environ.get("HUZHU_TRUSTED_PROXIES", "0"))
 
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"

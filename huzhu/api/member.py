@@ -22,7 +22,7 @@ from ninja.security import HttpBearer, django_auth
 from huzhu.claims.selectors import access_claim_by_id, claim_timeline
 from huzhu.members.sms import SmsError, sms_code_request, sms_code_verify
 from huzhu.organizations.models import Role, User
-from huzhu.web.client import client_address
+from huzhu.organizations.security import client_ip
 from huzhu.web.member import selectors
 from huzhu.web.member.accounts import (
     MemberAppError,
@@ -217,7 +217,7 @@ def _problem(exc) -> dict:
 def login_code(request, body: CodeIn):
     """发送登录验证码（同一手机号60秒一次）。"""
     try:
-        sms_code_request(phone=body.phone, client=client_address(request))
+        sms_code_request(phone=body.phone, client=client_ip(request) or "")
     except SmsError as exc:
         return Status(429 if exc.retry_after else 400, _problem(exc))
     return Status(200, {"sent": True, "resend_after": 60})
@@ -236,7 +236,7 @@ def _login_answer(user: User) -> dict:
 def login_verify(request, body: VerifyIn):
     """校验验证码：已绑定返回 token；首次登录返回 bind_token。"""
     try:
-        phone = sms_code_verify(phone=body.phone, code=body.code, client=client_address(request))
+        phone = sms_code_verify(phone=body.phone, code=body.code, client=client_ip(request) or "")
     except SmsError as exc:
         return Status(429 if exc.code == "locked" else 400, _problem(exc))
     user = member_user_for_phone(phone)
@@ -257,7 +257,7 @@ def login_bind(request, body: BindIn):
         )
     try:
         user = member_bind(
-            phone=phone, name=body.name, id_number=body.id_number, client=client_address(request)
+            phone=phone, name=body.name, id_number=body.id_number, client=client_ip(request) or ""
         )
     except MemberAppError as exc:
         return Status(429 if exc.code == "too_many_tries" else 400, _problem(exc))

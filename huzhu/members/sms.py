@@ -3,7 +3,7 @@
 Rules: one code per phone per 60 s; a code lives 5 minutes and is stored hashed (HMAC with
 the site's SECRET_KEY), never in clear. Limits, counted in the database so that they hold
 across every app process (huzhu.members.throttle), per client address (`client`: see
-huzhu.web.client; IPv6 counts by its /64):
+huzhu.organizations.security.client_ip; IPv6 counts by its /64):
 - codes sent: 5 per address per minute and `HUZHU_SMS_CODES_PER_ADDRESS` (default 20) per
   address per hour, whatever the phones;
 - wrong codes: 5 per phone *from one address* in any 15 minutes lock that pair only, so a

@@ -33,6 +33,7 @@ __all__ = [
     "address_bucket",
     "throttle_give_back",
     "throttle_left",
+    "throttle_prune",
     "throttle_retry_after",
     "throttle_take",
 ]
@@ -155,6 +156,18 @@ def throttle_give_back(taken: Taken) -> None:
     """Un-count a try that turned out not to count (the code or the ID number was right)."""
     if taken.ids:
         ThrottleEvent.objects.filter(pk__in=taken.ids).delete()
+
+
+# Longer than any limit's window (the longest, binding per phone, is 24 hours).
+KEEP = timedelta(days=2)
+
+
+def throttle_prune(*, now: datetime | None = None) -> int:
+    """Delete counted tries no limit can see any more (the daily ops job); returns how many.
+    Tries also sweep their own scope as they come in; this catches scopes gone quiet."""
+    now = now or timezone.now()
+    deleted, _ = ThrottleEvent.objects.filter(at__lt=now - KEEP).delete()
+    return deleted
 
 
 def _sweep(limits: set[Limit], now: datetime) -> None:

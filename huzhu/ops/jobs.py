@@ -56,11 +56,12 @@ def _sms_codes_prune() -> dict:
     from django.utils import timezone
 
     from huzhu.members.models import SmsCode
+    from huzhu.members.throttle import throttle_prune
 
     now = timezone.now()
-    stale = SmsCode.objects.filter(expires_at__lt=now - timedelta(days=1))
-    deleted, _ = stale.exclude(locked_until__gt=now).delete()
-    return {"deleted": deleted}
+    # Lockouts live in the login-limit counters (huzhu.members.throttle), not on the codes.
+    deleted, _ = SmsCode.objects.filter(expires_at__lt=now - timedelta(days=1)).delete()
+    return {"deleted": deleted, "throttle_events": throttle_prune(now=now)}
 
 
 def _task_results_prune() -> dict:

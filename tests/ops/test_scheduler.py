@@ -75,20 +75,26 @@ def test_every_registered_job_runs_on_an_empty_database(settings, tmp_path):
     assert ScheduledJob.objects.filter(last_ok=True).count() == len(JOBS)
 
 
-def test_expired_sms_codes_are_pruned_but_locks_kept():
-    from huzhu.members.models import SmsCode
+def test_expired_sms_codes_and_old_login_counters_are_pruned():
+    from huzhu.members.models import SmsCode, ThrottleEvent
+    from huzhu.members.sms import WRONG_PER_PAIR
+    from huzhu.members.throttle import throttle_retry_after, throttle_take
 
     now = timezone.now()
     old = dict(
         code_hash="x", created_at=now - timedelta(days=3), expires_at=now - timedelta(days=2)
     )
     SmsCode.objects.create(phone="13800000001", **old)
-    SmsCode.objects.create(phone="13800000002", locked_until=now + timedelta(hours=1), **old)
     SmsCode.objects.create(
         phone="13800000003", code_hash="y", created_at=now, expires_at=now + timedelta(minutes=5)
     )
-    assert JOBS["sms-codes-prune"].run() == {"deleted": 1}
-    assert set(SmsCode.objects.values_list("phone", flat=True)) == {"13800000002", "13800000003"}
+    # a lockout in force (5 wrong codes just now) and counters from three days ago
+    for _ in range(5):
+        throttle_take([(WRONG_PER_PAIR, "13800000002|203.0.113.9")], now=now)
+    ThrottleEvent.objects.create(scope="bind.fail.phone", key="k", at=now - timedelta(days=3))
+    assert JOBS["sms-codes-prune"].run() == {"deleted": 1, "throttle_events": 1}
+    assert set(SmsCode.objects.values_list("phone", flat=True)) == {"13800000003"}
+    assert throttle_retry_after(WRONG_PER_PAIR, "13800000002|203.0.113.9", now=now) > 0
 
 
 @pytest.mark.postgres

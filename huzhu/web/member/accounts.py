@@ -82,7 +82,7 @@ def member_bind(
     *, phone: str, name: str, id_number: str, client: str, now: datetime | None = None
 ) -> User:
     """Bind a verified phone to the member with this name and ID number; returns the login.
-    `client` is the address the try comes from (huzhu.web.client; "local" for commands).
+    `client` is the address the try comes from (huzhu.organizations.security.client_ip; "local" for commands).
 
     At most 5 failed tries per phone in any 24 hours and 20 per client address in any hour
     (`too_many_tries`, with `retry_after`), counted in the database for every app process.

@@ -9,8 +9,8 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from huzhu.members.sms import SmsError, sms_code_request, sms_code_verify
+from huzhu.organizations.security import client_ip
 
-from ..client import client_address
 from . import selectors
 from .accounts import MemberAppError, member_bind, member_of_user, member_user_for_phone
 from .auth import (
@@ -42,7 +42,7 @@ def login_view(request):
         action = request.POST.get("action", "login")
         if action == "send":
             try:
-                row = sms_code_request(phone=phone, client=client_address(request))
+                row = sms_code_request(phone=phone, client=client_ip(request) or "")
             except SmsError as exc:
                 errors["phone" if exc.code in ("bad_phone", "missing_phone") else "code"] = (
                     exc.message
@@ -53,7 +53,7 @@ def login_view(request):
         else:
             try:
                 phone = sms_code_verify(
-                    phone=phone, code=request.POST.get("code", ""), client=client_address(request)
+                    phone=phone, code=request.POST.get("code", ""), client=client_ip(request) or ""
                 )
             except SmsError as exc:
                 errors["phone" if exc.code in ("bad_phone", "missing_phone") else "code"] = (
@@ -85,7 +85,7 @@ def bind_view(request):
     if request.method == "POST":
         form = {k: request.POST.get(k, "") for k in form}
         try:
-            user = member_bind(phone=phone, client=client_address(request), **form)
+            user = member_bind(phone=phone, client=client_ip(request) or "", **form)
         except MemberAppError as exc:
             errors[exc.field or "id_number"] = exc.message
         else:
