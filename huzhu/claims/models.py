@@ -233,6 +233,11 @@ class Claim(models.Model):
     # a fixed claim; differences become adjustment items.
     is_fixed = models.BooleanField(_("金额已锁定"), default=False)
     override_amount_fen = models.BigIntegerField(_("人工核定金额（分）"), null=True, blank=True)
+    # The engine's amount when the reviewer overrode it (domain.md: the adjustment of a fixed
+    # claim is the change in its computed amount, never the override's own difference).
+    override_computed_fen = models.BigIntegerField(
+        _("核定前平台计算金额（分）"), null=True, blank=True
+    )
     override_reason = models.TextField(_("人工核定原因"), blank=True)
     override_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,

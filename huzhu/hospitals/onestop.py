@@ -1154,8 +1154,7 @@ def _recompute_year(ledger: MemberYearLedger, cancelled: list[Claim], why: str) 
     for b in result.benefits:
         other = others[b.key]
         if other.is_fixed or other.status == S.PAID:
-            if b.amount_fen != claim_effective_fen(other):
-                adjustment_for_new_amount(claim=other, new_fen=b.amount_fen, reason=why)
+            if adjustment_for_new_amount(claim=other, new_fen=b.amount_fen, reason=why):
                 changed.append(other.number)
         elif b.amount_fen != other.amount_fen:
             claim_recompute(claim=other, amount=_claim_amount(plan, version, b), reason=why)

@@ -2,10 +2,12 @@
 
 import pytest
 
-from huzhu.claims.models import AdjustmentItem, Claim
+from huzhu.claims.models import AdjustmentItem, Claim, Notification
 from huzhu.claims.services import claim_mark_paid
+from huzhu.organizations.models import Role
 from huzhu.settlements.models import SettlementRecord
 from huzhu.settlements.services import settlement_import_file
+from tests.factories import UserFactory
 from tests.settlements.conftest import row
 
 pytestmark = pytest.mark.django_db
@@ -120,3 +122,61 @@ def test_a_manual_claim_for_the_same_stay_gets_the_record_not_a_second_claim(
     assert manual.self_pay_in_policy_fen == 1_200_000  # the bureau's figure replaced the claimant's
     assert manual.amount_fen == 590000 and manual.status == "submitted"
     assert Claim.objects.filter(member=m).count() == 1
+
+
+def _overridden(client, m, write_csv, *, fen_text="2000.00", reason="金额已锁定"):
+    """B1 imported for review (amounts do not add up), approved by a reviewer at an
+    overridden amount through the review page."""
+    settlement_import_file(path=write_csv([row("B1", m, base="3000.00", total="1.00", **DATES_B)]))
+    b = Claim.objects.get(settlement_id="B1")
+    assert b.status == "submitted" and b.amount_fen == 125000  # first stay: 2,500 × 50%
+    reviewer = UserFactory(username="rev", role=Role.FEDERATION_REVIEWER, union=None)
+    client.force_login(reviewer)
+    client.post(
+        f"/staff/claims/review/{b.pk}/act/",
+        {"action": "override", "override_amount": fen_text, "reason": reason},
+    )
+    b.refresh_from_db()
+    assert (b.status, b.amount_fen, b.is_fixed) == ("approved", 200000, True)
+    return b
+
+
+DATES_B = {"admit": "2026-05-01", "discharge": "2026-05-10"}
+
+
+def test_an_override_is_never_clawed_back_by_a_later_recompute(plans, enroll, write_csv, client):
+    m = enroll()
+    b = _overridden(client, m, write_csv)
+    # When a stay that changes nothing for B1 arrives (discharged later, base under nothing
+    # new), B1's computed amount stays 1,250.00: no adjustment, although 2,000.00 ≠ 1,250.00.
+    settlement_import_file(
+        path=write_csv([row("C1", m, base="100.00", admit="2026-08-01", discharge="2026-08-02")])
+    )
+    assert not AdjustmentItem.objects.filter(claim=b).exists()
+    # When an earlier stay arrives, B1's computed amount moves 1,250.00 → 1,500.00 (A1 takes
+    # the deductible): the adjustment is that change, +250.00, not 1,500.00 − 2,000.00.
+    settlement_import_file(path=write_csv([row("A1", m, **A)]))
+    item = AdjustmentItem.objects.get(claim=b)
+    assert (item.kind, item.amount_fen) == ("top_up", 25000)
+    # The member is told, with the reason, and sees it on the claim's page.
+    note = Notification.objects.get(claim=b, kind="adjustment_top_up")
+    assert "250.00" in note.text and item.reason in note.text
+    m.user = UserFactory(role=Role.MEMBER, union=None, phone=m.phone)
+    m.save(update_fields=["user"])
+    client.force_login(m.user)
+    page = client.get(f"/m/claims/{b.pk}/").content.decode()
+    assert "补发250.00元" in page and item.reason in page
+
+
+def test_the_breakdown_of_an_overridden_claim_ends_with_the_override_line(
+    plans, enroll, write_csv, client
+):
+    m = enroll()
+    b = _overridden(client, m, write_csv, reason="复核后按发票核定")
+    page = client.get(f"/staff/claims/{b.pk}/").content.decode()
+    breakdown = page[page.index('id="claim-breakdown"') :]
+    breakdown = breakdown[: breakdown.index("</table>")]
+    assert "平台计算金额" in breakdown and "1,250.00" in breakdown
+    assert "人工核定金额（复核后按发票核定）" in breakdown and "2,000.00" in breakdown
+    # The computed figure no longer reads as the claim's amount.
+    assert ">互助金额<" not in breakdown

@@ -16,6 +16,7 @@ from .adjustments import (
     adjustment_create,
     adjustment_for_new_amount,
     adjustment_settle,
+    claim_computed_fen,
     claim_effective_fen,
 )
 from .corrections import claim_attach_settlement, claim_recompute, claim_record_payment_failure
@@ -46,6 +47,7 @@ __all__ = [
     "OnestopClaimRows",
     "adjustment_create",
     "adjustment_for_new_amount",
+    "claim_computed_fen",
     "claim_effective_fen",
     "adjustment_settle",
     "claim_approve",

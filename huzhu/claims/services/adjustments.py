@@ -11,9 +11,11 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from huzhu.audit.services import audit_record
+from huzhu.core.money import format_fen
 
 from ..error_codes import ClaimError, ClaimErrorCode
-from ..models import AdjustmentItem, AdjustmentKind, AdjustmentStatus, Claim
+from ..models import AdjustmentItem, AdjustmentKind, AdjustmentStatus, Claim, PayeeKind
+from ..notifications import notify_member
 from ..workflow import Actor, actor_kind
 from .inputs import _check_amount, _require_reason
 
@@ -26,18 +28,32 @@ def _require_actor(acting_user) -> None:
         raise ClaimError(E.ROLE_NOT_ALLOWED, _("您的角色不能办理调整项。"))
 
 
-def claim_effective_fen(claim: Claim) -> int:
-    """What a claim is worth now: its amount plus top-ups minus recoveries."""
-    total = claim.amount_fen or 0
+def _net_adjustments_fen(claim: Claim) -> int:
+    total = 0
     for item in claim.adjustments.all():
         total += item.amount_fen if item.kind == AdjustmentKind.TOP_UP else -item.amount_fen
     return total
 
 
+def claim_effective_fen(claim: Claim) -> int:
+    """What a claim is worth to its payee now: its amount plus top-ups minus recoveries."""
+    return (claim.amount_fen or 0) + _net_adjustments_fen(claim)
+
+
+def claim_computed_fen(claim: Claim) -> int:
+    """The engine's amount of a claim: for a reviewer's override, the amount the engine gave
+    before the reviewer overrode it; otherwise the claim's amount."""
+    if claim.override_amount_fen is not None and claim.override_computed_fen is not None:
+        return claim.override_computed_fen
+    return claim.amount_fen or 0
+
+
 def adjustment_for_new_amount(*, claim: Claim, new_fen: int, reason: str) -> AdjustmentItem | None:
-    """A fixed claim whose stay is now worth `new_fen`: record the difference as a top-up or
-    a recovery (nothing when it is worth what it was). The platform acts."""
-    diff = new_fen - claim_effective_fen(claim)
+    """A fixed claim whose stay the engine now prices at `new_fen`: the change in its computed
+    amount since it became fixed (minus what earlier items already moved) becomes a top-up or
+    a recovery; nothing when the computed amount did not move. A reviewer's override is a
+    decision: its own difference is never clawed back (domain.md). The platform acts."""
+    diff = new_fen - (claim_computed_fen(claim) + _net_adjustments_fen(claim))
     if not diff:
         return None
     return adjustment_create(
@@ -75,7 +91,28 @@ def adjustment_create(
             after={"claim": claim.number, "kind": kind, "amount_fen": amount_fen},
             reason=reason,
         )
+        _notify_adjustment(claim, item)
     return item
+
+
+def _notify_adjustment(claim: Claim, item: AdjustmentItem) -> None:
+    """Every adjustment item is told to the member, with its amount and reason (domain.md)."""
+    ctx = {"n": claim.number, "amt": format_fen(item.amount_fen), "r": item.reason}
+    if claim.payee_kind == PayeeKind.HOSPITAL:
+        text = (
+            _(
+                "您在医院结算时减免的申请（%(n)s）需补付%(amt)s元：%(r)s。该款项与医院结算，您无需办理。"
+            )
+            if item.kind == AdjustmentKind.TOP_UP
+            else _(
+                "您在医院结算时减免的申请（%(n)s）需追回%(amt)s元：%(r)s。该款项与医院结算，您无需办理。"
+            )
+        ) % ctx
+    elif item.kind == AdjustmentKind.TOP_UP:
+        text = _("您的申请（%(n)s）将补发互助金%(amt)s元：%(r)s。补发款随下一批次发放。") % ctx
+    else:
+        text = _("您的申请（%(n)s）需追回互助金%(amt)s元：%(r)s。将从您以后的互助金中抵扣。") % ctx
+    notify_member(member=claim.member, kind=f"adjustment_{item.kind}", text=text, claim=claim)
 
 
 def adjustment_settle(

@@ -165,7 +165,9 @@ def claim_approve(
     The amount is the engine's: `amount` (a ClaimAmount, or a callable run under the
     member-year lock), or the amount already on the claim (an auto-claim sent to review).
     `override_amount_fen` replaces it with the reviewer's figure: it needs `override_reason`,
-    is audited, and makes the claim fixed.
+    is audited, and makes the claim fixed; the engine's amount is kept
+    (`override_computed_fen`), so later recomputes adjust by the change in the computed
+    amount only.
     """
     if override_amount_fen is not None:
         _check_amount(override_amount_fen, "override_amount_fen")
@@ -176,7 +178,9 @@ def claim_approve(
         if amount is not None:
             changes.update(_resolve_amount(amount, locked, ledger))
         if override_amount_fen is not None:
+            computed = changes.get("amount_fen", locked.amount_fen)
             changes.update(
+                override_computed_fen=computed,
                 amount_fen=override_amount_fen,
                 is_fixed=True,
                 override_amount_fen=override_amount_fen,

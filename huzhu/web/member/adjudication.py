@@ -23,8 +23,8 @@ from datetime import timedelta
 
 from huzhu.claims.error_codes import ClaimError, ClaimErrorCode
 from huzhu.claims.ledger import LedgerTotals
-from huzhu.claims.models import AdjustmentKind, Claim, ClaimStatus, MemberYearLedger
-from huzhu.claims.services import ClaimAmount, adjustment_create, claim_recompute
+from huzhu.claims.models import Claim, ClaimStatus, MemberYearLedger
+from huzhu.claims.services import ClaimAmount, adjustment_for_new_amount, claim_recompute
 from huzhu.core.money import format_fen
 from huzhu.enrollment.selectors import enrollment_coverage_start, enrollment_is_renewal
 from huzhu.plans.rules.ledger import Coverage, CoveredStay, LedgerState, adjudicate_member_year
@@ -70,13 +70,6 @@ def _plan(claim: Claim):
             field="benefit_code",
         )
     return version, plan, benefit
-
-
-def _effective_fen(claim: Claim) -> int:
-    total = claim.amount_fen or 0
-    for item in claim.adjustments.all():
-        total += item.amount_fen if item.kind == AdjustmentKind.TOP_UP else -item.amount_fen
-    return total
 
 
 def _waiting_period(claim: Claim, plan) -> ClaimAmount | None:
@@ -149,14 +142,7 @@ def _inpatient(claim, ledger, *, plan, version, benefit, write: bool, preview: A
         if not write:
             continue
         if other.is_fixed or other.status == S.PAID:
-            diff = b.amount_fen - _effective_fen(other)
-            if diff:
-                adjustment_create(
-                    claim=other,
-                    kind=AdjustmentKind.TOP_UP if diff > 0 else AdjustmentKind.RECOVERY,
-                    amount_fen=abs(diff),
-                    reason=why,
-                )
+            adjustment_for_new_amount(claim=other, new_fen=b.amount_fen, reason=why)
         else:
             claim_recompute(
                 claim=other,

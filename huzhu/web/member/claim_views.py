@@ -213,6 +213,7 @@ def claim_detail(request, pk: int):
             "timeline": claim_timeline(claim),
             "next_step": selectors.claim_next_step_of(claim, member),
             "documents": claim.documents.all(),
+            "adjustments": claim.adjustments.order_by("created_at", "id"),
             # The member may correct any returned claim of theirs, whoever filed it.
             "can_correct": claim.status == ClaimStatus.RETURNED,
             "back_url": "/m/claims/",
