@@ -10,6 +10,7 @@ class ClaimErrorCode(StrEnum):
     OUT_OF_SCOPE = "out_of_scope"  # not the actor's own member / union
     NEEDS_UNION_REVIEW = "needs_union_review"  # member-filed: the union reviews first
     NOT_CLAIMANT = "not_claimant"  # only the claimant resubmits a returned claim
+    NO_CLAIMANT = "no_claimant"  # the platform filed it: nobody to return it to
     # Inputs
     REASON_REQUIRED = "reason_required"
     AMOUNT_REQUIRED = "amount_required"

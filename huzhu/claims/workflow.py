@@ -16,6 +16,11 @@ Reading of the table where it could be read two ways:
 - `approved -> paid` ("payments: the bank confirmed it"): the platform, or a federation
   finance user applying the bank's return file.
 - Administrators and portal staff make no claim transitions (the table does not list them).
+- A claim the platform filed (an auto-claim sent to review) has no claimant who could
+  correct it: it is never returned, only approved or rejected.
+- The union's first review (`submitted -> union_reviewed | returned` by a union operator) is
+  of member-filed claims; a claim a union operator or the platform filed goes straight to the
+  federation.
 """
 
 from enum import StrEnum
@@ -139,6 +144,17 @@ def check_transition(claim, from_status: str | None, to_status: str, user) -> Ac
             ClaimErrorCode.NEEDS_UNION_REVIEW,
             _("职工本人提交的申请须先经工会初审，才能由市总工会审核。"),
         )
+    if kind == A.UNION_OPERATOR and from_status == S.SUBMITTED and claim.filer != ClaimFiler.MEMBER:
+        raise ClaimError(
+            ClaimErrorCode.ROLE_NOT_ALLOWED,
+            _("该申请不是职工本人提交的，无需工会初审，由市总工会审核。"),
+        )
+    if to_status == S.RETURNED and claim.filer == ClaimFiler.PLATFORM:
+        raise ClaimError(
+            ClaimErrorCode.NO_CLAIMANT,
+            _("申请%(number)s由平台自动受理，没有申请人可以修改，不能退回；请核准或不予通过。")
+            % {"number": claim.number or ""},
+        )
     if (
         kind == A.UNION_OPERATOR
         and from_status == S.RETURNED
@@ -149,3 +165,19 @@ def check_transition(claim, from_status: str | None, to_status: str, user) -> Ac
             ClaimErrorCode.NOT_CLAIMANT, _("该申请由职工本人提交，须由职工本人修改后重新提交。")
         )
     return kind
+
+
+def allowed_steps(user, claim) -> list[str]:
+    """The statuses `user` may move `claim` to now, in the table's order: the same checks
+    as `check_transition` (table, role, scope, filer), so a page offers exactly the steps
+    the services accept."""
+    steps = []
+    for (from_status, to_status), _actors in TRANSITIONS.items():
+        if from_status != claim.status:
+            continue
+        try:
+            check_transition(claim, from_status, to_status, user)
+        except ClaimError:
+            continue
+        steps.append(to_status)
+    return steps

@@ -167,6 +167,8 @@ def test_reviewer_rejects_with_reason_and_member_sees_it(client, world, claim):
         ("reviewer", "returned", ClaimFiler.MEMBER, "approve", "不能变更为"),
         ("operator", "approved", ClaimFiler.MEMBER, "union_review", "不能变更为"),
         ("operator", "submitted", ClaimFiler.MEMBER, "return", "请填写退回原因"),
+        # Nobody filed an auto-claim sent to review: nobody could correct it.
+        ("reviewer", "submitted", ClaimFiler.PLATFORM, "return", "没有申请人可以修改"),
     ],
 )
 def test_refused_steps_say_why_and_change_nothing(
@@ -390,3 +392,27 @@ def test_lump_sum_once_per_year(world):
     with pytest.raises(ClaimError) as exc:
         claim_approve(claim=again, acting_user=world.reviewer, amount=manual_claim_amount)
     assert f"已由申请{first.number}领取" in exc.value.message
+
+
+def test_review_actions_come_from_the_workflow_and_an_auto_claim_offers_no_return(client, world):
+    from huzhu.claims.workflow import allowed_steps
+
+    year = world.member.enrollments.get(scheme_year__year=2026)
+    auto = ClaimFactory(
+        enrollment=year,
+        status=ClaimStatus.SUBMITTED,
+        filer=ClaimFiler.PLATFORM,
+        source=ClaimSource.AUTO,
+        amount_fen=125_000,
+        review_reason="金额不符",
+    )
+    by_operator = submitted(world.member, world.operator)
+    assert allowed_steps(world.reviewer, auto) == ["approved", "rejected"]
+    assert allowed_steps(world.reviewer, by_operator) == ["returned", "approved", "rejected"]
+    assert allowed_steps(world.operator, by_operator) == []
+    client.force_login(world.reviewer)
+    page = client.get(f"/staff/claims/review/{auto.pk}/").content.decode()
+    assert 'id="approve"' in page and 'id="reject"' in page and 'id="override"' in page
+    assert "退回修改" not in page and 'id="return"' not in page
+    page = client.get(f"/staff/claims/review/{by_operator.pk}/").content.decode()
+    assert 'id="return"' in page

@@ -30,6 +30,7 @@ from huzhu.claims.services import (
     claim_return,
     claim_union_review,
 )
+from huzhu.claims.workflow import allowed_steps
 from huzhu.core.money import MoneyError, yuan_to_fen
 from huzhu.members.models import DocumentKind, MemberDocument
 from huzhu.members.selectors import access_member_by_id, member_list
@@ -111,21 +112,20 @@ def review_queue(request):
     )
 
 
+# The page's actions for each step of the workflow a user may take.
+_STEP_ACTIONS = {
+    ClaimStatus.UNION_REVIEWED: ["union_review"],
+    ClaimStatus.APPROVED: ["approve", "override"],
+    ClaimStatus.REJECTED: ["reject"],
+    ClaimStatus.RETURNED: ["return"],
+}
+
+
 def _actions(user, claim) -> list[str]:
-    """The steps this user may offer on the claim (the service re-checks each)."""
-    if user.role == Role.UNION_OPERATOR:
-        if claim.status == ClaimStatus.SUBMITTED and claim.filer == ClaimFiler.MEMBER:
-            return ["union_review", "return"]
-        return []
-    if user.role != Role.FEDERATION_REVIEWER:
-        return []
-    if claim.status == ClaimStatus.UNION_REVIEWED or (
-        claim.status == ClaimStatus.SUBMITTED and claim.filer != ClaimFiler.MEMBER
-    ):
-        return ["approve", "override", "reject", "return"]
-    if claim.status == ClaimStatus.SUBMITTED:
-        return ["return"]
-    return []
+    """The actions this user may take on the claim, from the workflow (`allowed_steps`);
+    the service re-checks each."""
+    steps = allowed_steps(user, claim)
+    return [action for step in steps for action in _STEP_ACTIONS.get(step, [])]
 
 
 def _engine_amount(claim):
