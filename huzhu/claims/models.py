@@ -45,7 +45,7 @@ class PayeeKind(models.TextChoices):
 
 
 def _compact_plan(claim: "Claim"):
-    """The Plan of a claim whose breakdown is stored compact (see settlements/texts.py)."""
+    """The Plan of a claim whose breakdown is stored compact (see claims/texts.py)."""
     if claim.plan_version_id is None:
         return None
     from huzhu.plans.models import PlanVersion
@@ -79,7 +79,7 @@ class _BreakdownAttribute(_StoredAttribute):
         memo = instance.__dict__.get("_breakdown_memo")
         if memo is not None and memo[0] is value:
             return memo[1]
-        from huzhu.settlements.texts import expand_breakdown
+        from .texts import expand_breakdown
 
         plan = _compact_plan(instance)
         full = (
@@ -110,14 +110,14 @@ class _ExplanationAttribute(_StoredAttribute):
         compact = instance.__dict__.get("breakdown")
         if not isinstance(compact, list):
             return value
-        from huzhu.settlements.texts import compact_explanation
+        from .texts import compact_explanation
 
         plan = _compact_plan(instance)
         return compact_explanation(plan, instance.benefit_code, compact) if plan else value
 
 
 class BreakdownField(models.JSONField):
-    """JSON breakdown; a list is the compact form bulk imports store (settlements/texts.py).
+    """JSON breakdown; a list is the compact form bulk imports store (claims/texts.py).
 
     On PostgreSQL the column is `json` (the text, checked), not `jsonb`: nothing queries
     inside a breakdown, and turning a million breakdowns into jsonb was a tenth of the

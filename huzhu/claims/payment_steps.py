@@ -29,12 +29,12 @@ from huzhu.core.money import format_fen
 from huzhu.core.tabular import RowProblem
 
 from .error_codes import ClaimError, ClaimErrorCode
+from .events import ClaimEvent, claim_events_write
 from .models import (
     AdjustmentItem,
     AdjustmentStatus,
     Claim,
     ClaimStatus,
-    ClaimTransition,
     Notification,
 )
 from .notifications import deliver, redelivery_schedule
@@ -112,8 +112,10 @@ def _status_problem(number, status, fen) -> RowProblem:
 
 
 def claims_mark_paid_many(*, pays, acting_user, paid_at: dt.datetime, reason: str) -> int:
-    """`approved -> paid` for the claims `pays` names: a queryset of any model with a `claim`
-    foreign key and an `amount_fen` (e.g. the payments app's claim links of a batch). Each
+    """`approved -> paid` for the claims `pays` names: a queryset with a `claim_id` and an
+    `amount_fen` (the payments app's claim links of a batch; `claim_mark_paid` passes the one
+    claim). The only mark-paid path: its transition and audit rows are the events writer's,
+    the same as every other step's. Each
     claim must still be approved with exactly that amount (> 0), else ClaimStepsRefused
     lists the others and the caller's transaction rolls back. Returns the number paid.
 
@@ -154,26 +156,34 @@ def claims_mark_paid_many(*, pays, acting_user, paid_at: dt.datetime, reason: st
     if len(ids) != expected:
         # The claims the update skipped are the ones not paid just now.
         changed = (
-            pays.exclude(claim__status=ClaimStatus.PAID, claim__status_changed_at=now)
-            .values_list("claim__number", "claim__status", "claim__amount_fen")
-            .order_by("claim__number")
+            Claim.objects.filter(id__in=pays.values("claim_id"))
+            .exclude(status=ClaimStatus.PAID, status_changed_at=now)
+            .values_list("number", "status", "amount_fen")
+            .order_by("number")
         )
         _refuse([_status_problem(*row) for row in changed], _("回盘"))
     actor_id = _actor_id(acting_user)
-    bulk_insert(
-        ClaimTransition,
-        ["claim_id", "from_status", "to_status", "actor_id", "at", "reason"],
-        [(i, ClaimStatus.APPROVED, ClaimStatus.PAID, actor_id, now, reason) for i in ids],
-    )
-    before = json.dumps({"status": ClaimStatus.APPROVED})
-    after = json.dumps(
-        {"status": ClaimStatus.PAID, "paid_at": paid_at.isoformat()}, ensure_ascii=False
-    )
-    label = Claim._meta.label_lower
-    bulk_insert(
-        AuditEvent,
-        _AUDIT_FIELDS,
-        [(now, actor_id, "claim.paid", label, str(i), before, after, reason) for i in ids],
+    before = {"status": ClaimStatus.APPROVED.value}
+    after = {
+        "status": ClaimStatus.PAID.value,
+        "paid_at": paid_at.isoformat(),
+        "payment_failed_at": None,
+        "payment_failure_reason": "",
+    }
+    claim_events_write(
+        (
+            ClaimEvent(
+                claim_id=i,
+                from_status=ClaimStatus.APPROVED,
+                to_status=ClaimStatus.PAID,
+                actor_id=actor_id,
+                reason=reason,
+                before=before,
+                after=after,
+            )
+            for i in ids
+        ),
+        at=now,
     )
     return len(ids)
 

@@ -36,6 +36,7 @@ from enum import StrEnum
 from django.db import IntegrityError, connection, connections, transaction
 
 from huzhu.api.keys import api_keys_forget
+from huzhu.claims import texts
 from huzhu.claims.ledger import LedgerTotals, ledger_apply, ledger_lock, ledger_state, ledger_write
 from huzhu.claims.models import (
     AdjustmentKind,
@@ -45,6 +46,13 @@ from huzhu.claims.models import (
     MemberYearLedger,
 )
 from huzhu.claims.numbers import format_claim_number
+from huzhu.claims.onestop_writes import (
+    claim_sequences,
+    deliver_after_commit,
+    prepared_cursor,
+    write_settlement,
+)
+from huzhu.claims.onestop_writes import reserve_claims as _reserve_claims
 from huzhu.claims.services import (
     ClaimAmount,
     adjustment_create,
@@ -70,12 +78,9 @@ from huzhu.plans.rules.ledger import (
 )
 from huzhu.plans.schema import Plan
 from huzhu.plans.selectors import plan_from_version
-from huzhu.settlements import texts
 from huzhu.settlements.frames import review_reasons
 
 from .models import Hospital, OnestopAction, OnestopRequest
-from .writes import claim_sequences, deliver_after_commit, prepared_cursor, write_settlement
-from .writes import reserve_claims as _reserve_claims
 
 __all__ = [
     "OnestopCode",

@@ -18,6 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 
+from huzhu.claims import texts
 from huzhu.claims.ledger import LedgerTotals, ledger_lock_many, ledger_write
 from huzhu.claims.models import AdjustmentKind, Claim, ClaimStatus
 from huzhu.claims.services import (
@@ -33,8 +34,6 @@ from huzhu.claims.services import (
 from huzhu.enrollment.models import Enrollment
 from huzhu.members.models import Member
 from huzhu.plans.rules.ledger import CoveredStay, LedgerState, adjudicate_member_year
-
-from . import texts
 
 __all__ = ["NewStay", "MemberYearWork", "recompute_member_years"]
 

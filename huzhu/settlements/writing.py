@@ -5,25 +5,19 @@ from __future__ import annotations
 from concurrent.futures import ThreadPoolExecutor
 
 import polars as pl
-import psycopg
-from django.db import IntegrityError, connection, models, transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
+from huzhu.claims.bulk import claims_write_frame, ledgers_insert_frame
 from huzhu.claims.models import (
     Claim,
-    ClaimFiler,
-    ClaimSource,
     ClaimStatus,
-    MemberYearLedger,
-    Notification,
-    PayeeKind,
 )
 from huzhu.claims.numbers import claim_serials_allocate, format_claim_number
+from huzhu.core.framewrite import db_datetime, frame_insert, reserve_ids
 from huzhu.core.money import fen_to_yuan
 from huzhu.plans.rules.outcomes import REASON_MESSAGES
 
-from . import texts
-from .bulkwrite import db_datetime, frame_insert, reserve_ids
 from .frames import printable, problem_field, review_reason_expr
 from .models import BatchState, SettlementBatch, SettlementRecord, SettlementRowProblem
 from .plans import LoadedPlan
@@ -33,35 +27,6 @@ __all__ = ["write_import"]
 PROBLEM_LIST_LIMIT = 200
 # Statuses of records refused as a whole (besides invalid ones) and the field they are about.
 _REFUSED_FIELDS = {"not_enrolled": "id_number", "out_of_period": "discharge_date"}
-NOTICE_SEPARATOR = "；\n"  # between the sentences of a member's digest
-DIGEST_KIND = "claims_auto"  # a notice naming several auto-claims
-
-
-def _fill_defaults(model: type[models.Model], frame: pl.DataFrame, now_db: str) -> pl.DataFrame:
-    """Add every concrete column the frame lacks: its default, NULL, or `now` for auto dates."""
-    extra = []
-    for f in model._meta.concrete_fields:
-        if f.primary_key or f.name in frame.columns or f.attname in frame.columns:
-            continue
-        if getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False):
-            extra.append(pl.lit(now_db).alias(f.name))
-        elif f.has_default():
-            value = f.get_default()
-            if isinstance(f, models.JSONField):
-                extra.append(pl.lit(texts.dumps(value)).alias(f.name))
-            elif isinstance(value, bool):
-                extra.append(pl.lit(value, dtype=pl.Boolean).alias(f.name))
-            elif isinstance(value, int):
-                extra.append(pl.lit(value, dtype=pl.Int64).alias(f.name))
-            else:
-                extra.append(pl.lit(value, dtype=pl.String).alias(f.name))
-        elif f.null:
-            continue
-        elif isinstance(f, models.CharField | models.TextField) and f.blank:
-            extra.append(pl.lit("").alias(f.name))
-        else:
-            raise RuntimeError(f"bulk write of {model.__name__}: no value for {f.name}")
-    return frame.with_columns(extra) if extra else frame
 
 
 def _nonneg(col: str) -> pl.Expr:
@@ -330,7 +295,7 @@ def write_import(
     ledgers = ledgers.join(lump_json, on=["member_id", "scheme_year_id"], how="left").with_columns(
         pl.col("lump_sums").fill_null("{}")
     )
-    conflicts = _insert_ledgers(ledgers, now_db=now_db)
+    conflicts = ledgers_insert_frame(ledgers, now_db=now_db)
     if conflicts:
         conflict_frame = _member_years(conflicts, "conflict")
         bulk = bulk.join(conflict_frame, on=["member_id", "scheme_year_id"], how="left")
@@ -341,7 +306,7 @@ def write_import(
     else:
         moved = bulk.clear()
     del bulk
-    created = _write_claims(claims, plans, versions, now_db, batch)
+    created = claims_write_frame(claims, plans, versions, now_db)
     report(total * 4 // 5, total)
 
     # --- stored records reversed now; stored reversals matched now -----------------------------
@@ -565,207 +530,6 @@ def _number_claims(claims: pl.DataFrame, plans) -> pl.DataFrame:
             part.with_columns((prefix + serials.cast(pl.String).str.zfill(6)).alias("number"))
         )
     return parts[0] if len(parts) == 1 else pl.concat(parts)
-
-
-def _write_claims(claims: pl.DataFrame, plans, versions, now_db, batch) -> dict:
-    out = {
-        "created": 0,
-        "approved": 0,
-        "for_review": 0,
-        "approved_fen": 0,
-        "notifications": None,
-    }
-    if not claims.height:
-        return out
-    # Ids in the rows' order, member by member (see _number_claims), unless reserved aside.
-    if "id" not in claims.columns:
-        ids = reserve_ids(Claim, claims.height)
-        claims = claims.with_columns(pl.Series("id", ids, dtype=pl.Int64))
-    version_of = {lp.scheme_year.pk: versions[i] for i, lp in enumerate(plans)}
-    version_ids = {lp.scheme_year.pk: lp.version_id for lp in plans}
-    approved = pl.col("status") == ClaimStatus.APPROVED.value
-    # The compact breakdown per (plan, benefit); no explanation is stored (texts.py).
-    text_exprs: dict[tuple[int, str], pl.Expr] = {}
-    for i, lp in enumerate(plans):
-        plan = lp.plan
-        text_exprs[(i, plan.inpatient.code)] = texts.compact_breakdown_expr(plan)
-        for benefit in plan.lump_sums:
-            text_exprs[(i, benefit.code)] = texts.compact_breakdown_expr(None)
-
-    def claim_rows(chunk: pl.DataFrame) -> pl.DataFrame:
-        breakdown = None
-        for (i, code), expr in text_exprs.items():
-            hit = (pl.col("plan_idx") == i) & (pl.col("benefit_code") == code)
-            breakdown = (pl.when(hit) if breakdown is None else breakdown.when(hit)).then(expr)
-        chunk = chunk.with_columns(breakdown.alias("breakdown"), pl.lit("").alias("explanation"))
-        rows = chunk.select(
-            "id",
-            "number",
-            "member_id",
-            "scheme_year_id",
-            "enrollment_id",
-            "union_id",
-            "benefit_code",
-            "benefit_name",
-            pl.lit(ClaimSource.AUTO.value).alias("source"),
-            pl.lit(ClaimFiler.PLATFORM.value).alias("filer"),
-            pl.lit(PayeeKind.MEMBER.value).alias("payee_kind"),
-            "hospital_code",
-            "settlement_id",
-            "hospital_name",
-            "admit_date",
-            "discharge_date",
-            "total_cost_fen",
-            "fund_paid_fen",
-            "self_pay_in_policy_fen",
-            "self_pay_out_policy_fen",
-            "diagnosis_code",
-            "amount_fen",
-            "breakdown",
-            "explanation",
-            pl.col("scheme_year_id")
-            .replace_strict(version_of, return_dtype=pl.Int64)
-            .alias("plan_version_number"),
-            pl.col("scheme_year_id")
-            .replace_strict(version_ids, return_dtype=pl.Int64)
-            .alias("plan_version_id"),
-            "status",
-            pl.lit(now_db).alias("status_changed_at"),
-            "status_reason",
-            "review_reason",
-            pl.lit(False).alias("is_fixed"),
-            pl.lit(now_db).alias("created_at"),
-            pl.lit(now_db).alias("updated_at"),
-            pl.when(~approved).then(pl.lit(now_db)).alias("submitted_at"),
-            pl.when(approved).then(pl.lit(now_db)).alias("approved_at"),
-        )
-        return _fill_defaults(Claim, rows, now_db)
-
-    # The member's notice: one sentence per auto-claim (issue 4's wording), one stored
-    # notification per member per import, so a member whose stay also paid a lump sum, or
-    # who had several stays in the file, gets one message naming each claim. A notice about
-    # a single claim links it; a digest links none. Worked out by polars in the background
-    # while the claims stream to the database.
-    pending_notes = (
-        claims.lazy()
-        .select(  # in id order already (ids were reserved in frame order)
-            "member_id",
-            "id",
-            "status",
-            "hospital",
-            "admit",
-            "discharge",
-            "benefit_name",
-            "amount_fen",
-            "excess_fen",
-            "cap_cut_fen",
-        )
-        .with_columns(
-            (pl.col("status") != ClaimStatus.APPROVED.value).alias("for_review"),
-            texts.zero_reason_expr().alias("zero_reason"),
-        )
-        .select(
-            "member_id",
-            "id",
-            "status",
-            texts.notice_expr().alias("text"),
-        )
-        .group_by("member_id", maintain_order=True)
-        .agg(
-            pl.col("id").first().alias("claim_id"),
-            pl.col("status").first(),
-            pl.len().alias("claims"),
-            pl.col("text").str.join(NOTICE_SEPARATOR),
-        )
-        .collect(background=True)
-    )
-    try:
-        frame_insert(Claim, claims, transform=claim_rows)
-    except BaseException:
-        pending_notes.cancel()
-        raise
-    notes = pending_notes.fetch_blocking()
-    note_ids = reserve_ids(Notification, notes.height)
-    notes = notes.select(
-        pl.Series("id", note_ids, dtype=pl.Int64),
-        "member_id",
-        pl.when(pl.col("claims") == 1).then(pl.col("claim_id")).alias("claim_id"),
-        pl.when(pl.col("claims") == 1)
-        .then(pl.lit("claim_") + pl.col("status"))
-        .otherwise(pl.lit(DIGEST_KIND))
-        .alias("kind"),
-        "text",
-        pl.lit(now_db).alias("created_at"),
-    )
-    frame_insert(Notification, _fill_defaults(Notification, notes, now_db))
-    n_approved = int(claims.filter(approved).height)
-    out.update(
-        created=claims.height,
-        approved=n_approved,
-        for_review=claims.height - n_approved,
-        approved_fen=int(claims.filter(approved)["amount_fen"].sum() or 0),
-        notifications=(min(note_ids), max(note_ids)),
-    )
-    return out
-
-
-def _insert_ledgers(ledgers: pl.DataFrame, *, now_db: str) -> set[tuple[int, int]]:
-    """Insert the ledger rows of new member-years; returns the member-years that somebody
-    else created meanwhile (PostgreSQL: ON CONFLICT DO NOTHING, so those are left alone)."""
-    if not ledgers.height:
-        return set()
-    rows = _fill_defaults(
-        MemberYearLedger,
-        ledgers.select(
-            "member_id",
-            "scheme_year_id",
-            "deductible_used_fen",
-            "cumulative_excess_fen",
-            "paid_toward_cap_fen",
-            "lump_sums",
-            pl.lit(1, dtype=pl.Int64).alias("version"),
-        ),
-        now_db,
-    ).sort(["scheme_year_id", "member_id"])
-    if connection.vendor != "postgresql":
-        frame_insert(MemberYearLedger, rows)  # the IMMEDIATE transaction serialises writers
-        return set()
-    # Usually nobody created one of these member-years since the import looked: a plain COPY
-    # (in a savepoint) costs about a third of `INSERT … ON CONFLICT`'s speculative inserts.
-    # When somebody did (a cashier's one-stop settle), the COPY fails on the unique index,
-    # the savepoint undoes it, and the rows go in again through ON CONFLICT DO NOTHING,
-    # which leaves those member-years alone and names them.
-    try:
-        with transaction.atomic():
-            frame_insert(MemberYearLedger, rows)
-        return set()
-    except (IntegrityError, psycopg.errors.UniqueViolation):
-        pass
-    qn = connection.ops.quote_name
-    table = qn(MemberYearLedger._meta.db_table)
-    cols = [MemberYearLedger._meta.get_field(c).column for c in rows.columns]
-    names = ", ".join(qn(c) for c in cols)
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"CREATE TEMP TABLE huzhu_ledger_in AS SELECT {names} FROM {table} WITH NO DATA"
-        )
-        import io
-
-        buf = io.BytesIO()
-        rows.write_csv(buf, include_header=False, quote_style="necessary")
-        with cursor.cursor.copy(
-            f"COPY huzhu_ledger_in ({names}) FROM STDIN WITH (FORMAT csv)"
-        ) as copy:
-            copy.write(buf.getvalue())
-        cursor.execute(
-            f"INSERT INTO {table} ({names}) SELECT {names} FROM huzhu_ledger_in "
-            "ORDER BY scheme_year_id, member_id "
-            "ON CONFLICT (member_id, scheme_year_id) DO NOTHING RETURNING member_id, scheme_year_id"
-        )
-        inserted = {(m, y) for m, y in cursor.fetchall()}
-        cursor.execute("DROP TABLE huzhu_ledger_in")
-    wanted = set(ledgers.select("member_id", "scheme_year_id").iter_rows())
-    return wanted - inserted
 
 
 def _stored_targets(reversals) -> list[dict]:

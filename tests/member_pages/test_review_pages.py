@@ -416,3 +416,12 @@ def test_review_actions_come_from_the_workflow_and_an_auto_claim_offers_no_retur
     assert "退回修改" not in page and 'id="return"' not in page
     page = client.get(f"/staff/claims/review/{by_operator.pk}/").content.decode()
     assert 'id="return"' in page
+
+
+@pytest.mark.parametrize("channel", ["online", "counter"])
+def test_a_filed_claim_leaves_the_creation_trail_of_every_channel(world, channel):
+    from tests.claims.trail import assert_created_once
+
+    user = world.member.user if channel == "online" else world.operator
+    claim = submitted(world.member, user)
+    assert_created_once(claim, to_status="submitted", actor=user)

@@ -379,3 +379,11 @@ def test_settle_path_stays_lean(
     ledger = MemberYearLedger.objects.get(member=m)
     assert (ledger.version, ledger.paid_toward_cap_fen) == (2, 1250_00 + claim.amount_fen)
     assert OnestopRequest.objects.filter(request_id="R1", settlement_id="S1").count() == 1
+
+
+def test_a_settled_claim_leaves_the_creation_trail_of_every_channel(plans, enroll, call):
+    from tests.claims.trail import assert_created_once
+
+    m = enroll()
+    assert call("settle", {**stay("S1", m), "request_id": "R1"}).status_code == 200
+    assert_created_once(Claim.objects.get(settlement_id="S1"), to_status="approved")

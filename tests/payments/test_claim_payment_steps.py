@@ -116,3 +116,32 @@ def test_adjustments_settle_many_refuses_oversettling(pworld):
         adjustments_settle_many(settlements=[(item.pk, 300)], acting_user=None, reason="x")
     item.refresh_from_db()
     assert item.status == AdjustmentStatus.SETTLED and item.settled_at is not None
+
+
+def test_claim_mark_paid_and_a_bank_return_write_the_same_trail(pworld):
+    from huzhu.claims.services import claim_mark_paid
+
+    batch, (in_batch,) = _batch_with(pworld, 1)
+    alone = approved_claim(enrolled_member(pworld.w1, pworld.year), pworld.year, 2000)
+    with transaction.atomic():
+        claims_mark_paid_many(
+            pays=PaymentRowClaim.objects.filter(batch=batch),
+            acting_user=pworld.finance,
+            paid_at=PAID_AT,
+            reason="代发成功",
+        )
+    claim_mark_paid(claim=alone, acting_user=pworld.finance, paid_at=PAID_AT, reason="代发成功")
+
+    def trail(claim):
+        t = ClaimTransition.objects.get(claim=claim, to_status=ClaimStatus.PAID)
+        a = AuditEvent.objects.get(action="claim.paid", object_id=str(claim.pk))
+        claim.refresh_from_db()
+        return (
+            (claim.status, claim.is_fixed, claim.paid_at),
+            (t.from_status, t.actor_id, t.reason),
+            (a.actor_id, a.before, a.after, a.reason),
+        )
+
+    assert trail(alone) == trail(in_batch)
+    # The claim paid alone tells its member; a batch's members get one message per payment.
+    assert Notification.objects.filter(claim=alone, kind="claim_paid").count() == 1

@@ -335,3 +335,31 @@ def test_an_open_transaction_sees_its_own_enrollments(plans, enroll, write_csv, 
         a = enroll()
         result = settlement_import_file(path=write_csv([row("S1", a, base="3000.00")]))
     assert result.summary["covered"] == 1 and result.summary["created"] == 1
+
+
+def test_imported_claims_leave_the_creation_trail_of_every_channel(
+    plans, enroll, write_csv, client
+):
+    from huzhu.organizations.models import Role
+    from tests.claims.trail import assert_created_once
+    from tests.factories import UserFactory
+
+    m = enroll()
+    settlement_import_file(
+        path=write_csv(
+            [
+                row("T1", m),
+                row("T2", m, total="1.00", admit="2026-05-01", discharge="2026-05-10"),
+            ]
+        )
+    )
+    approved = Claim.objects.get(settlement_id="T1")
+    for_review = Claim.objects.get(settlement_id="T2")
+    assert_created_once(approved, to_status="approved")
+    assert_created_once(for_review, to_status="submitted")
+    assert for_review.transitions.get().reason.startswith("金额不符")
+    # The review page's 办理记录 shows the creation step.
+    client.force_login(UserFactory(role=Role.FEDERATION_REVIEWER, union=None))
+    page = client.get(f"/staff/claims/review/{for_review.pk}/").content.decode()
+    records = page[page.index("办理记录") :]
+    assert "新建 → 已提交" in records and "金额不符" in records

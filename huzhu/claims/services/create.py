@@ -8,10 +8,18 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from huzhu.audit.models import AuditEvent
 from huzhu.audit.services import audit_record
 from huzhu.enrollment.models import Enrollment
 
 from ..error_codes import ClaimError, ClaimErrorCode
+from ..events import (
+    ClaimEvent,
+    _actor_id,
+    claim_creation_after,
+    claim_event_objects,
+    claim_events_write,
+)
 from ..ledger import ledger_lock
 from ..models import (
     Claim,
@@ -144,21 +152,23 @@ def _claim_create(
         _stamp(claim, to_status)
         claim.number = claim_number_next(year=scheme_year.year)
         _save_checked(claim, force_insert=True)
-        ClaimTransition.objects.create(
-            claim=claim, from_status="", to_status=to_status, actor=acting_user, reason=reason
-        )
-        audit_record(
-            actor=acting_user,
-            action="claim.create",
-            obj=claim,
-            after={
-                "status": to_status,
-                "number": claim.number,
-                "source": source,
-                "amount_fen": claim.amount_fen,
-                **{k: _jsonable(v) for k, v in data.items()},
-            },
-            reason=review_reason or reason,
+        claim_events_write(
+            [
+                ClaimEvent(
+                    claim_id=claim.pk,
+                    from_status="",
+                    to_status=to_status,
+                    actor_id=_actor_id(acting_user),
+                    reason=claim.status_reason,
+                    after=claim_creation_after(
+                        status=to_status,
+                        number=claim.number,
+                        source=source,
+                        amount_fen=claim.amount_fen,
+                    ),
+                )
+            ],
+            at=claim.status_changed_at,
         )
         _notify(claim, None, actor_kind(acting_user), reason)
     return claim
@@ -295,12 +305,13 @@ class OnestopClaimRows:
     The cashier's settle writes them together with its ledger update and request row in as
     few round trips as the database allows, and delivers the notification after the commit
     (`huzhu.hospitals.writes`). Its audit record is the one-stop request row (hospital,
-    request_id, body digest, time, the full answer with the claim numbers), as an import's
-    claims have their batch: no separate `claim.create` audit event.
+    request_id, body digest, time, the full answer with the claim numbers) and, like every
+    channel's, one `claim.create` audit event and one creation transition (`events.py`).
     """
 
     claim: Claim
     transition: ClaimTransition
+    audit: AuditEvent
     notification: Notification | None
 
 
@@ -343,9 +354,23 @@ def claim_rows_onestop(
     _stamp(claim, S.APPROVED)
     claim.number = number
     claim.id = claim_id
-    transition = ClaimTransition(claim=claim, from_status="", to_status=S.APPROVED, actor=None)
+    transition, audit = claim_event_objects(
+        ClaimEvent(
+            claim_id=claim_id,
+            from_status="",
+            to_status=S.APPROVED,
+            after=claim_creation_after(
+                status=S.APPROVED,
+                number=number,
+                source=ClaimSource.ONESTOP,
+                amount_fen=claim.amount_fen,
+            ),
+        ),
+        at=claim.status_changed_at,
+    )
+    transition.claim = claim
     text = _notice(claim, None, actor_kind(None), "")
     note = None
     if text:
         note = Notification(member=member, claim=claim, kind=f"claim_{claim.status}", text=text)
-    return OnestopClaimRows(claim=claim, transition=transition, notification=note)
+    return OnestopClaimRows(claim=claim, transition=transition, audit=audit, notification=note)

@@ -6,17 +6,16 @@ import datetime as dt
 from collections.abc import Callable
 
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from huzhu.audit.services import audit_record
-
 from ..error_codes import ClaimError, ClaimErrorCode
+from ..events import ClaimEvent, _actor_id, claim_events_write
 from ..ledger import ledger_lock
 from ..models import (
     Claim,
     ClaimStatus,
-    ClaimTransition,
     MemberYearLedger,
 )
 from ..workflow import check_transition
@@ -100,20 +99,23 @@ def claim_transition(
             _save_checked(locked, update_fields=sorted(update))
         else:
             locked.save(update_fields=sorted(update))
-        ClaimTransition.objects.create(
-            claim=locked,
-            from_status=from_status,
-            to_status=to_status,
-            actor=acting_user,
-            reason=reason,
-        )
-        audit_record(
-            actor=acting_user,
-            action=audit_action or f"claim.{to_status}",
-            obj=locked,
-            before=before,
-            after={"status": to_status, **{k: _jsonable(v) for k, v in field_changes.items()}},
-            reason=reason,
+        claim_events_write(
+            [
+                ClaimEvent(
+                    claim_id=locked.pk,
+                    from_status=from_status,
+                    to_status=to_status,
+                    actor_id=_actor_id(acting_user),
+                    reason=reason,
+                    action=audit_action,
+                    before=before,
+                    after={
+                        "status": to_status,
+                        **{k: _jsonable(v) for k, v in field_changes.items()},
+                    },
+                )
+            ],
+            at=now,
         )
         _notify(locked, from_status, kind, reason)
     return locked
@@ -217,26 +219,35 @@ def claim_reject(*, claim: Claim, acting_user, reason: str) -> Claim:
 def claim_mark_paid(
     *, claim: Claim, acting_user=None, paid_at: dt.datetime | None = None, reason: str = ""
 ) -> Claim:
-    """The bank confirmed the payment: `approved -> paid` (final, fixed).
+    """The bank confirmed the payment of one claim: `approved -> paid` (final, fixed).
 
-    A claim of 0.00 is never paid (it never enters a payment batch).
+    The same step as a bank return file's (`payment_steps.claims_mark_paid_many`, which it
+    calls with this one claim); the member is told of this claim's payment. A claim of 0.00
+    is never paid (it never enters a payment batch).
     """
+    from ..payment_steps import claims_mark_paid_many
 
-    def prepare(locked: Claim, ledger) -> dict:
+    with transaction.atomic():
+        locked = (
+            Claim.objects.select_for_update(of=("self",))
+            .select_related("member", "scheme_year")
+            .get(pk=claim.pk)
+        )
+        kind = check_transition(locked, locked.status, S.PAID, acting_user)
         if not locked.amount_fen:
             raise ClaimError(
                 E.ZERO_AMOUNT_NOT_PAYABLE,
                 _("申请%(n)s金额为0.00元，无需发放。") % {"n": locked.number},
             )
-        return {
-            "paid_at": paid_at or timezone.now(),
-            "payment_failed_at": None,
-            "payment_failure_reason": "",
-        }
-
-    return claim_transition(
-        claim=claim, to_status=S.PAID, acting_user=acting_user, reason=reason, prepare=prepare
-    )
+        claims_mark_paid_many(
+            pays=Claim.objects.filter(pk=locked.pk).annotate(claim_id=F("id")),
+            acting_user=acting_user,
+            paid_at=paid_at or timezone.now(),
+            reason=reason,
+        )
+        paid = Claim.objects.select_related("member", "scheme_year").get(pk=locked.pk)
+        _notify(paid, S.APPROVED, kind, reason)
+    return paid
 
 
 def claim_void(*, claim: Claim, acting_user=None, reason: str) -> Claim:

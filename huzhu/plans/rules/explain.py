@@ -13,9 +13,9 @@ __all__ = ["explain_outcome", "BASE_LABELS", "percent"]
 
 BASE_LABELS = {
     "self_pay_in_policy": "政策范围内个人负担",
-    "self_pay_out_policy": "政策范围外个人负担",
+    "self_pay_out_policy": "政策范围外自费",
     "total_cost": "医疗总费用",
-    "fund_paid": "医保基金支付",
+    "fund_paid": "统筹基金支付",
 }
 
 

@@ -10,7 +10,7 @@ year's inpatient claims that carry an amount are walked again with this one inse
 (`adjudicate_member_year`). A later stay whose amount changes because of the insertion is
 recomputed (`claim_recompute`) when it is neither fixed nor paid; otherwise the difference
 becomes an adjustment item. Explanations and breakdowns are the settlement import's
-(`huzhu.settlements.texts`), so auto- and manual claims read alike.
+(`huzhu.claims.texts`), so auto- and manual claims read alike.
 
 `manual_claim_preview(claim)` is the same computation without a lock or a write, for the
 review page; it also says which other claims would change.
@@ -21,6 +21,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
 
+from huzhu.claims import texts
 from huzhu.claims.error_codes import ClaimError, ClaimErrorCode
 from huzhu.claims.ledger import LedgerTotals
 from huzhu.claims.models import Claim, ClaimStatus, MemberYearLedger
@@ -28,7 +29,6 @@ from huzhu.claims.services import ClaimAmount, adjustment_for_new_amount, claim_
 from huzhu.core.money import format_fen
 from huzhu.enrollment.selectors import enrollment_coverage_start, enrollment_is_renewal
 from huzhu.plans.rules.ledger import Coverage, CoveredStay, LedgerState, adjudicate_member_year
-from huzhu.settlements import texts
 
 from . import selectors
 

@@ -12,7 +12,7 @@ from huzhu.claims.models import Claim, ClaimStatus, Notification
 from huzhu.core.money import format_fen
 from huzhu.enrollment.models import Enrollment, SchemeYear
 from huzhu.enrollment.selectors import enrollments_with_coverage
-from huzhu.settlements.texts import BASE_LABELS
+from huzhu.plans.rules.explain import BASE_LABELS
 
 __all__ = [
     "BASE_LABELS",

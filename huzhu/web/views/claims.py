@@ -57,8 +57,6 @@ def claim_detail_view(request, pk: int):
     claim = access_claim_by_id(request.user, pk)
     record = settlement_record_for_claim(claim)
     timeline = claim_timeline(claim)
-    # A claim the bulk import created has no creation step of its own: its batch records it.
-    created_by_batch = record is not None and not any(t.from_status == "" for t in timeline)
     return render(
         request,
         "web/claims/detail.html",
@@ -66,7 +64,6 @@ def claim_detail_view(request, pk: int):
             "claim": claim,
             "breakdown": claim.breakdown or {},
             "timeline": timeline,
-            "created_by_batch": created_by_batch,
             "record": record,
             "adjustments": claim.adjustments.order_by("created_at"),
         },

@@ -8,10 +8,10 @@ from datetime import date, timedelta
 import polars as pl
 import pytest
 
+from huzhu.claims import texts
 from huzhu.core.money import format_fen
 from huzhu.plans.rules.ledger import CoveredStay, adjudicate_member_year
 from huzhu.plans.schema import plan_from_yaml
-from huzhu.settlements import texts
 from tests.settlements.conftest import PLAN_2026
 
 PLAN = PLAN_2026.read_text(encoding="utf-8")

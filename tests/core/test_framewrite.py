@@ -5,7 +5,7 @@ import polars as pl
 import pytest
 from django.db import connection, transaction
 
-from huzhu.settlements.bulkwrite import frame_insert, reserve_ids
+from huzhu.core.framewrite import frame_insert, reserve_ids
 from huzhu.settlements.models import SettlementBatch, SettlementRowProblem
 
 
@@ -44,7 +44,7 @@ def test_frame_insert_round_trips_every_column_type():
     from datetime import datetime, timedelta, timezone
 
     from huzhu.claims.models import MemberYearLedger, Notification
-    from huzhu.settlements.bulkwrite import db_datetime
+    from huzhu.core.framewrite import db_datetime
     from tests.factories import MemberFactory, SchemeYearFactory
 
     member = MemberFactory()
@@ -122,7 +122,7 @@ def test_binary_copy_refuses_a_value_too_big_for_its_column():
 
 
 def test_binary_cast_falls_back_to_csv_for_types_without_a_binary_form_here():
-    from huzhu.settlements.bulkwrite import _binary_cast
+    from huzhu.core.framewrite import _binary_cast
 
     assert _binary_cast("x", "numeric(12, 2)", pl.String) is None
     assert _binary_cast("x", "uuid", pl.String) is None
@@ -135,7 +135,7 @@ def test_binary_cast_falls_back_to_csv_for_types_without_a_binary_form_here():
 def test_a_table_without_binary_form_is_copied_as_csv(monkeypatch):
     """The CSV COPY a table falls back to when one of its column types has no binary form
     here (no table of ours has one today): same rows, odd text included."""
-    from huzhu.settlements import bulkwrite
+    from huzhu.core import framewrite as bulkwrite
 
     monkeypatch.setattr(bulkwrite, "_binary_columns", lambda *args: None)
     batch = SettlementBatch.objects.create(file_name="t.csv", checksum="x")

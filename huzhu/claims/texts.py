@@ -20,7 +20,7 @@ from datetime import date
 import polars as pl
 
 from huzhu.core.money import format_fen
-from huzhu.plans.rules.explain import explain_outcome, percent
+from huzhu.plans.rules.explain import BASE_LABELS, explain_outcome, percent
 from huzhu.plans.rules.outcomes import BandPart, Outcome, OutcomeStatus, StayBenefit
 from huzhu.plans.schema import LumpSumBenefit, Plan
 
@@ -39,13 +39,6 @@ __all__ = [
     "yuan_grouped_expr",
     "notice_expr",
 ]
-
-BASE_LABELS = {
-    "self_pay_in_policy": "政策范围内个人负担",
-    "self_pay_out_policy": "政策范围外自费",
-    "total_cost": "医疗总费用",
-    "fund_paid": "统筹基金支付",
-}
 
 
 def ratio_label(units: int) -> str:

@@ -1,7 +1,9 @@
 """The one-stop settle's writes: a settlement's rows in two statements on PostgreSQL.
 
-A settle writes its claim(s), their creation transitions and notifications, the member-year
-ledger's new totals and the request row. On PostgreSQL: the claim INSERT, then one statement
+Part of the claims core (the only writer of claim tables); `huzhu.hospitals.onestop` calls it.
+A settle writes its claim(s), their creation transitions, audit events and notifications
+(the rows of `huzhu.claims.events`, as every channel), the member-year ledger's new totals
+and the request row. On PostgreSQL: the claim INSERT, then one statement
 chaining the rest as data-modifying CTEs (`WITH a AS (INSERT ...), b AS (UPDATE ...) INSERT
 ... RETURNING id`). Each INSERT is built from the model's fields with their `pre_save` and
 `get_db_prep_save`, as bulk_create does (column changes follow the models). The claim ids are
@@ -22,11 +24,13 @@ import datetime as dt
 from django.db import connection, connections, transaction
 from django.db.models import Model
 
-from huzhu.claims.ledger import LEDGER_WRITE_FIELDS
-from huzhu.claims.models import Claim, ClaimTransition, MemberYearLedger, Notification
-from huzhu.claims.notifications import notification_send
-from huzhu.claims.numbers import PG_SEQUENCE, claim_numbers_allocate, format_claim_number
-from huzhu.claims.services import OnestopClaimRows
+from huzhu.audit.models import AuditEvent
+
+from .ledger import LEDGER_WRITE_FIELDS
+from .models import Claim, ClaimTransition, MemberYearLedger, Notification
+from .notifications import notification_send
+from .numbers import PG_SEQUENCE, claim_numbers_allocate, format_claim_number
+from .services import OnestopClaimRows
 
 __all__ = [
     "claim_sequences",
@@ -184,10 +188,14 @@ def write_settlement(rows: list[OnestopClaimRows], ledger: MemberYearLedger, req
     lock): claims, transitions, notifications, the ledger update, the request row."""
     claims = [r.claim for r in rows]
     transitions = [r.transition for r in rows]
+    audits = [r.audit for r in rows]
     notes = [r.notification for r in rows if r.notification is not None]
     if connection.vendor != "postgresql":
         Claim.objects.bulk_create(claims)
         ClaimTransition.objects.bulk_create(transitions)
+        for audit, claim in zip(audits, claims, strict=True):
+            audit.object_id = str(claim.pk)  # the insert just numbered it
+        AuditEvent.objects.bulk_create(audits)
         if notes:
             Notification.objects.bulk_create(notes)
         ledger.save(update_fields=list(LEDGER_WRITE_FIELDS))
@@ -196,7 +204,7 @@ def write_settlement(rows: list[OnestopClaimRows], ledger: MemberYearLedger, req
     conn = connections[connection.alias]  # the wrapper itself: no per-attribute proxy lookups
     with prepared_cursor() as cursor:
         cursor.execute(*_insert(conn, claims))
-    parts = [_insert(conn, transitions), _ledger_update(conn, ledger)]
+    parts = [_insert(conn, transitions), _insert(conn, audits), _ledger_update(conn, ledger)]
     if notes:  # last, returning their ids (delivery after the commit updates them)
         parts.append(_insert(conn, [request]))
         last_sql, last_params = _insert(conn, notes, returning_pk=True)
@@ -209,7 +217,7 @@ def write_settlement(rows: list[OnestopClaimRows], ledger: MemberYearLedger, req
         if notes:
             for note, (pk,) in zip(notes, cursor.fetchall(), strict=True):
                 note.pk = pk
-    for obj in (*claims, *transitions, *notes, request):
+    for obj in (*claims, *transitions, *audits, *notes, request):
         obj._state.adding = False
         obj._state.db = connection.alias
 

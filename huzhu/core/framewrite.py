@@ -16,6 +16,7 @@ from `db_datetime(value)` (the same instant on both databases).
 from __future__ import annotations
 
 import io
+import json
 from collections.abc import Callable
 from datetime import datetime
 
@@ -26,7 +27,7 @@ from psycopg.copy import QueuedLibpqWriter
 
 from huzhu.core.bulk import sequence_values, serial_sequence
 
-__all__ = ["db_datetime", "reserve_ids", "frame_insert"]
+__all__ = ["db_datetime", "fill_defaults", "reserve_ids", "frame_insert"]
 
 COPY_CHUNK_ROWS = 50_000
 SQLITE_CHUNK_ROWS = 50_000
@@ -242,3 +243,34 @@ def frame_insert(
                     copy.write(encoder.finish())
                 copy_cm.__exit__(None, None, None)
     return written
+
+
+def fill_defaults(model: type[models.Model], frame: pl.DataFrame, now_db: str) -> pl.DataFrame:
+    """Add every concrete column the frame lacks: its default, NULL, or `now` for auto dates."""
+    extra = []
+    for f in model._meta.concrete_fields:
+        if f.primary_key or f.name in frame.columns or f.attname in frame.columns:
+            continue
+        if getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False):
+            extra.append(pl.lit(now_db).alias(f.name))
+        elif f.has_default():
+            value = f.get_default()
+            if isinstance(f, models.JSONField):
+                extra.append(
+                    pl.lit(json.dumps(value, separators=(",", ":"), ensure_ascii=False)).alias(
+                        f.name
+                    )
+                )
+            elif isinstance(value, bool):
+                extra.append(pl.lit(value, dtype=pl.Boolean).alias(f.name))
+            elif isinstance(value, int):
+                extra.append(pl.lit(value, dtype=pl.Int64).alias(f.name))
+            else:
+                extra.append(pl.lit(value, dtype=pl.String).alias(f.name))
+        elif f.null:
+            continue
+        elif isinstance(f, models.CharField | models.TextField) and f.blank:
+            extra.append(pl.lit("").alias(f.name))
+        else:
+            raise RuntimeError(f"bulk write of {model.__name__}: no value for {f.name}")
+    return frame.with_columns(extra) if extra else frame
