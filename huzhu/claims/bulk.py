@@ -12,11 +12,10 @@ import polars as pl
 import psycopg
 from django.db import IntegrityError, connection, transaction
 
-from huzhu.audit.models import AuditEvent
 from huzhu.core.framewrite import fill_defaults, frame_insert, reserve_ids
 
 from . import texts
-from .events import claim_event_frames
+from .events import claim_bulk_audit, claim_transition_frame
 from .models import (
     Claim,
     ClaimFiler,
@@ -34,10 +33,12 @@ NOTICE_SEPARATOR = "；\n"  # between the sentences of a member's digest
 DIGEST_KIND = "claims_auto"  # a notice naming several auto-claims
 
 
-def claims_write_frame(claims: pl.DataFrame, plans, versions, now_db: str) -> dict:
+def claims_write_frame(
+    claims: pl.DataFrame, plans, versions, now_db: str, *, batch: str = ""
+) -> dict:
     """Write an import's new auto-claims (one row each in `claims`, numbered), their creation
-    events (transition + audit, `events.claim_event_frames`: the rows every channel writes)
-    and one notice per member, all by COPY (PostgreSQL) or executemany (SQLite), inside the
+    steps (`events.claim_transition_frame`: the timeline row every channel writes) and one
+    notice per member, all by COPY (PostgreSQL) or executemany (SQLite), inside the
     caller's transaction. `plans[i]` has `.plan`, `.scheme_year`, `.version_id`; `versions[i]`
     its version number. Returns counts and the (first, last) notification ids."""
     out = {
@@ -153,16 +154,20 @@ def claims_write_frame(claims: pl.DataFrame, plans, versions, now_db: str) -> di
     )
     try:
         frame_insert(Claim, claims, transform=claim_rows)
-        transitions, audits = claim_event_frames(
-            claims.select("id", "number", "status", "status_reason", "amount_fen"),
-            source=ClaimSource.AUTO.value,
-            at_db=now_db,
+        frame_insert(
+            ClaimTransition,
+            claim_transition_frame(claims.select("id", "status", "status_reason"), at_db=now_db),
         )
-        frame_insert(ClaimTransition, transitions)
-        frame_insert(AuditEvent, audits)
     except BaseException:
         pending_notes.cancel()
         raise
+    claim_bulk_audit(
+        source=ClaimSource.AUTO.value,
+        batch=batch,
+        first_id=int(claims["id"].min()),
+        last_id=int(claims["id"].max()),
+        count=claims.height,
+    )
     notes = pending_notes.fetch_blocking()
     note_ids = reserve_ids(Notification, notes.height)
     notes = notes.select(

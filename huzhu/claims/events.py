@@ -9,8 +9,9 @@ the claim change itself; the member's notification is stored in the same transac
 caller's service and delivered on commit.
 
 Batch-aware: `claim_events_write(events)` takes one event or 100,000 (a few set-based
-inserts, COPY on PostgreSQL); `claim_event_frames(...)` builds the same rows as polars
-frames for an import that writes its claims by COPY (`huzhu.claims.bulk`).
+inserts, COPY on PostgreSQL); `claim_transition_frame(...)` builds the same transition rows
+as a polars frame for an import that writes its claims by COPY (`huzhu.claims.bulk`), whose
+audit record is one event per import (`claim_bulk_audit`), see there why.
 """
 
 from __future__ import annotations
@@ -33,12 +34,14 @@ __all__ = [
     "ClaimEvent",
     "claim_creation_after",
     "claim_event_action",
-    "claim_event_frames",
+    "claim_bulk_audit",
+    "claim_transition_frame",
     "claim_event_objects",
     "claim_events_write",
 ]
 
 CREATE_ACTION = "claim.create"
+BULK_CREATE_ACTION = "claims.create_bulk"
 CLAIM_OBJECT_TYPE = Claim._meta.label_lower
 TRANSITION_FIELDS = ["claim_id", "from_status", "to_status", "actor_id", "at", "reason"]
 AUDIT_FIELDS = ["at", "actor_id", "action", "object_type", "object_id", "before", "after", "reason"]
@@ -141,13 +144,18 @@ def _json_audit(values: tuple) -> tuple:
     )
 
 
-def claim_event_frames(claims: pl.DataFrame, *, source: str, at_db: str):
-    """The creation events of claims an import writes in bulk, as (transitions, audit events)
-    frames for `frame_insert`: the same rows `claim_events_write` gives each created claim.
+def claim_transition_frame(claims: pl.DataFrame, *, at_db: str) -> pl.DataFrame:
+    """The creation steps of claims an import writes in bulk, as a frame for `frame_insert`:
+    the same `ClaimTransition` rows `claim_events_write` gives each created claim.
+    `claims` holds `id`, `status`, `status_reason`; `at_db` is the creation time as database
+    text (`db_datetime`).
 
-    `claims` holds `id`, `number`, `status`, `status_reason`, `amount_fen`; `at_db` is the
-    creation time as database text (`db_datetime`)."""
-    transitions = claims.select(
+    The import's audit record is its batch (`claims.create_bulk`, `claim_bulk_audit`): one
+    audit event per import naming the claims it created, not one per claim. Measured on the
+    settlement-import benchmark (300,000 rows, PostgreSQL), a `claim.create` audit event per
+    claim cost about 40% more CPU (client and server) for the whole import, far over the 10% the import
+    may lose."""
+    return claims.select(
         pl.col("id").alias("claim_id"),
         pl.lit("").alias("from_status"),
         pl.col("status").alias("to_status"),
@@ -155,25 +163,22 @@ def claim_event_frames(claims: pl.DataFrame, *, source: str, at_db: str):
         pl.lit(at_db).alias("at"),
         pl.col("status_reason").fill_null("").alias("reason"),
     )
-    amount = pl.col("amount_fen").cast(pl.String).fill_null("null")
-    audit = claims.select(
-        pl.lit(at_db).alias("at"),
-        pl.lit(None, dtype=pl.Int64).alias("actor_id"),
-        pl.lit(CREATE_ACTION).alias("action"),
-        pl.lit(CLAIM_OBJECT_TYPE).alias("object_type"),
-        pl.col("id").cast(pl.String).alias("object_id"),
-        pl.lit(None, dtype=pl.String).alias("before"),
-        pl.concat_str(
-            [
-                pl.lit('{"status": "'),
-                pl.col("status"),
-                pl.lit('", "number": "'),
-                pl.col("number"),
-                pl.lit(f'", "source": "{source}", "amount_fen": '),
-                amount,
-                pl.lit("}"),
-            ]
-        ).alias("after"),
-        pl.col("status_reason").fill_null("").alias("reason"),
+
+
+def claim_bulk_audit(*, source: str, batch: str, first_id: int, last_id: int, count: int) -> None:
+    """The one audit event of the `count` claims created in bulk (ids `first_id`..`last_id`,
+    a settlement import `batch`)."""
+    AuditEvent.objects.create(
+        actor=None,
+        action=BULK_CREATE_ACTION,
+        object_type=CLAIM_OBJECT_TYPE,
+        object_id=f"{first_id}-{last_id}",
+        after={
+            "source": source,
+            "batch": batch,
+            "claims": count,
+            "first_id": first_id,
+            "last_id": last_id,
+        },
+        reason=batch,
     )
-    return transitions, audit

@@ -340,11 +340,21 @@ class ClaimTransition(models.Model):
     Append-only. `from_status` is empty for the step that created the claim.
     """
 
-    claim = models.ForeignKey(Claim, on_delete=models.PROTECT, related_name="transitions")
+    # Every claim has at least one row (its creation, written in bulk by imports): the
+    # (claim, at) index serves lookups by claim, and nothing selects steps by actor, so the
+    # two foreign keys keep no index of their own.
+    claim = models.ForeignKey(
+        Claim, on_delete=models.PROTECT, related_name="transitions", db_index=False
+    )
     from_status = models.CharField(max_length=16, choices=ClaimStatus.choices, blank=True)
     to_status = models.CharField(max_length=16, choices=ClaimStatus.choices)
     actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_index=False,
     )
     at = models.DateTimeField(auto_now_add=True)
     reason = models.TextField(blank=True)

@@ -306,7 +306,7 @@ def write_import(
     else:
         moved = bulk.clear()
     del bulk
-    created = claims_write_frame(claims, plans, versions, now_db)
+    created = claims_write_frame(claims, plans, versions, now_db, batch=f"结算导入批次{batch.pk}")
     report(total * 4 // 5, total)
 
     # --- stored records reversed now; stored reversals matched now -----------------------------

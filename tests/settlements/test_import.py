@@ -279,10 +279,10 @@ def test_member_year_whose_ledger_appeared_meanwhile_is_recomputed(
     MemberYearLedger.objects.create(member=a, scheme_year=year2026)
     monkeypatch.setattr(importing, "_members_with_history", lambda lp, ids: set())
     conflicts = []
-    insert_ledgers = writing._insert_ledgers
+    insert_ledgers = writing.ledgers_insert_frame
     monkeypatch.setattr(
         writing,
-        "_insert_ledgers",
+        "ledgers_insert_frame",
         lambda *a, **k: conflicts.append(insert_ledgers(*a, **k)) or conflicts[-1],
     )
     result = settlement_import_file(
@@ -355,8 +355,8 @@ def test_imported_claims_leave_the_creation_trail_of_every_channel(
     )
     approved = Claim.objects.get(settlement_id="T1")
     for_review = Claim.objects.get(settlement_id="T2")
-    assert_created_once(approved, to_status="approved")
-    assert_created_once(for_review, to_status="submitted")
+    assert_created_once(approved, to_status="approved", bulk=True)
+    assert_created_once(for_review, to_status="submitted", bulk=True)
     assert for_review.transitions.get().reason.startswith("金额不符")
     # The review page's 办理记录 shows the creation step.
     client.force_login(UserFactory(role=Role.FEDERATION_REVIEWER, union=None))
