@@ -193,6 +193,9 @@ class Claim(models.Model):
     admit_date = models.DateField(_("入院日期"), null=True, blank=True)
     discharge_date = models.DateField(_("出院日期"), null=True, blank=True)
     invoice_number = models.CharField(_("发票号码"), max_length=64, null=True, blank=True)
+    # 发票代码, from the invoice's QR code when it was read; with the number, the invoice's
+    # identity (claims/checks.py).
+    invoice_code = models.CharField(_("发票代码"), max_length=32, blank=True, default="")
     total_cost_fen = models.BigIntegerField(_("医疗总费用（分）"), null=True, blank=True)
     fund_paid_fen = models.BigIntegerField(_("统筹基金支付（分）"), null=True, blank=True)
     self_pay_in_policy_fen = models.BigIntegerField(
@@ -281,9 +284,10 @@ class Claim(models.Model):
                 condition=Q(settlement_id__isnull=False),
                 name="claim_one_per_settlement_benefit",
             ),
-            # One live claim per invoice and benefit (a rejected or void one no longer counts).
+            # One live claim per invoice (code + number) and benefit (a rejected or void one
+            # no longer counts); another member's claim on it is refused by the services.
             models.UniqueConstraint(
-                fields=["invoice_number", "benefit_code"],
+                fields=["invoice_code", "invoice_number", "benefit_code"],
                 condition=Q(invoice_number__isnull=False) & ~Q(status__in=["rejected", "void"]),
                 name="claim_one_live_per_invoice_benefit",
             ),

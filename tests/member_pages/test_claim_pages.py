@@ -231,7 +231,7 @@ def test_returned_claim_is_corrected_and_resubmitted(member_client, world):
     response = member_client.post(
         f"/m/claims/{claim.pk}/correct/",
         {
-            **claim_form(self_pay_in_policy="3100.00"),
+            **claim_form(self_pay_in_policy="3100.00", self_pay_out_policy="2900.00"),
             "file_settlement_sheet": SimpleUploadedFile("new.jpg", jpeg_bytes()),
         },
     )
@@ -337,7 +337,7 @@ def test_member_corrects_a_claim_the_union_filed_and_the_federation_returned(mem
     assert "修改后重新提交" in member_client.get(f"/m/claims/{claim.pk}/").content.decode()
     response = member_client.post(
         f"/m/claims/{claim.pk}/correct/",
-        claim_form(invoice_number="OP-1", self_pay_in_policy="800"),
+        claim_form(invoice_number="OP-1", self_pay_in_policy="800", total_cost="12800.00"),
     )
     assert response.status_code == 302
     claim.refresh_from_db()
@@ -373,3 +373,82 @@ def test_abandoned_uploads_are_deleted_after_two_days(world):
     import os
 
     assert not os.path.exists(path)
+
+
+@pytest.mark.parametrize(
+    "overrides, message",
+    [
+        # 总费用 1,000 with 统筹 9,000: the import flags exactly this as 金额不符.
+        (
+            {"total_cost": "1000.00", "fund_paid": "9000.00", "self_pay_out_policy": ""},
+            "金额不符：已填的统筹基金支付、政策范围内个人负担、政策范围外自费合计12000.00元，"
+            "超过医疗总费用1000.00元",
+        ),
+        (
+            {"total_cost": "16000.00"},
+            "金额不符：统筹基金支付+政策范围内个人负担+政策范围外自费=15000.00元，"
+            "医疗总费用为16000.00元",
+        ),
+        ({"admit_date": "2025-03-01"}, "住院天数超过365天（374天）"),
+    ],
+)
+def test_a_manual_claim_gets_the_imports_checks(member_client, overrides, message):
+    response = member_client.post("/m/claims/new/", {**claim_form(**overrides), **files()})
+    assert message in response.content.decode()
+    assert not Claim.objects.exists()
+
+
+def test_a_typed_invoice_number_other_than_the_qr_is_refused_showing_both(member_client):
+    qr = "01,10,033002100111,12345678,15000.00,20260310,1234,ABCD"
+    invoice = SimpleUploadedFile("发票.jpg", jpeg_bytes((1200, 900), qr_text=qr), "image/jpeg")
+    response = member_client.post(
+        "/m/claims/new/",
+        {**claim_form(invoice_number="OP2-0001"), **files(file_invoice=invoice)},
+    )
+    page = response.content.decode()
+    assert "OP2-0001" in page and "12345678" in page and "不一致" in page
+    assert not Claim.objects.exists()
+
+
+def test_one_invoice_is_never_claimed_for_two_members(client, world):
+    from huzhu.claims.error_codes import ClaimErrorCode
+    from huzhu.web.member.accounts import MemberAppError
+    from huzhu.web.member.services import claim_file
+
+    qr = "01,10,033002100111,12345678,15000.00,20260310,1234,ABCD"
+
+    def file_for(member, **form):
+        from huzhu.web.member.services import document_upload
+
+        docs = [
+            document_upload(
+                member=member,
+                kind=kind,
+                data=jpeg_bytes((1200, 900), qr_text=qr if kind == "invoice" else None),
+                name=f"{kind}.jpg",
+                acting_user=member.user,
+            )
+            for kind in ("invoice", "settlement_sheet", "discharge_summary", "bank_card")
+        ]
+        raw = {k: v for k, v in claim_form(**form).items() if k != "action"}
+        return claim_file(
+            acting_user=member.user,
+            member=member,
+            raw=raw,
+            document_ids=[d.pk for d in docs],
+            bank={
+                "account_name": member.name,
+                "bank_name": "中国农业银行嵊州支行",
+                "bank_account": "6228480012345678",
+            },
+            today=TODAY,
+        )
+
+    first = file_for(world.member, invoice_number="12345678")
+    assert (first.invoice_code, first.invoice_number) == ("033002100111", "12345678")
+    # The other member files the same invoice (typed as on the QR): refused.
+    with pytest.raises(MemberAppError) as err:
+        file_for(world.other, invoice_number="12345678")
+    assert err.value.code == ClaimErrorCode.DUPLICATE_INVOICE
+    assert "已用于其他职工的申请" in err.value.message
+    assert Claim.objects.count() == 1

@@ -9,10 +9,12 @@ from dataclasses import dataclass, field
 from django.db import IntegrityError, models, transaction
 from django.utils.translation import gettext as _
 
+from ..checks import stay_problems
 from ..error_codes import ClaimError, ClaimErrorCode
 from ..ledger import LedgerTotals, ledger_write
 from ..models import (
     Claim,
+    ClaimSource,
     ClaimStatus,
     MemberYearLedger,
 )
@@ -46,6 +48,7 @@ CLAIMANT_FIELDS = frozenset(
         "admit_date",
         "discharge_date",
         "invoice_number",
+        "invoice_code",
         "total_cost_fen",
         "fund_paid_fen",
         "self_pay_in_policy_fen",
@@ -137,6 +140,8 @@ def _check_complete(claim: Claim) -> None:
         )
     if claim.discharge_date < claim.admit_date:
         raise ClaimError(E.INVALID_FIELD, _("出院日期早于入院日期。"), field="discharge_date")
+    if claim.source == ClaimSource.MANUAL:
+        _check_manual(claim)
     year = claim.scheme_year
     if not (year.start <= claim.discharge_date <= year.end):
         raise ClaimError(
@@ -145,6 +150,43 @@ def _check_complete(claim: Claim) -> None:
             % {"d": claim.discharge_date, "year": year, "start": year.start, "end": year.end},
             field="discharge_date",
         )
+
+
+def _check_manual(claim: Claim) -> None:
+    """A claim people filed gets the import's checks of the stay's figures (refused here, where
+    an auto-claim goes to a reviewer), and its invoice may not be another member's claim."""
+    problems = stay_problems(
+        admit=claim.admit_date,
+        discharge=claim.discharge_date,
+        total_cost_fen=claim.total_cost_fen,
+        fund_paid_fen=claim.fund_paid_fen,
+        self_pay_in_policy_fen=claim.self_pay_in_policy_fen,
+        self_pay_out_policy_fen=claim.self_pay_out_policy_fen,
+    )
+    if problems:
+        raise ClaimError(
+            E.INVALID_AMOUNT if problems[0][0].endswith("_fen") else E.INVALID_FIELD,
+            "；".join(message for _field, message in problems),
+            field=problems[0][0],
+        )
+    if claim.invoice_number and _invoice_of_another_member(claim):
+        raise ClaimError(
+            E.DUPLICATE_INVOICE,
+            _("发票%(i)s已用于其他职工的申请，同一张发票不能重复申请。")
+            % {"i": claim.invoice_number},
+            field="invoice_number",
+        )
+
+
+def _invoice_of_another_member(claim: Claim) -> bool:
+    return (
+        Claim.objects.filter(
+            invoice_code=claim.invoice_code or "", invoice_number=claim.invoice_number
+        )
+        .exclude(member_id=claim.member_id)
+        .exclude(status__in=[S.REJECTED, S.VOID, S.DRAFT])
+        .exists()
+    )
 
 
 def _require_reason(reason: str, what: str) -> str:
@@ -172,7 +214,12 @@ def _duplicate_error(claim: Claim) -> ClaimError | None:
             )
     if claim.invoice_number:
         number = (
-            others.filter(invoice_number=claim.invoice_number, benefit_code=claim.benefit_code)
+            others.filter(
+                invoice_code=claim.invoice_code or "",
+                invoice_number=claim.invoice_number,
+                benefit_code=claim.benefit_code,
+                member_id=claim.member_id,
+            )
             .exclude(status__in=[S.REJECTED, S.VOID])
             .values_list("number", flat=True)
             .first()
@@ -182,6 +229,13 @@ def _duplicate_error(claim: Claim) -> ClaimError | None:
                 E.DUPLICATE_INVOICE,
                 _("发票%(i)s已用于申请%(n)s，不能重复申请。")
                 % {"i": claim.invoice_number, "n": number},
+                field="invoice_number",
+            )
+        if _invoice_of_another_member(claim):
+            return ClaimError(
+                E.DUPLICATE_INVOICE,
+                _("发票%(i)s已用于其他职工的申请，同一张发票不能重复申请。")
+                % {"i": claim.invoice_number},
                 field="invoice_number",
             )
     return None

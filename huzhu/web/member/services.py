@@ -14,6 +14,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from huzhu.audit.services import audit_record
+from huzhu.claims.checks import InvoiceMismatch, invoice_identity
 from huzhu.claims.error_codes import ClaimError
 from huzhu.claims.models import Claim, ClaimSource, ClaimStatus
 from huzhu.claims.services import claim_resubmit, claim_save_draft, claim_submit
@@ -269,8 +270,22 @@ def _documents_check(member: Member, docs: list[MemberDocument], *, need_bank_ca
         )
 
 
+def _invoice_identity(data: dict, docs: list[MemberDocument]) -> None:
+    """Set the claim's invoice identity (code + number) from the QR code read on an uploaded
+    invoice, else the typed number; a typed number other than the QR's is refused with both."""
+    qr_codes = [d.invoice_qr for d in docs if d.kind == DocumentKind.INVOICE and d.invoice_qr]
+    try:
+        identity = invoice_identity(typed_number=data.get("invoice_number"), qr_codes=qr_codes)
+    except InvoiceMismatch as exc:
+        raise MemberAppError("invoice_mismatch", str(exc), field="invoice_number") from None
+    data["invoice_number"] = identity.number
+    data["invoice_code"] = identity.code
+
+
 def _claim_error(exc: ClaimError) -> MemberAppError:
-    return MemberAppError(str(exc.code), exc.message, field=exc.field)
+    # The form names amounts without the unit (`total_cost` for `total_cost_fen`).
+    field = exc.field.removesuffix("_fen") if exc.field else exc.field
+    return MemberAppError(str(exc.code), exc.message, field=field)
 
 
 def claim_file(
@@ -297,6 +312,7 @@ def claim_file(
     kept = list(draft.documents.all()) if draft is not None else []
     need_bank = not member.bank_account_last4
     _documents_check(member, docs + kept, need_bank_card=need_bank)
+    _invoice_identity(data, docs + kept)
     try:
         with transaction.atomic():
             if need_bank:
@@ -362,6 +378,7 @@ def claim_refile(
     }
     _check_claim_input(claim.member, merged, today=today, exclude_pk=claim.pk)
     docs = _pending_documents(claim.member, document_ids)
+    _invoice_identity(merged, docs + list(claim.documents.all()))
     changes = {k: merged[k] for k in merged if k != "scheme_year"}
     try:
         with transaction.atomic():
