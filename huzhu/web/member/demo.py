@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 from datetime import timedelta
+from decimal import Decimal
 
 from django.db import transaction
 from django.utils import timezone
@@ -145,7 +146,8 @@ def run(*, stdout) -> None:
             "discharge_date": discharge.isoformat(),
             "invoice_number": invoice,
             "total_cost": total,
-            "fund_paid": "9000.00",
+            # The parts add up to the total (a manual claim's figures are checked).
+            "fund_paid": str(Decimal(total) - Decimal(base) - Decimal("1200.00")),
             "self_pay_in_policy": base,
             "self_pay_out_policy": "1200.00",
             "diagnosis_code": diag,
