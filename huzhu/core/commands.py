@@ -56,13 +56,13 @@ class KeyedImportCommand(HuzhuCommand):
     def handle(self, *args, **options):
         from pathlib import Path
 
-        from huzhu.core.tabular import TabularError
+        from huzhu.core.tabular import TabularError, read_file_bytes
 
         path = Path(options["file"])
         try:
-            data = path.read_bytes()
-        except OSError as exc:
-            raise UsageError(f"无法读取文件 {path}: {exc.strerror or exc}")
+            data = read_file_bytes(path)
+        except TabularError as exc:
+            raise UsageError(exc.message)
         try:
             result = self.import_service(
                 data=data,

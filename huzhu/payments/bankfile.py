@@ -36,7 +36,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from huzhu.core.money import MoneyError, fen_to_yuan, yuan_to_fen
-from huzhu.core.tabular import RowProblem, TabularError, read_table
+from huzhu.core.tabular import RowProblem, TabularError, read_grids, sheet_from_grids
 
 __all__ = [
     "BANK_LAYOUTS",
@@ -408,15 +408,18 @@ def read_return_file(data: bytes, file_name: str, *, layout: str | None = None) 
     layout fits. Per-row problems (bad amount, unknown status…) are listed in `.problems`.
     """
     candidates = [BANK_LAYOUTS[layout]] if layout else list(BANK_LAYOUTS.values())
+    grids, encoding = read_grids(data, file_name)  # checked, parsed once in the child
     sheet = None
     chosen = None
     errors: list[str] = []
     for candidate in candidates:
         required = {"name", "account", "amount", "result"}
         try:
-            sheet = read_table(data, file_name, aliases=candidate.headers, required=required)
+            sheet = sheet_from_grids(
+                grids, file_name, encoding, aliases=candidate.headers, required=required
+            )
         except TabularError as exc:
-            if exc.code in ("empty_file", "unreadable"):
+            if exc.code not in ("no_header", "missing_columns"):
                 raise
             errors.append(exc.message)
             continue

@@ -7,6 +7,7 @@ problem with its path, e.g. `benefits[0].tiers[1].up_to: 必须大于前一档�
 from __future__ import annotations
 
 import hashlib
+import os
 import re
 from datetime import date
 from decimal import Decimal, InvalidOperation
@@ -37,6 +38,7 @@ __all__ = [
     "Cap",
     "Period",
     "plan_from_yaml",
+    "plan_read_file",
     "plan_from_file",
     "plan_from_data",
     "plan_move_to_year",
@@ -457,10 +459,22 @@ def plan_from_data(data: Any) -> Plan:
     return plan
 
 
+class _PlanLoader(yaml.SafeLoader):
+    """Safe YAML without aliases: a plan never needs them, and nested aliases expand
+    exponentially once validated (a "billion laughs" file)."""
+
+    def compose_node(self, parent, index):
+        if self.check_event(yaml.AliasEvent):
+            raise yaml.composer.ComposerError(
+                None, None, "方案文件不支持YAML别名（*名称）", self.peek_event().start_mark
+            )
+        return super().compose_node(parent, index)
+
+
 def plan_from_yaml(text: str) -> Plan:
     """Parse and validate a plan file's text; raises PlanError listing every problem."""
     try:
-        data = yaml.safe_load(text)
+        data = yaml.load(text, Loader=_PlanLoader)
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
         where = f"第{mark.line + 1}行第{mark.column + 1}列" if mark else ""
@@ -468,13 +482,40 @@ def plan_from_yaml(text: str) -> Plan:
     return plan_from_data(data)
 
 
+PLAN_MAX_BYTES = 1024 * 1024  # a plan file is a few KB
+_BINARY_MAGIC = (b"PK\x03\x04", b"\xd0\xcf\x11\xe0", b"%PDF", b"\x89PNG", b"\xff\xd8\xff")
+
+
+def plan_read_file(path) -> str:
+    """The text of a plan file, checked before YAML sees it: not empty, at most
+    PLAN_MAX_BYTES, text (not a workbook, PDF or image), UTF-8 (a BOM is fine).
+    Raises PlanError whose message names the file, not the directory."""
+    name = os.path.basename(str(path))
+
+    def refuse(message: str) -> PlanError:
+        return PlanError([PlanProblem(path="", message=message)])
+
+    try:
+        with open(path, "rb") as fh:
+            data = fh.read(PLAN_MAX_BYTES + 1)
+    except OSError as e:
+        raise refuse(f"无法读取方案文件“{name}”：{e.strerror or '读取失败'}") from None
+    if not data.strip():
+        raise refuse(f"方案文件“{name}”是空的")
+    if len(data) > PLAN_MAX_BYTES:
+        raise refuse(f"方案文件“{name}”超过{PLAN_MAX_BYTES // 1024} KB，不像是互助方案文件")
+    if data.startswith(_BINARY_MAGIC) or b"\x00" in data:
+        raise refuse(f"方案文件“{name}”不是文本文件（应为UTF-8编码的YAML）")
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        line = data.count(b"\n", 0, e.start) + 1
+        raise refuse(f"方案文件“{name}”不是UTF-8编码（第{line}行有无法识别的字节）") from None
+
+
 def plan_from_file(path: str) -> tuple[Plan, str]:
     """Read a plan file (UTF-8): returns (plan, source text)."""
-    try:
-        with open(path, encoding="utf-8-sig") as fh:
-            text = fh.read()
-    except (OSError, UnicodeDecodeError) as e:
-        raise PlanError([PlanProblem(path="", message=f"无法读取方案文件 {path}：{e}")]) from None
+    text = plan_read_file(path)
     return plan_from_yaml(text), text
 
 

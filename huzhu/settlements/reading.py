@@ -1,8 +1,10 @@
 """Settlement input as one polars frame of text columns: from a file, or from a push payload.
 
-Files: CSV (UTF-8, UTF-8 with BOM, GBK/GB18030) or .xlsx through the plans app's reader, so
-amounts are never floats and ID numbers never lose digits. Field names may be ours or the
-national platform's (`huzhu.plans.rules.records`).
+Files: CSV (UTF-8, UTF-8 with BOM, GBK/GB18030) or a workbook (.xlsx/.xls/.ods) through the
+one table reader (`huzhu.core.tabular.read_frame`: bounds checked before parsing, workbooks
+parsed in a child process, header found under title rows), so amounts are never floats and
+ID numbers never lose digits. Field names may be ours or the national platform's
+(`huzhu.plans.rules.records`).
 """
 
 from __future__ import annotations
@@ -14,7 +16,11 @@ from pathlib import Path
 
 import polars as pl
 
-from huzhu.plans.tabular import TableReadError, read_table
+from huzhu.core.tabular import TabularError, read_frame
+from huzhu.plans.rules.records import SETTLEMENT_HEADERS
+
+# The name the settlement services and pages use for "this file cannot be read".
+TableReadError = TabularError
 
 __all__ = [
     "SettlementInput",
@@ -46,11 +52,13 @@ def file_checksum(path: str | Path) -> str:
 
 
 def read_settlement_file(path: str | Path, *, file_name: str = "") -> SettlementInput:
-    """Read a settlement file; raises TableReadError (with a Chinese message) if it cannot."""
-    table = read_table(path)
+    """Read a settlement file; raises TabularError (with a Chinese message naming
+    `file_name`, never the server path) if it cannot."""
+    file_name = file_name or Path(path).name
+    table = read_frame(path, file_name=file_name, aliases=SETTLEMENT_HEADERS)
     return SettlementInput(
         frame=table.frame,
-        file_name=file_name or Path(path).name,
+        file_name=file_name,
         checksum=file_checksum(path),
         encoding=table.encoding,
         first_row=2,

@@ -9,6 +9,7 @@ demo call. The work itself is `importing.settlement_import`.
 
 from __future__ import annotations
 
+import logging
 import os
 import secrets
 import time
@@ -18,6 +19,7 @@ from django.conf import settings
 from django.db import connection, connections, transaction
 
 from huzhu.audit.services import audit_record
+from huzhu.core.tabular import check_file
 
 from .importing import ImportRefused, ImportResult, settlement_import
 from .models import BatchChannel, BatchState, SettlementBatch
@@ -40,7 +42,8 @@ __all__ = [
     "batch_progress_writer",
 ]
 
-UPLOAD_SUFFIXES = (".csv", ".xlsx", ".xlsm")
+UPLOAD_SUFFIXES = (".csv", ".txt", ".xlsx", ".xlsm", ".xls", ".ods")
+logger = logging.getLogger(__name__)
 
 
 def settlement_import_file(
@@ -54,7 +57,8 @@ def settlement_import_file(
     progress=None,
     plans=None,
 ) -> ImportResult:
-    """Import a settlement file (CSV UTF-8/BOM/GBK or .xlsx). Raises TableReadError for a file
+    """Import a settlement file (CSV UTF-8/BOM/GBK or .xlsx/.xls/.ods). Raises TableReadError
+    (`huzhu.core.tabular.TabularError`) for a file
     that cannot be read, ImportRefused for one that cannot be imported as a whole."""
     source_input = read_settlement_file(path, file_name=file_name)
     result = settlement_import(
@@ -80,12 +84,12 @@ def settlement_batch_upload(
     *, data: bytes, file_name: str, source: str = "bureau", acting_user
 ) -> SettlementBatch:
     """Keep an uploaded file and queue its import as a background task; returns the batch
-    (state pending). The file holds personal data: the task deletes it when done."""
+    (state pending). The file holds personal data: the task deletes it when done. A file
+    out of the reader's bounds (or not a table) is refused here, before it is queued."""
     suffix = Path(file_name).suffix.lower()
     if suffix not in UPLOAD_SUFFIXES:
-        raise TableReadError("只支持 CSV 或 .xlsx 文件")
-    if not data.strip():
-        raise TableReadError("文件为空")
+        raise TableReadError("只支持 CSV 或 Excel（.xlsx/.xls/.ods）文件")
+    check_file(data, Path(file_name).name)
     directory = _upload_dir()
     directory.mkdir(parents=True, exist_ok=True, mode=0o700)
     path = directory / f"{secrets.token_urlsafe(24)}{suffix}"
@@ -173,6 +177,13 @@ def settlement_batch_run(*, batch_id: int) -> dict:
             state=BatchState.FAILED, error=exc.message
         )
         return {"error": exc.message}
+    except Exception as exc:
+        # Whatever went wrong, the batch must not stay pending/running for ever; the page
+        # shows a reason without server details (the log has them).
+        logger.exception("settlement batch %s failed", batch.pk)
+        message = f"导入失败：程序内部错误（{type(exc).__name__}），已记入日志，请联系系统管理员"
+        SettlementBatch.objects.filter(pk=batch.pk).update(state=BatchState.FAILED, error=message)
+        return {"error": message}
     finally:
         progress.close()
         if path:

@@ -5,11 +5,14 @@ The bytes go to `<VAR_DIR>/uploads/<token>` under a random token; what the token
 the token; the path is always built here from a token that matches TOKEN_RE and that the
 session knows, so a client can neither choose a path nor use somebody else's upload.
 Files hold personal data: they are deleted on confirm or cancel, and pruned after a day.
+A preview's result is kept beside its upload (`<token>.preview`), so paging through a
+preview neither parses the file again nor re-checks every row.
 """
 
 from __future__ import annotations
 
 import os
+import pickle
 import re
 import secrets
 import time
@@ -20,6 +23,7 @@ from django.conf import settings
 TOKEN_RE = re.compile(r"^[A-Za-z0-9_-]{32,64}$")
 MAX_AGE_SECONDS = 24 * 3600
 SESSION_KEY = "huzhu_uploads"
+PREVIEW_SUFFIX = ".preview"
 
 
 def upload_dir() -> Path:
@@ -54,9 +58,33 @@ def upload_read(token: str) -> bytes | None:
 
 def upload_delete(token: str) -> None:
     try:
-        _path(token).unlink(missing_ok=True)
+        path = _path(token)
     except ValueError:
-        pass
+        return
+    path.unlink(missing_ok=True)
+    _preview_path(path).unlink(missing_ok=True)
+
+
+def _preview_path(path: Path) -> Path:
+    return path.with_name(path.name + PREVIEW_SUFFIX)
+
+
+def upload_preview_store(token: str, result) -> None:
+    """Keep a preview's result (a picklable object) for the upload `token`."""
+    path = _preview_path(_path(token))
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "wb") as fh:
+        pickle.dump(result, fh, protocol=pickle.HIGHEST_PROTOCOL)
+
+
+def upload_preview_read(token: str):
+    """The result kept by `upload_preview_store`, or None. Only this module writes these
+    files, in the private upload directory, under tokens it made."""
+    try:
+        with open(_preview_path(_path(token)), "rb") as fh:
+            return pickle.load(fh)
+    except (ValueError, OSError, pickle.UnpicklingError, EOFError, AttributeError):
+        return None
 
 
 def uploads_prune(max_age: int = MAX_AGE_SECONDS) -> None:
@@ -67,7 +95,8 @@ def uploads_prune(max_age: int = MAX_AGE_SECONDS) -> None:
     cutoff = time.time() - max_age
     for path in directory.iterdir():
         try:
-            if TOKEN_RE.match(path.name) and path.stat().st_mtime < cutoff:
+            token = path.name.removesuffix(PREVIEW_SUFFIX)
+            if TOKEN_RE.match(token) and path.stat().st_mtime < cutoff:
                 path.unlink(missing_ok=True)
         except OSError:
             pass

@@ -96,6 +96,37 @@ def test_an_unreadable_file_exits_2(tmp_path):
     assert exc.value.returncode == 2
 
 
+def test_a_plan_file_is_checked_before_yaml_reads_it(tmp_path):
+    cases = {
+        "empty.yaml": (b"", "是空的"),
+        "big.yaml": (b"# " + b"," * (1024 * 1024) + b"\n", "超过1024 KB"),
+        "scan.yaml": (b"%PDF-1.4\n" + bytes(range(256)), "不是文本文件"),
+        "gbk.yaml": ("year: 2026\nname: 互助方案\n".encode("gbk"), "不是UTF-8编码（第2行"),
+    }
+    for name, (data, reason) in cases.items():
+        (tmp_path / name).write_bytes(data)
+        with pytest.raises(CommandError) as exc:
+            call_command("plan-load", str(tmp_path / name), stdout=io.StringIO())
+        assert exc.value.returncode == 2 and reason in str(exc.value) and name in str(exc.value)
+        assert str(tmp_path) not in str(exc.value)
+    assert not PlanVersion.objects.exists()
+
+
+def test_yaml_aliases_are_refused_before_they_expand(tmp_path):
+    # A "billion laughs": nine levels of aliases, each ten times the one below.
+    lines = ['a0: &a0 ["lol","lol","lol","lol","lol","lol","lol","lol","lol","lol"]']
+    for i in range(1, 10):
+        lines.append(f"a{i}: &a{i} [" + ",".join([f"*a{i - 1}"] * 10) + "]")
+    path = tmp_path / "laughs.yaml"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    out = io.StringIO()
+    with pytest.raises(SystemExit) as exc:
+        call_command("plan-load", str(path), stdout=out)
+    assert exc.value.code == 1
+    assert "不支持YAML别名" in out.getvalue()
+    assert not PlanVersion.objects.exists()
+
+
 def test_no_plan_loaded_for_a_year():
     with pytest.raises(PlanNotLoaded):
         plan_for_year(2031)

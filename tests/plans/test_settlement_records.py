@@ -3,6 +3,7 @@
 import polars as pl
 import pytest
 
+from huzhu.core.tabular import read_frame
 from huzhu.plans.rules.records import (
     RecordsFormatError,
     column_plan,
@@ -10,7 +11,6 @@ from huzhu.plans.rules.records import (
     records_frame,
     records_from_rows,
 )
-from huzhu.plans.tabular import read_table
 
 from .conftest import DATA
 
@@ -18,7 +18,7 @@ SAMPLE = DATA / "sample-national-fields-gbk.csv"
 
 
 def test_gbk_sample_is_read_and_its_encoding_reported():
-    table = read_table(SAMPLE)
+    table = read_frame(SAMPLE)
     assert table.encoding == "gb18030"
     assert table.frame.height == 21
     assert table.frame["psn_name"][0] == "刘芳"
@@ -28,14 +28,14 @@ def test_utf8_bom_and_plain_utf8(tmp_path):
     text = SAMPLE.read_bytes().decode("gbk")
     (tmp_path / "bom.csv").write_bytes(b"\xef\xbb\xbf" + text.encode("utf-8"))
     (tmp_path / "plain.csv").write_text(text, encoding="utf-8")
-    bom, plain = read_table(tmp_path / "bom.csv"), read_table(tmp_path / "plain.csv")
+    bom, plain = read_frame(tmp_path / "bom.csv"), read_frame(tmp_path / "plain.csv")
     assert (bom.encoding, plain.encoding) == ("utf-8-sig", "utf-8")
     assert bom.frame.columns[0] == "setl_id"
     assert bom.frame.equals(plain.frame)
 
 
 def test_national_names_map_and_in_policy_self_pay_is_derived():
-    table = read_table(SAMPLE)
+    table = read_frame(SAMPLE)
     plan = column_plan(table.frame.columns, need=["self_pay_in_policy"])
     assert plan.columns["settlement_id"] == "setl_id"
     assert plan.columns["visit_id"] == "mdtrt_id"
@@ -49,7 +49,7 @@ def test_national_names_map_and_in_policy_self_pay_is_derived():
 
 
 def test_refund_flag_cancels_the_record_of_the_same_visit_it_negates():
-    table = read_table(SAMPLE)
+    table = read_frame(SAMPLE)
     plan = column_plan(table.frame.columns)
     records = records_from_rows(table.frame.iter_rows(named=True), plan)
     refund = records[-1]

@@ -95,7 +95,7 @@ def test_upload_of_an_unreadable_file_is_refused_on_the_page(client, reviewer):
         {"file": SimpleUploadedFile("x.pdf", b"%PDF", content_type="application/pdf")},
     )
     assert response.status_code == 200
-    assert "只支持 CSV 或 .xlsx 文件" in response.content.decode()
+    assert "只支持 CSV 或 Excel（.xlsx/.xls/.ods）文件" in response.content.decode()
     assert not SettlementBatch.objects.exists()
 
 

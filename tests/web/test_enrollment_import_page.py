@@ -97,6 +97,29 @@ def test_preview_lists_every_row_and_every_rows_problems_and_writes_nothing(
     assert not Enrollment.objects.exists() and not Member.objects.exists()
 
 
+def test_paging_a_preview_does_not_read_the_file_again(login, operator_a, upload_dir, monkeypatch):
+    client = login(operator_a)
+    token = _token(_upload(client, _xlsx(_with_problems())))
+    first = client.get(reverse("web:enrollment_import_preview", args=[token]))
+    assert first.status_code == 200
+
+    def no_second_read(*args, **kwargs):
+        raise AssertionError("the preview read the whole file again")
+
+    monkeypatch.setattr("huzhu.enrollment.imports.read_table", no_second_read)
+    url = reverse("web:enrollment_import_preview", args=[token])
+    again = client.get(url + "?only=errors&page=1")
+    assert again.status_code == 200
+    assert [r.row for r in again.context["page"].object_list] == [6, 7, 8]
+    # The confirmation checks the file anew (here: it would read it again).
+    with pytest.raises(AssertionError, match="read the whole file again"):
+        _confirm(client, token)
+    # Cancelling deletes the upload and its kept preview.
+    monkeypatch.undo()
+    client.post(reverse("web:enrollment_import_cancel", args=[token]))
+    assert list(upload_dir.iterdir()) == []
+
+
 def test_confirm_all_or_nothing_writes_a_clean_file(login, operator_a, tree, upload_dir):
     client = login(operator_a)
     token = _token(_upload(client, _xlsx(_good(4))))

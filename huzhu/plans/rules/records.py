@@ -22,6 +22,7 @@ __all__ = [
     "AMOUNT_FIELDS",
     "NATIONAL_NAMES",
     "REQUIRED_FIELDS",
+    "SETTLEMENT_HEADERS",
     "ColumnPlan",
     "Amount",
     "AmountColumn",
@@ -78,6 +79,17 @@ DERIVED = {
     "self_pay_in_policy": ("-", "inscp_scp_amt", "fund_pay_sumamt"),
 }
 REVERSAL_FLAG = "refd_setl_flag"
+# Every header a settlement file may name, for finding the header row under title rows
+# (`huzhu.core.tabular.read_frame(aliases=...)`); the columns keep the file's names.
+SETTLEMENT_HEADERS = {
+    name: name
+    for name in (
+        *CANONICAL_FIELDS,
+        *NATIONAL_NAMES,
+        *(part for _, left, right in DERIVED.values() for part in (left, right)),
+        REVERSAL_FLAG,
+    )
+}
 _EMPTY: Mapping = MappingProxyType({})
 
 

@@ -76,13 +76,14 @@ def import_start(request):
     )
 
 
-def _load_upload(request, token: str):
-    """The upload's bytes and what it is for; raises UploadGone, Http404 for out-of-scope."""
+def _load_upload(request, token: str, *, read: bool = True):
+    """The upload's bytes (None unless `read`) and what it is for; raises UploadGone,
+    Http404 for out-of-scope."""
     meta = uploads.session_lookup(request.session, token)
     if meta is None or meta.get("user_id") != request.user.pk:
         raise UploadGone
-    data = uploads.upload_read(token)
-    if data is None:
+    data = uploads.upload_read(token) if read else None
+    if read and data is None:
         uploads.session_forget(request.session, token)
         raise UploadGone
     # Scope is checked again at every step: the account may have changed since the upload.
@@ -150,9 +151,17 @@ def _preview_context(request, token, meta, union, scheme_year, enrolled_on, resu
 
 @staff_required("enrollment_import")
 def import_preview(request, token: str):
-    """Every row with its status and problems (row, column, reason); nothing is written."""
+    """Every row with its status and problems (row, column, reason); nothing is written.
+
+    The file is read and checked once, on the first view; paging and filtering show that
+    result again (the confirmation checks everything anew)."""
     try:
-        meta, union, scheme_year, enrolled_on, result = _run(request, token, dry_run=True)
+        result = uploads.upload_preview_read(token)
+        if result is None:
+            meta, union, scheme_year, enrolled_on, result = _run(request, token, dry_run=True)
+            uploads.upload_preview_store(token, result)
+        else:
+            meta, _data, union, scheme_year, enrolled_on = _load_upload(request, token, read=False)
     except UploadGone:
         return _upload_gone(request)
     except TabularError as exc:

@@ -10,7 +10,7 @@ from pathlib import Path
 from django.utils import timezone
 
 from huzhu.core.commands import HuzhuCommand, UsageError
-from huzhu.core.tabular import TabularError
+from huzhu.core.tabular import TabularError, read_file_bytes
 from huzhu.enrollment.models import SchemeYear
 from huzhu.enrollment.services import enrollment_import
 from huzhu.organizations.models import Union
@@ -43,9 +43,9 @@ class Command(HuzhuCommand):
     def handle(self, *args, **options):
         path = Path(options["file"])
         try:
-            data = path.read_bytes()
-        except OSError as exc:
-            raise UsageError(f"无法读取文件 {path}: {exc.strerror or exc}")
+            data = read_file_bytes(path)
+        except TabularError as exc:
+            raise UsageError(exc.message)
         union = Union.objects.filter(code=options["union"].strip()).first()
         if union is None:
             raise UsageError(f"工会代码 {options['union']} 不存在")

@@ -20,7 +20,7 @@ from pathlib import Path
 from huzhu.claims.models import ClaimSource, PayeeKind
 from huzhu.core.commands import HuzhuCommand, UsageError
 from huzhu.core.money import fen_to_yuan
-from huzhu.core.tabular import TabularError
+from huzhu.core.tabular import TabularError, read_file_bytes
 from huzhu.payments.bankfile import BANK_LAYOUTS
 from huzhu.payments.error_codes import PaymentError, PaymentErrorCode
 from huzhu.payments.models import PaymentBatch
@@ -156,9 +156,9 @@ class Command(HuzhuCommand):
         batch = self._batch(options["batch"])
         path = Path(options["file"])
         try:
-            data = path.read_bytes()
-        except OSError as exc:
-            raise UsageError(f"无法读取文件 {path}: {exc.strerror or exc}")
+            data = read_file_bytes(path)
+        except TabularError as exc:
+            raise UsageError(exc.message)
         paid_on = _date(options["paid_on"]) if options["paid_on"] else None
         try:
             result = payment_batch_import_return(

@@ -11,7 +11,7 @@ from django.contrib.auth import get_user_model
 
 from huzhu.core.commands import HuzhuCommand, UsageError
 from huzhu.core.money import fen_to_yuan
-from huzhu.plans.schema import PlanError
+from huzhu.plans.schema import PlanError, plan_read_file
 from huzhu.plans.services import plan_load
 
 
@@ -25,9 +25,9 @@ class Command(HuzhuCommand):
     def handle(self, *args, **options):
         path = Path(options["file"])
         try:
-            text = path.read_text(encoding="utf-8-sig")
-        except (OSError, UnicodeDecodeError) as e:
-            raise UsageError(f"无法读取方案文件 {path}：{e}")
+            text = plan_read_file(path)
+        except PlanError as e:
+            raise UsageError(e.problems[0].message)
         user = None
         if options["by"]:
             user = get_user_model().objects.filter(username=options["by"]).first()

@@ -12,11 +12,16 @@ import unicodedata
 from concurrent.futures import ThreadPoolExecutor
 
 from huzhu.core.commands import HuzhuCommand, UsageError
+from huzhu.core.tabular import TabularError, read_frame
 from huzhu.plans.rules.outcomes import STATUS_LABELS, OutcomeStatus
-from huzhu.plans.rules.records import RecordsFormatError, column_plan, used_columns
+from huzhu.plans.rules.records import (
+    SETTLEMENT_HEADERS,
+    RecordsFormatError,
+    column_plan,
+    used_columns,
+)
 from huzhu.plans.schema import PlanError, plan_from_file, plan_move_to_year
-from huzhu.plans.simulation import coverage_from_enrollments, simulate
-from huzhu.plans.tabular import TableReadError, read_table
+from huzhu.plans.simulation import ENROLLMENT_COLUMNS, coverage_from_enrollments, simulate
 
 
 def _width(text: str) -> int:
@@ -30,10 +35,10 @@ def _pad(text: str, width: int, right: bool = False) -> str:
 
 def _coverages(path: str, years: list[int]):
     """(enrollment table, {year: (coverage, stats) or the RecordsFormatError}), or
-    (TableReadError, {}) when the file cannot be read."""
+    (TabularError, {}) when the file cannot be read."""
     try:
-        enrollments = read_table(path)
-    except TableReadError as e:
+        enrollments = read_frame(path, aliases={c: c for c in ENROLLMENT_COLUMNS})
+    except TabularError as e:
         return e, {}
     coverages: dict = {}
     for year in years:
@@ -90,17 +95,18 @@ class Command(HuzhuCommand):
         with ThreadPoolExecutor(max_workers=1) as pool:
             enrolled = pool.submit(_coverages, options["enrollments"], years)
             try:
-                settlements = read_table(
+                settlements = read_frame(
                     options["settlements"],
+                    aliases=SETTLEMENT_HEADERS,
                     columns=lambda header: used_columns(header, amount_fields=bases),
                 )
                 settlements_error = None
-            except (TableReadError, RecordsFormatError) as e:
+            except (TabularError, RecordsFormatError) as e:
                 settlements_error = e
             enrollments, coverages = enrolled.result()
-        if isinstance(enrollments, TableReadError):
+        if isinstance(enrollments, TabularError):
             raise UsageError(enrollments.message)
-        if isinstance(settlements_error, TableReadError):
+        if isinstance(settlements_error, TabularError):
             raise UsageError(settlements_error.message)
         if isinstance(settlements_error, RecordsFormatError):
             raise UsageError(f"{options['settlements']}：{settlements_error.message}")
