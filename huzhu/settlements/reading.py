@@ -38,8 +38,9 @@ class SettlementInput:
     file_name: str
     checksum: str  # SHA-256 of the bytes (file) or of the canonical JSON (push)
     encoding: str
-    # The row number people see for the first record: 2 in a file (line 1 is the header,
-    # counted as a spreadsheet or an editor counts), 1 for a pushed list of records.
+    # The row number people see for the first record: in a file the line after the header
+    # (2 unless title rows come first; counted as a spreadsheet or an editor counts), 1 for
+    # a pushed list of records.
     first_row: int = 1
 
 
@@ -61,7 +62,7 @@ def read_settlement_file(path: str | Path, *, file_name: str = "") -> Settlement
         file_name=file_name,
         checksum=file_checksum(path),
         encoding=table.encoding,
-        first_row=2,
+        first_row=table.header_row + 1,
     )
 
 

@@ -7,7 +7,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 
 from huzhu.claims.models import Claim
 from huzhu.organizations.models import Role
-from huzhu.settlements.models import SettlementBatch, SettlementRecord
+from huzhu.settlements.models import SettlementBatch, SettlementRecord, SettlementRowProblem
 from huzhu.settlements.services import settlement_import_file
 from tests import hostile_files as hostile
 from tests.factories import UserFactory
@@ -37,12 +37,20 @@ def test_a_settlement_file_with_a_title_row_is_imported(plans, enroll, tmp_path)
     # Was refused (missing columns) while an enrollment file with a title row was accepted.
     m = enroll(name="标题")
     path = tmp_path / "titled.csv"
-    path.write_text(
-        "\n".join(["嵊州市医保局结算数据导出", "", HEADER, row("T1", m)]) + "\n", encoding="gbk"
-    )
+    lines = [
+        "嵊州市医保局结算数据导出",
+        "",
+        HEADER,
+        row("T1", m),
+        row("T2", m, base="x", total="1.00"),
+    ]
+    path.write_text("\n".join(lines) + "\n", encoding="gbk")
     result = settlement_import_file(path=path)
-    assert result.summary["rows"] == 1 and result.summary["created"] == 1
+    assert result.summary["rows"] == 2 and result.summary["created"] == 1
     assert Claim.objects.filter(settlement_id="T1").exists()
+    # Rows are numbered as in the file: the bad amount is on line 5.
+    assert SettlementRecord.objects.get(settlement_id="T1").row_number == 4
+    assert SettlementRowProblem.objects.get().row_number == 5
 
 
 def test_an_unexpected_error_in_the_task_ends_the_batch_failed_with_the_reason(
