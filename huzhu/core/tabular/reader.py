@@ -213,6 +213,8 @@ def _gb18030_source(view, file_name: str) -> io.BytesIO:
 def _csv_table(path, head, size, file_name, aliases, columns, limits: Limits) -> Table:
     import polars as pl
 
+    with open(path, "rb") as fh, mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as view:
+        check_line_length(view, file_name, limits)  # before anything splits it into cells
     encoding, sample = _sniff(head, file_name)
     delimiter = sniff_delimiter(sample[:8192])
     lines = sample.splitlines()[:HEADER_SCAN_ROWS]
@@ -235,10 +237,9 @@ def _csv_table(path, head, size, file_name, aliases, columns, limits: Limits) ->
     unnamed = [names[i] for i in parse.unnamed_positions(header)]
     keep = [i for i, n in enumerate(names) if n in wanted or n in unnamed]
 
-    with open(path, "rb") as fh, mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as view:
-        check_line_length(view, file_name, limits)
-        source: object = path
-        if encoding == "gb18030":
+    source: object = path
+    if encoding == "gb18030":
+        with open(path, "rb") as fh, mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as view:
             source = _gb18030_source(view, file_name)
     options = {
         "has_header": False,
