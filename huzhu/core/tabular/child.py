@@ -13,7 +13,10 @@ import sys
 
 def main() -> None:
     limit = int(sys.argv[1])
-    resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+    _soft, hard = resource.getrlimit(resource.RLIMIT_AS)
+    if hard != resource.RLIM_INFINITY:
+        limit = min(limit, hard)  # never ask for more than this process may have
+    resource.setrlimit(resource.RLIMIT_AS, (limit, hard))
     import pickle
 
     from . import parse

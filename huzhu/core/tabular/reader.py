@@ -217,7 +217,8 @@ def _csv_table(path, head, size, file_name, aliases, columns, limits: Limits) ->
         check_line_length(view, file_name, limits)  # before anything splits it into cells
     encoding, sample = _sniff(head, file_name)
     delimiter = sniff_delimiter(sample[:8192])
-    lines = sample.splitlines()[:HEADER_SCAN_ROWS]
+    # Lines as polars counts them (skip_rows below): split at "\n" only.
+    lines = [line.removesuffix("\r") for line in sample.split("\n")[:HEADER_SCAN_ROWS]]
     try:
         first_rows = list(csv.reader(lines, delimiter=delimiter))
     except csv.Error:
