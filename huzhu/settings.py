@@ -99,6 +99,7 @@ INSTALLED_APPS = [
     "huzhu.payments",
     "huzhu.reports",
     "huzhu.ops",
+    "huzhu.wechat",
     "huzhu.api",
     "huzhu.web",
     "huzhu.portal",
@@ -320,6 +321,37 @@ HUZHU_SMS_BACKEND = os.environ.get("HUZHU_SMS_BACKEND", "huzhu.members.sms.Conso
 # Codes one client address may have sent per hour, whatever the phones (huzhu.members.sms);
 # raise it for a sign-up session where many members share one network.
 HUZHU_SMS_CODES_PER_ADDRESS = int(os.environ.get("HUZHU_SMS_CODES_PER_ADDRESS", "20"))
+
+# The WeChat official account (huzhu/wechat, docs/wechat.md). Without an app id it is off.
+HUZHU_WECHAT = {
+    "APPID": os.environ.get("HUZHU_WECHAT_APPID", ""),
+    "SECRET": os.environ.get("HUZHU_WECHAT_SECRET", ""),
+    "TOKEN": os.environ.get("HUZHU_WECHAT_TOKEN", ""),
+    "AES_KEY": os.environ.get("HUZHU_WECHAT_AES_KEY", ""),
+    "API_BASE": os.environ.get("HUZHU_WECHAT_API_BASE", "https://api.weixin.qq.com"),
+    "OPEN_BASE": os.environ.get("HUZHU_WECHAT_OPEN_BASE", "https://open.weixin.qq.com"),
+    "TEMPLATES": {
+        kind: os.environ.get(f"HUZHU_WECHAT_TEMPLATE_{kind.upper()}", "")
+        for kind in ("auto_claim", "approved", "returned", "paid", "payment_failed", "adjustment")
+    },
+}
+# Tencent Cloud SMS (huzhu.members.sms_tencent.TencentSmsBackend, docs/wechat.md).
+HUZHU_SMS_TENCENT = {
+    "SECRET_ID": os.environ.get("HUZHU_SMS_SECRET_ID", ""),
+    "SECRET_KEY": os.environ.get("HUZHU_SMS_SECRET_KEY", ""),
+    "SDK_APP_ID": os.environ.get("HUZHU_SMS_SDK_APP_ID", ""),
+    "SIGN_NAME": os.environ.get("HUZHU_SMS_SIGN_NAME", ""),
+    "TEMPLATE_CODE": os.environ.get("HUZHU_SMS_TEMPLATE_CODE", ""),
+    "TEMPLATE_NOTICE": os.environ.get("HUZHU_SMS_TEMPLATE_NOTICE", ""),
+    "REGION": os.environ.get("HUZHU_SMS_REGION", "ap-guangzhou"),
+    "ENDPOINT": os.environ.get("HUZHU_SMS_ENDPOINT", "https://sms.tencentcloudapi.com"),
+}
+# Member notifications (huzhu/claims/notifications.py): with an app id, the WeChat channel
+# (template message, SMS when WeChat cannot reach the member) replaces the console one, so a
+# failed delivery stays unsent and the re-delivery tries it again.
+HUZHU_NOTIFY_CHANNELS = ["wechat"] if HUZHU_WECHAT["APPID"] else ["console"]
+# Absolute links in messages sent outside the browser (WeChat template messages, menu).
+HUZHU_BASE_URL = os.environ.get("HUZHU_BASE_URL", "http://127.0.0.1:8000")
 
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"

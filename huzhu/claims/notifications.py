@@ -47,9 +47,10 @@ class NotificationChannel(abc.ABC):
     name: str = ""
 
     @abc.abstractmethod
-    def send(self, notification: Notification) -> bool:
-        """Deliver it. Return True when delivered, False when this member cannot be reached
-        through this channel (no address). Raise on a delivery failure."""
+    def send(self, notification: Notification) -> bool | str:
+        """Deliver it. Return True (or the name of the route taken) when delivered, False
+        when this member cannot be reached through this channel (no address). Raise on a
+        delivery failure."""
 
 
 class ConsoleChannel(NotificationChannel):
@@ -141,6 +142,12 @@ BUILTIN_CHANNELS: dict[str, type[NotificationChannel]] = {
     "console": ConsoleChannel,
     "email": EmailChannel,
 }
+# Channels that live in a channel app (imported when named): WeChat template messages with
+# the SMS fallback, and SMS alone (huzhu/wechat/channel.py).
+NAMED_CHANNELS = {
+    "wechat": "huzhu.wechat.channel.WeChatChannel",
+    "sms": "huzhu.wechat.channel.SmsNoticeChannel",
+}
 
 
 def configured_channels() -> list[NotificationChannel]:
@@ -148,7 +155,7 @@ def configured_channels() -> list[NotificationChannel]:
     names = getattr(settings, "HUZHU_NOTIFY_CHANNELS", ["console"])
     channels = []
     for name in names:
-        cls = BUILTIN_CHANNELS.get(name) or import_string(name)
+        cls = BUILTIN_CHANNELS.get(name) or import_string(NAMED_CHANNELS.get(name, name))
         channels.append(cls())
     return channels
 
@@ -169,8 +176,10 @@ def notification_send(notification: Notification) -> Notification:
     delivered, errors = [], []
     for channel in configured_channels():
         try:
-            if channel.send(notification):
-                delivered.append(channel.name or type(channel).__name__)
+            route = channel.send(notification)
+            if route:  # True, or the name of the route it took (e.g. "sms" for "wechat")
+                name = route if isinstance(route, str) else channel.name
+                delivered.append(name or type(channel).__name__)
         except Exception as exc:  # a channel failure must not break the others
             log.exception("notification %s: channel %s failed", notification.pk, channel.name)
             errors.append(f"{channel.name or type(channel).__name__}: {exc}")

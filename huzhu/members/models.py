@@ -83,6 +83,8 @@ class SmsCode(models.Model):
     expires_at = models.DateTimeField()
     attempts = models.PositiveSmallIntegerField(default=0)
     consumed_at = models.DateTimeField(null=True, blank=True)
+    # The provider's refusal when the code could not be sent (huzhu.members.sms).
+    send_error = models.CharField(_("发送错误"), max_length=255, blank=True, default="")
 
     class Meta:
         ordering = ["-created_at", "-id"]

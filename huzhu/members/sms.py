@@ -16,9 +16,11 @@ The backend is the setting `HUZHU_SMS_BACKEND`, a dotted path to a `SmsBackend` 
   demo).
 - `huzhu.members.sms.MemorySmsBackend`: keeps sent messages in `MemorySmsBackend.outbox`
   (tests, the browser test).
-A real provider (Aliyun, Tencent Cloud SMS…) subclasses `SmsBackend` and implements
-`send_code(phone, code)`: it needs the provider's contract, template id and credentials, so no
-such sender ships here.
+- `huzhu.members.sms_tencent.TencentSmsBackend`: Tencent Cloud SMS (settings from
+  `HUZHU_SMS_*`, docs/wechat.md).
+A backend also sends notification texts (`send_notice`, the WeChat channel's fallback). A
+provider's refusal raises `SmsProviderError`: the code row keeps the error and the member may
+ask again at once.
 """
 
 from __future__ import annotations
@@ -56,6 +58,7 @@ __all__ = [
     "MemorySmsBackend",
     "SmsBackend",
     "SmsError",
+    "SmsProviderError",
     "sms_backend",
     "sms_code_request",
     "sms_code_verify",
@@ -82,11 +85,25 @@ class SmsError(ValueError):
         self.retry_after = retry_after
 
 
+class SmsProviderError(Exception):
+    """The SMS provider refused or could not be reached; `code` is the provider's."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(f"{code}: {message}")
+        self.code = code
+        self.message = message
+
+
 class SmsBackend(abc.ABC):
     """Sends a login code to a phone. Raise on a delivery failure."""
 
     @abc.abstractmethod
     def send_code(self, phone: str, code: str) -> None: ...
+
+    def send_notice(self, phone: str, *, text: str, params: list[str]) -> str:
+        """Send a member notification (`text`, or a provider template filled with `params`);
+        return the provider's answer to store. Raise `SmsProviderError` on a refusal."""
+        raise NotImplementedError(f"{type(self).__name__} sends no notifications")
 
     @staticmethod
     def text(code: str) -> str:
@@ -98,6 +115,11 @@ class ConsoleSmsBackend(SmsBackend):
     def send_code(self, phone: str, code: str) -> None:
         sys.stdout.write(f"[短信验证码] {phone}: {self.text(code)}\n")
         sys.stdout.flush()
+
+    def send_notice(self, phone: str, *, text: str, params: list[str]) -> str:
+        sys.stdout.write(f"[短信通知] {phone[:3]}****{phone[-4:]}: {' / '.join(params)}\n")
+        sys.stdout.flush()
+        return "console"
 
 
 @dataclass(frozen=True)
@@ -116,6 +138,11 @@ class MemorySmsBackend(SmsBackend):
     def send_code(self, phone: str, code: str) -> None:
         with self._lock:
             self.outbox.append(SentSms(phone, code, self.text(code)))
+
+    def send_notice(self, phone: str, *, text: str, params: list[str]) -> str:
+        with self._lock:
+            self.outbox.append(SentSms(phone, "", text))
+        return "memory"
 
     @classmethod
     def last_code(cls, phone: str) -> str | None:
@@ -199,7 +226,7 @@ def sms_code_request(*, phone: str, client: str, now: datetime | None = None) ->
         with transaction.atomic():
             last = (
                 SmsCode.objects.select_for_update()
-                .filter(phone=phone)
+                .filter(phone=phone, send_error="")
                 .order_by("-created_at", "-id")
                 .first()
             )
@@ -221,7 +248,12 @@ def sms_code_request(*, phone: str, client: str, now: datetime | None = None) ->
     except SmsError:
         throttle_give_back(taken)  # nothing was sent
         raise
-    sms_backend().send_code(phone, code)
+    try:
+        sms_backend().send_code(phone, code)
+    except SmsProviderError as exc:
+        # Kept on the row (not counted for the 60 s wait): the member may ask again at once.
+        SmsCode.objects.filter(pk=row.pk).update(consumed_at=now, send_error=str(exc)[:255])
+        raise SmsError("send_failed", "短信发送失败，请稍后重新获取验证码") from exc
     return row
 
 

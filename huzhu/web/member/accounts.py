@@ -172,3 +172,33 @@ def _bind(*, phone: str, number: str, clean_name: str) -> User:
             after={"phone": _masked_phone(phone), "user": user.pk},
         )
     return user
+
+
+def member_login_ensure(member: Member) -> User | None:
+    """The member's login, created when the member has none yet (a member bound to WeChat by
+    the bindings import who never logged in by phone). None when the login was deactivated.
+    Audited `member.login_create`."""
+    if member.user_id is not None:
+        user = User.objects.get(pk=member.user_id)
+        return user if user.is_active else None
+    with transaction.atomic():
+        member = Member.objects.select_for_update().get(pk=member.pk)
+        if member.user_id is not None:  # created meanwhile
+            return member_login_ensure(member)
+        phone = member.phone or ""
+        username = f"m{phone}" if phone else f"wx{member.pk}"
+        if not phone or User.objects.filter(username=username).exists():
+            username = f"wx{member.pk}"
+        user = User(username=username, role=Role.MEMBER, phone=phone, union=None)
+        user.first_name = member.name
+        user.set_unusable_password()
+        user.save()
+        member.user = user
+        member.save(update_fields=["user", "updated_at"])
+        audit_record(
+            actor=user,
+            action="member.login_create",
+            obj=member,
+            after={"user": user.pk, "via": "wechat"},
+        )
+    return user

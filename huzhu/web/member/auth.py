@@ -41,6 +41,10 @@ def member_required(view):
     def wrapped(request, *args, **kwargs):
         user = request.user
         if not user.is_authenticated:
+            from .wechat_views import in_wechat, wechat_login_url
+
+            if in_wechat(request):  # inside WeChat: log in through the official account
+                return redirect(wechat_login_url(request.get_full_path()))
             return redirect_to_login(request.get_full_path(), LOGIN_URL)
         if user.role != Role.MEMBER:
             return render(request, "member/staff_not_member.html", status=403)

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import claim_views, views
+from . import claim_views, views, wechat_views
 
 app_name = "member"
 
@@ -17,4 +17,7 @@ urlpatterns = [
     path("claims/<int:pk>/", claim_views.claim_detail, name="claim_detail"),
     path("claims/<int:pk>/correct/", claim_views.claim_correct, name="claim_correct"),
     path("documents/<int:pk>/", claim_views.document_view, name="document"),
+    path("wechat/", wechat_views.wechat_entry, name="wechat"),
+    path("wechat/callback/", wechat_views.wechat_callback, name="wechat_callback"),
+    path("wechat/unbind/", wechat_views.wechat_unbind_view, name="wechat_unbind"),
 ]
