@@ -9,6 +9,7 @@ from wagtail.documents import urls as wagtaildocs_urls
 
 from huzhu.api.api import api
 from huzhu.ops import views as ops_views
+from huzhu.web.wechat_server import wechat_server
 
 # One login page for every staff door: Wagtail's and Django admin's login pages send people to
 # /staff/login/, so lockout, password rules and the second factor apply the same way.
@@ -21,6 +22,7 @@ urlpatterns = [
     path("django-admin/login/", _staff_login),
     path("staff/", include("huzhu.web.urls")),
     path("m/", include("huzhu.web.member.urls")),
+    path("wechat/", wechat_server, name="wechat_server"),
     path("api/", api.urls),
     path("django-admin/", admin.site.urls),
     path("cms/", include(wagtailadmin_urls)),

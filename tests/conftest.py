@@ -41,3 +41,7 @@ def browser():
             yield browser
         finally:
             browser.close()
+
+
+# The local fake WeChat and fake Tencent SMS servers (huzhu/fakes/), for any test folder.
+from tests.fakes import _sms_server, _wechat_server, fake_sms, fake_wechat  # noqa: E402,F401

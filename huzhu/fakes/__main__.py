@@ -22,11 +22,13 @@ def main(argv=None) -> int:
     if args.which == "wechat":
         from .wechat import FakeWeChat
 
-        app = FakeWeChat(appid=args.appid, secret=args.secret, default_openid=args.openid)
+        app = FakeWeChat(
+            appid=args.appid, secret=args.secret, default_openid=args.openid, echo=True
+        )
     else:
         from .sms import FakeTencentSms
 
-        app = FakeTencentSms(secret_id=args.secret_id, secret_key=args.secret_key)
+        app = FakeTencentSms(secret_id=args.secret_id, secret_key=args.secret_key, echo=True)
     print(f"fake {args.which} on http://{args.host}:{args.port}/", file=sys.stderr, flush=True)
     serve_forever(app, args.host, args.port)
     return 0

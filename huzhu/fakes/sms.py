@@ -18,7 +18,7 @@ import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from huzhu.members.sms_tencent import tc3_authorization
+from huzhu.members.tencent_sign import tc3_authorization
 
 from .server import Request, answer_json
 
@@ -38,6 +38,7 @@ class FakeTencentSms:
     fail_codes: dict[str, str] = field(default_factory=dict)
     error_next: int = 0
     error_code: str = "LimitExceeded.PhoneNumberDailyLimit"
+    echo: bool = False  # print each message sent (the demo's console shows the login codes)
 
     def __post_init__(self):
         self.lock = threading.Lock()
@@ -109,6 +110,9 @@ class FakeTencentSms:
                             "serial": serial,
                         }
                     )
+                if self.echo:
+                    params = ", ".join(body.get("TemplateParamSet") or [])
+                    print(f"[模拟短信] {phone} 模板{body.get('TemplateId')}: {params}", flush=True)
             statuses.append(
                 {
                     "SerialNo": serial if code == "Ok" else "",

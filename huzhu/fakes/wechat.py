@@ -41,6 +41,7 @@ class FakeWeChat:
     unfollowed: set[str] = field(default_factory=set)  # openids answering 43004
     refuse_all: set[str] = field(default_factory=set)  # openids answering 43101
     busy: int = 0  # the next N template sends answer -1 (system busy)
+    echo: bool = False  # print each template message received (the demo's console)
     clock: object = time.time
 
     def __post_init__(self):
@@ -187,6 +188,11 @@ class FakeWeChat:
         with self.lock:
             msgid = next(self._msgid)
             self.messages.append({**data, "msgid": msgid})
+        if self.echo:
+            fields = " ".join(
+                f"{k}={v.get('value', '')}" for k, v in (data.get("data") or {}).items()
+            )
+            print(f"[模拟微信] 模板消息 → {touser}: {fields} {data.get('url', '')}", flush=True)
         return answer_json(start_response, {"errcode": 0, "errmsg": "ok", "msgid": msgid})
 
     def menu_create(self, request: Request, start_response):

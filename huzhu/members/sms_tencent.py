@@ -1,5 +1,5 @@
 """Tencent Cloud SMS (腾讯云短信) through its documented HTTP API: `SendSms`, version
-2021-01-11, signed with TC3-HMAC-SHA256 (signature v3), computed here (hashlib + hmac).
+2021-01-11, signed with TC3-HMAC-SHA256 (signature v3, huzhu/members/tencent_sign.py).
 
 Settings (`HUZHU_SMS_TENCENT` in settings.py, from the environment): `HUZHU_SMS_SECRET_ID`,
 `HUZHU_SMS_SECRET_KEY`, `HUZHU_SMS_SDK_APP_ID` (the SMS application, 1400…),
@@ -14,61 +14,19 @@ Select it with `HUZHU_SMS_BACKEND=huzhu.members.sms_tencent.TencentSmsBackend`.
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
 import time
-from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
 import requests
 from django.conf import settings
 
 from .sms import CODE_TTL_SECONDS, SmsBackend, SmsProviderError
+from .tencent_sign import CONTENT_TYPE, tc3_authorization
 
-SERVICE = "sms"
 ACTION = "SendSms"
 VERSION = "2021-01-11"
-ALGORITHM = "TC3-HMAC-SHA256"
-CONTENT_TYPE = "application/json"  # as the official SDK signs it
 TIMEOUT = (3.05, 10)
-
-
-def _hmac(key: bytes, msg: str) -> bytes:
-    return hmac.new(key, msg.encode(), hashlib.sha256).digest()
-
-
-def tc3_authorization(
-    *,
-    secret_id: str,
-    secret_key: str,
-    host: str,
-    payload: bytes,
-    timestamp: int,
-    service: str = SERVICE,
-) -> str:
-    """The `Authorization` header of a POST / JSON request (signature v3)."""
-    date = datetime.fromtimestamp(timestamp, UTC).strftime("%Y-%m-%d")
-    canonical_request = "\n".join(
-        [
-            "POST",
-            "/",
-            "",
-            f"content-type:{CONTENT_TYPE}\nhost:{host}\n",
-            "content-type;host",
-            hashlib.sha256(payload).hexdigest(),
-        ]
-    )
-    scope = f"{date}/{service}/tc3_request"
-    string_to_sign = "\n".join(
-        [ALGORITHM, str(timestamp), scope, hashlib.sha256(canonical_request.encode()).hexdigest()]
-    )
-    key = _hmac(_hmac(_hmac(("TC3" + secret_key).encode(), date), service), "tc3_request")
-    signature = hmac.new(key, string_to_sign.encode(), hashlib.sha256).hexdigest()
-    return (
-        f"{ALGORITHM} Credential={secret_id}/{scope}, "
-        f"SignedHeaders=content-type;host, Signature={signature}"
-    )
 
 
 def _config() -> dict:

@@ -4,7 +4,7 @@ import pytest
 
 from huzhu.members.models import SmsCode
 from huzhu.members.sms import SmsError, sms_code_request, sms_code_verify
-from huzhu.members.sms_tencent import tc3_authorization
+from huzhu.members.tencent_sign import tc3_authorization
 
 # Captured from Tencent's official Python SDK (tencentcloud-sdk-python-common 3.1.195,
 # CommonClient("sms", "2021-01-11", …).call_json("SendSms", …)) with these credentials.

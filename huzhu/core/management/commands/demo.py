@@ -12,6 +12,7 @@ DEMO_STEPS = [
     "huzhu.hospitals.demo",
     "huzhu.payments.demo",
     "huzhu.web.member.demo",
+    "huzhu.wechat.demo",
     "huzhu.portal.demo",
 ]
 

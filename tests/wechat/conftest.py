@@ -1,1 +1,0 @@
-from tests.fakes import _sms_server, _wechat_server, fake_sms, fake_wechat  # noqa: F401
