@@ -85,5 +85,7 @@ def serve_in_thread(app, host: str = "127.0.0.1", port: int = 0):
 
 
 def serve_forever(app, host: str, port: int) -> None:
-    server = make_server(host, port, app, server_class=_ThreadingServer)
+    server = make_server(
+        host, port, app, server_class=_ThreadingServer, handler_class=_QuietHandler
+    )
     server.serve_forever()

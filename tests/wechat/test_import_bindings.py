@@ -50,12 +50,13 @@ def test_bad_rows_are_named_and_nothing_is_written(tmp_path):
     a, b, c = MemberFactory(), MemberFactory(), MemberFactory()
     wechat_bind(member=c, openid="o_cccc_0003")
     unknown = make_id_number()
+    bad_check_digit = b.id_number[:-1] + ("1" if b.id_number[-1] != "1" else "2")
     text = (
         "id_number,openid\n"
         f"{a.id_number},o_aaaa_0001\n"
         f"{unknown},o_xxxx_0009\n"
         f"{b.id_number},o_cccc_0003\n"
-        f"{b.id_number[:-1]}0,o_dddd_0004\n"
+        f"{bad_check_digit},o_dddd_0004\n"
         f"{a.id_number},\n"
     )
     code, lines, summary = run(tmp_path, text)

@@ -70,3 +70,14 @@ def test_bad_secret_is_an_error_not_a_token(fake_wechat, settings):
         access_token()
     assert exc.value.errcode == 40125
     assert not AccessToken.objects.exclude(token="").exists()
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_processes_asking_at_once_share_one_fetched_token(fake_wechat):
+    from tests.concurrency import run_together
+
+    tokens = run_together([access_token] * 4)
+    assert not [t for t in tokens if isinstance(t, Exception)], tokens
+    assert len(set(tokens)) == 1
+    assert len(fake_wechat.token_requests) == 1  # the others waited on the row lock
