@@ -13,6 +13,7 @@ import re
 from urllib.parse import quote
 
 import pytest
+from playwright.sync_api import expect
 
 from huzhu.members.sms import MemorySmsBackend
 from huzhu.wechat.models import WeChatBinding
@@ -85,7 +86,7 @@ def test_wechat_oauth_binding_claim_and_template_message(
     summary = tmp_path / "summary.pdf"
     summary.write_bytes(PDF_BYTES)
     page.set_input_files("#file_invoice", str(invoice))
-    page.wait_for_function("document.getElementById('invoice_number').value === '20269999'")
+    expect(page.locator("#invoice_number")).to_have_value("20269999")  # (CSP: no eval)
     page.set_input_files("#file_settlement_sheet", str(sheet))
     page.set_input_files("#file_discharge_summary", str(summary))
     page.fill("#hospital_name", "嵊州市人民医院")

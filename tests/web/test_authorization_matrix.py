@@ -108,6 +108,11 @@ EXPECTED: dict[str, tuple[set[str], str]] = {
     "member:claim_list": ({"member"}, "GET"),
     "member:claim_new": ({"member"}, "GET"),
     "member:invoice_scan": ({"member"}, "POST"),
+    # WeChat (docs/wechat.md): off without an app id (404 for everyone); unbinding is the
+    # member's own
+    "member:wechat": (set(), "GET"),
+    "member:wechat_callback": (set(), "GET"),
+    "member:wechat_unbind": ({"member"}, "POST"),
     # another member's claim and document: refused to this member too
     "member:claim_detail": (set(), "GET"),
     "member:claim_correct": (set(), "GET"),
@@ -127,6 +132,8 @@ INCLUDES: dict[str, tuple[str, set[str]]] = {
 OWN_REDIRECTS = {"cms/login/", "django-admin/login/"}
 # Operations endpoints (huzhu/ops): no login; /metrics answers allowed addresses only.
 OWN_OPS = {"healthz", "metrics"}
+# The official account's server address: signed by WeChat, no login (tests/wechat/).
+OWN_WECHAT = {"wechat/"}
 
 LOGIN_PAGES = {"/staff/login/", "/m/login/", "/cms/login/", "/django-admin/login/"}
 # Pages whose object the matrix does not create (a payment or settlement batch): the roles
@@ -170,7 +177,7 @@ def test_every_url_has_an_entry():
     assert names - EXPECTED.keys() == set(), "new URL: add it to EXPECTED"
     assert EXPECTED.keys() - names == set(), "URL gone: remove it from EXPECTED"
     assert includes - INCLUDES.keys() == set(), "new include: add it to INCLUDES"
-    assert own - OWN_REDIRECTS - OWN_OPS - {"^media/(?P<path>.*)$"} == set()
+    assert own - OWN_REDIRECTS - OWN_OPS - OWN_WECHAT - {"^media/(?P<path>.*)$"} == set()
 
 
 @pytest.fixture
