@@ -50,7 +50,9 @@ def test_provider_error_is_stored_and_the_member_may_ask_again_at_once(fake_sms)
     assert exc.value.code == "send_failed"
     row = SmsCode.objects.get()
     assert "LimitExceeded.PhoneNumberDailyLimit" in row.send_error and row.consumed_at
-    sms_code_request(phone="13800003333", client="10.0.0.1")  # no 60-second wait after a failed send
+    sms_code_request(
+        phone="13800003333", client="10.0.0.1"
+    )  # no 60-second wait after a failed send
     assert len(fake_sms.messages) == 1
 
 

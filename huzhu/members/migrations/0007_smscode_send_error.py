@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('members', '0005_member_union_unconstrained'),
+        ('members', '0006_throttle_events'),
     ]
 
     operations = [

@@ -10,7 +10,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('claims', '0009_ledger_member_index_redundant'),
-        ('members', '0006_smscode_send_error'),
+        ('members', '0007_smscode_send_error'),
     ]
 
     operations = [
