@@ -39,6 +39,7 @@ urlpatterns = [
     path("unions/", unions.union_tree, name="union_tree"),
     path("members/", members.member_list_view, name="member_list"),
     path("members/<int:pk>/", members.member_detail, name="member_detail"),
+    path("members/bank-cards/", members.member_card_worklist, name="member_card_worklist"),
     path("members/<int:pk>/reveal/", members.member_reveal_view, name="member_reveal"),
     path("members/<int:pk>/edit/", members.member_edit, name="member_edit"),
     path(
@@ -47,6 +48,16 @@ urlpatterns = [
         name="enrollment_withdraw",
     ),
     path("enrollment/import/", enrollment.import_start, name="enrollment_import"),
+    path(
+        "enrollment/import/template.xlsx",
+        enrollment.import_template,
+        name="enrollment_import_template",
+    ),
+    path(
+        "enrollment/import/<str:token>/problems.xlsx",
+        enrollment.import_problems,
+        name="enrollment_import_problems",
+    ),
     path(
         "enrollment/import/<str:token>/",
         enrollment.import_preview,
