@@ -204,7 +204,10 @@ def _day(value: dt.date) -> str:
 
 
 def _diagnoses(entries) -> str:
-    return "、".join(entries)
+    """Codes with their Chinese disease names: a worker does not know a 诊断编码."""
+    from huzhu.plans.rules.diseases import diagnosis_label
+
+    return "、".join(diagnosis_label(e) for e in entries)
 
 
 def current_plan(*, today: dt.date | None = None):

@@ -85,3 +85,12 @@ def test_the_service_guide_names_itself_in_the_breadcrumb(client, portal):
     guide = ServiceGuidePage.objects.get()
     text = page_text(client.get(guide.url))
     assert f"当前位置: 首页 > {guide.title}" in text
+
+
+def test_the_user_list_says_yes_not_true(client, portal):
+    import re
+
+    assert client.login(username="admin", password=DEMO_PASSWORD)
+    html = client.get(reverse("wagtailusers_users:index")).content.decode()
+    assert not re.search(r'w-sr-only">\s*(True|False)\s*<', html)
+    assert re.search(r'w-sr-only">\s*是\s*<', html)
