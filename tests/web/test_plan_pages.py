@@ -19,6 +19,10 @@ def _upload(client, text, name="plan-2026.yaml"):
 
 
 def test_reviewer_loads_reads_compares_and_sees_what_would_be_repriced(login, reviewer, tree):
+    from huzhu.plans.services import plan_load
+
+    # last year's plan, loaded by the command (no user)
+    plan_load(source_text=PLAN_2026.replace("2026", "2025"), source_name="plan-2025.yaml")
     client = login(reviewer)
     # A broken file: every problem listed with its path, nothing loaded
     broken = PLAN_2026.replace('cap: {amount: "30000.00", per: year}', "cap: {amount: x}")
@@ -27,11 +31,11 @@ def test_reviewer_loads_reads_compares_and_sees_what_would_be_repriced(login, re
     assert response.status_code == 400
     page = response.content.decode()
     assert "fee_per_member" in page and "benefits[0].cap" in page
-    assert not PlanVersion.objects.exists()
+    assert PlanVersion.objects.count() == 1
 
     # The file itself: version 1, shown as the table members read
     response = _upload(client, PLAN_2026)
-    v1 = PlanVersion.objects.get()
+    v1 = PlanVersion.objects.get(scheme_year__year=2026)
     assert response["Location"] == reverse("web:plan_version", args=[v1.pk])
     page = client.get(response["Location"]).content.decode()
     assert "每年度累计500.00元" in page and "30,000.00元" in page
@@ -61,7 +65,8 @@ def test_reviewer_loads_reads_compares_and_sees_what_would_be_repriced(login, re
 
     # The same file again changes nothing
     _upload(client, PLAN_2026)
-    assert PlanVersion.objects.count() == 2
+    assert PlanVersion.objects.filter(scheme_year__year=2026).count() == 2
+    assert "命令行 / 演示" in client.get(reverse("web:plan_list")).content.decode()
 
 
 def test_finance_reads_plans_but_does_not_load_them_operators_do_neither(
