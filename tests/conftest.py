@@ -41,3 +41,10 @@ def browser():
             yield browser
         finally:
             browser.close()
+
+
+@pytest.fixture(autouse=True)
+def _media_root(settings, tmp_path_factory):
+    """Files saved through Django's default storage (Wagtail documents: 附件) go to a
+    temporary folder, never to the checkout's var/media (the backup tests count files)."""
+    settings.MEDIA_ROOT = tmp_path_factory.mktemp("media")
