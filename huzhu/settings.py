@@ -282,6 +282,25 @@ else:
 WAGTAIL_SITE_NAME = "嵊州市总工会"
 WAGTAILADMIN_BASE_URL = os.environ.get("HUZHU_BASE_URL", "http://127.0.0.1:8000")
 WAGTAIL_I18N_ENABLED = False
+# The admin speaks Simplified Chinese only; strings Wagtail ships untranslated are filled in by
+# huzhu/locale/zh_Hans (LOCALE_PATHS takes precedence over the apps' own catalogues).
+WAGTAILADMIN_PERMITTED_LANGUAGES = [("zh-hans", "简体中文")]
+# Attachments (附件) of notices and policy articles: office documents, not executables.
+WAGTAILDOCS_EXTENSIONS = [
+    "pdf",
+    "doc",
+    "docx",
+    "wps",
+    "xls",
+    "xlsx",
+    "et",
+    "ppt",
+    "pptx",
+    "ofd",
+    "zip",
+    "rar",
+    "txt",
+]
 WAGTAILSEARCH_BACKENDS = {"default": {"BACKEND": "wagtail.search.backends.database"}}
 
 # Logs on stderr; HUZHU_LOG_FORMAT=json for one JSON object per line (log shippers). Every

@@ -43,5 +43,12 @@ def browser():
             browser.close()
 
 
+@pytest.fixture(autouse=True)
+def _media_root(settings, tmp_path_factory):
+    """Files saved through Django's default storage (Wagtail documents: 附件) go to a
+    temporary folder, never to the checkout's var/media (the backup tests count files)."""
+    settings.MEDIA_ROOT = tmp_path_factory.mktemp("media")
+
+
 # The local fake WeChat and fake Tencent SMS servers (huzhu/fakes/), for any test folder.
 from tests.fakes import _sms_server, _wechat_server, fake_sms, fake_wechat  # noqa: E402,F401

@@ -327,3 +327,19 @@ def document_prune_pending(*, now=None) -> int:
         doc.file.delete(save=False)
         doc.delete()
     return len(stale)
+
+
+THUMBNAIL_PX = 360
+
+
+def document_thumbnail(document, *, size: int = THUMBNAIL_PX) -> bytes:
+    """A JPEG at most `size` px on its longer side of a stored image paper (for the review
+    page's thumbnails; stored papers are already upright and stripped of metadata)."""
+    from PIL import Image
+
+    with document.file.open("rb") as fh, Image.open(fh) as image:
+        image = image.convert("RGB")
+        image.thumbnail((size, size))
+        out = io.BytesIO()
+        image.save(out, "JPEG", quality=75)
+    return out.getvalue()

@@ -74,6 +74,89 @@ NOTICES = [
     ),
 ]
 
+# More real-looking items, so every section on the home page has something in it:
+# (section, key, slug, title, paragraphs, attachment names).
+ARTICLES = [
+    (
+        "政策文件",
+        "demo:policy:rules-2026",
+        "huzhu-banfa-2026",
+        "嵊州市职工住院医疗互助保障办法（2026年修订）",
+        [
+            "第一条 为减轻职工因病住院的医疗费用负担，发扬互助共济精神，制定本办法。",
+            "第二条 本市行政区域内依法建立工会组织的单位的在职职工，可以由所在工会统一办理参加手续。",
+            "第三条 互助保障以年度为期，会费、观察期、补助标准按当年度互助方案执行，方案在本网站公布。",
+        ],
+        ["办法全文.pdf"],
+    ),
+    (
+        "政策文件",
+        "demo:policy:onestop",
+        "onestop-jiesuan",
+        "关于在定点医院开展职工医疗互助“一站式”结算的通知",
+        [
+            "自即日起，参加职工在嵊州市人民医院出院结算时，互助补助当场减免，由医院先行垫付，"
+            "市总工会按月与医院结算。",
+        ],
+        [],
+    ),
+    (
+        "工作动态",
+        "demo:news:training",
+        "jingbanren-peixun",
+        "市总工会举办基层工会医疗互助经办人员业务培训",
+        [
+            "为做好年度参加登记和理赔服务，市总工会组织各基层工会经办人员开展业务培训，"
+            "讲解名单导入、代为申请和银行卡补录等操作。",
+        ],
+        [],
+    ),
+    (
+        "工作动态",
+        "demo:news:auto-claims",
+        "mianshen-jixiang-jinzhan",
+        "“免申即享”上线以来已为职工自动理赔住院补助",
+        [
+            "医保结算数据按月导入后，符合条件的住院补助由系统自动计算并发放，职工无需申请、无需跑腿。",
+        ],
+        [],
+    ),
+    (
+        "产业工会",
+        "demo:industry:health",
+        "weisheng-chanye-gonghui",
+        "卫生系统产业工会组织职工参加医疗互助保障",
+        ["卫生系统产业工会召开专题会议，部署本系统职工参加年度医疗互助保障工作。"],
+        [],
+    ),
+    (
+        "产业工会",
+        "demo:industry:textile",
+        "fangzhi-chanye-gonghui",
+        "纺织服装产业工会走访企业宣传互助政策",
+        ["纺织服装产业工会深入领带、服装企业，向一线职工宣传医疗互助政策和在线申请方式。"],
+        [],
+    ),
+    (
+        "县(市、区)",
+        "demo:district:shanhu",
+        "shanhu-jiedao",
+        "剡湖街道总工会完成辖区企业职工参加登记",
+        ["剡湖街道总工会组织辖区内基层工会完成职工参加登记，名单已全部通过平台导入。"],
+        [],
+    ),
+    (
+        "县(市、区)",
+        "demo:district:ganlin",
+        "ganlin-zhen",
+        "甘霖镇总工会开展送政策进企业活动",
+        ["甘霖镇总工会组织工作人员走进企业车间，现场讲解职工医疗互助保障和“跑零次”办理方式。"],
+        [],
+    ),
+]
+# Attachments of the notices (key -> file names); files are generated, see _document.
+NOTICE_ATTACHMENTS = {"demo:notice:enrollment-2026": ["参加名单模板.xlsx", "参加登记说明.pdf"]}
+
 GUIDE_INTRO = (
     "<p>嵊州市职工住院医疗互助保障由市总工会组织实施，职工自愿参加、互助共济。"
     "下表中的会费、观察期、起付线、分段比例、封顶线和一次性补助，均由系统按本年度互助方案自动生成，"
@@ -129,13 +212,70 @@ def _section(parent: Page, title: str, slug: str) -> SectionPage:
     return section
 
 
-def _notice_through_workflow(section, editor, chief, workflow, key, slug, title, paragraphs):
+def _pdf(title: str) -> bytes:
+    """A small, valid one-page PDF (the demo's stand-in for a scanned document)."""
+    text = title.encode("ascii", "replace").decode()
+    stream = f"BT /F1 18 Tf 72 720 Td ({text}) Tj ET".encode()
+    objects = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R "
+        b"/Resources << /Font << /F1 5 0 R >> >> >>",
+        b"<< /Length " + str(len(stream)).encode() + b" >>\nstream\n" + stream + b"\nendstream",
+        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+    ]
+    out = b"%PDF-1.4\n"
+    offsets = []
+    for i, obj in enumerate(objects, start=1):
+        offsets.append(len(out))
+        out += f"{i} 0 obj\n".encode() + obj + b"\nendobj\n"
+    xref = len(out)
+    out += f"xref\n0 {len(objects) + 1}\n0000000000 65535 f \n".encode()
+    out += b"".join(f"{o:010d} 00000 n \n".encode() for o in offsets)
+    out += (
+        f"trailer << /Size {len(objects) + 1} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n".encode()
+    )
+    return out
+
+
+def _document(name: str):
+    """The demo attachment called `name`, created once (Wagtail document library)."""
+    from django.core.files.base import ContentFile
+    from wagtail.documents.models import Document
+
+    title = name.rsplit(".", 1)[0]
+    document = Document.objects.filter(title=title).first()
+    if document is None:
+        if name.endswith(".xlsx"):
+            from huzhu.enrollment.sheets import enrollment_template_xlsx
+
+            data = enrollment_template_xlsx()
+        else:
+            data = _pdf(f"Shengzhou Federation of Trade Unions - demo document {len(title)}")
+        document = Document(title=title)
+        document.file.save(name, ContentFile(data), save=True)
+    return document
+
+
+def _attachments(names) -> list:
+    return [("attachment", {"document": _document(n), "label": ""}) for n in names]
+
+
+def _notice_through_workflow(
+    section, editor, chief, workflow, key, slug, title, paragraphs, attachments=()
+):
     """An editor writes and submits a notice; the chief editor approves and so publishes it."""
     if ArticlePage.objects.filter(import_key=key).exists():
         return False
     body = [("paragraph", RichText(f"<p>{escape(p)}</p>")) for p in paragraphs]
     notice = ArticlePage(
-        title=title, slug=slug, body=body, source="嵊州市总工会", import_key=key, live=False
+        title=title,
+        slug=slug,
+        body=body,
+        source="嵊州市总工会",
+        import_key=key,
+        live=False,
+        attachments=_attachments(attachments),
     )
     notice.owner = editor
     section.add_child(instance=notice)
@@ -194,11 +334,31 @@ def run(*, stdout) -> None:
     if editor and chief:
         for key, slug, title, paragraphs in NOTICES:
             created += _notice_through_workflow(
-                notices, editor, chief, setup.workflow, key, slug, title, paragraphs
+                notices,
+                editor,
+                chief,
+                setup.workflow,
+                key,
+                slug,
+                title,
+                paragraphs,
+                NOTICE_ATTACHMENTS.get(key, ()),
+            )
+        for section_title, key, slug, title, paragraphs, files in ARTICLES:
+            created += _notice_through_workflow(
+                sections[section_title],
+                editor,
+                chief,
+                setup.workflow,
+                key,
+                slug,
+                title,
+                paragraphs,
+                files,
             )
     indexed = search_reindex_all()
     stdout.write(
-        f"门户: 栏目 {len(sections)} 个，新通知 {created} 条，索引页面 {indexed} 个；"
+        f"门户: 栏目 {len(sections)} 个，新文章 {created} 篇，索引页面 {indexed} 个；"
         f"后台 /cms/（editor 编辑提交、chief 责任编辑审核发布）"
     )
     PortalSettings.for_site(site)  # make sure the settings row exists

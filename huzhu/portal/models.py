@@ -17,15 +17,40 @@ from django.utils.functional import cached_property
 from django.utils.html import strip_tags
 from django.utils.translation import gettext_lazy as _
 from wagtail import blocks
+from wagtail.admin.forms import WagtailAdminPageForm
 from wagtail.admin.panels import FieldPanel, MultiFieldPanel
 from wagtail.contrib.routable_page.models import RoutablePageMixin, path
 from wagtail.contrib.settings.models import BaseSiteSetting, register_setting
+from wagtail.documents.blocks import DocumentChooserBlock
 from wagtail.fields import RichTextField, StreamField
 from wagtail.images.blocks import ImageBlock
 from wagtail.models import Page
 
 LISTING_PAGE_SIZE = 15
 HOME_SECTION_ITEMS = 6
+
+
+class PortalPageForm(WagtailAdminPageForm):
+    """Pages of a section often share a title (two notices both called 关于开展职工医疗互助
+    工作的通知): the web address (slug) Wagtail derives from the title is then made unique
+    among the siblings (…-2, …-3) instead of refusing the second page."""
+
+    def clean(self):
+        slug = self.cleaned_data.get("slug")
+        if slug and self.parent_page is not None:
+            self.cleaned_data["slug"] = unique_child_slug(
+                slug, parent=self.parent_page, page=self.instance
+            )
+        return super().clean()
+
+
+def unique_child_slug(slug: str, *, parent: Page, page: Page | None = None) -> str:
+    """`slug`, or `slug-2`, `slug-3`… : the first free among `parent`'s children."""
+    candidate, n = slug, 2
+    while not Page._slug_is_available(candidate, parent, page):
+        candidate = f"{slug[: 255 - len(str(n)) - 1]}-{n}"
+        n += 1
+    return candidate
 
 
 class ArticleBodyBlock(blocks.StreamBlock):
@@ -71,6 +96,7 @@ class PortalSettings(BaseSiteSetting):
 
     class Meta:
         verbose_name = _("网站设置")
+        verbose_name_plural = _("网站设置")
 
 
 class HomePage(RoutablePageMixin, Page):
@@ -105,6 +131,7 @@ class HomePage(RoutablePageMixin, Page):
 
     class Meta:
         verbose_name = _("首页")
+        verbose_name_plural = _("首页")
 
     def get_context(self, request, *args, **kwargs):
         from .selectors import home_blocks
@@ -136,13 +163,17 @@ class SectionPage(RoutablePageMixin, Page):
     subpage_types = ["portal.SectionPage", "portal.ArticlePage"]
     parent_page_types = ["portal.HomePage", "portal.SectionPage"]
 
+    base_form_class = PortalPageForm
+
     class Meta:
         verbose_name = _("栏目")
+        verbose_name_plural = _("栏目")
 
     def get_context(self, request, *args, **kwargs):
-        from .selectors import section_articles
+        from .selectors import breadcrumb, section_articles
 
         context = super().get_context(request, *args, **kwargs)
+        context["breadcrumb"] = breadcrumb(page=self, include_self=True)
         page_obj = Paginator(section_articles(section=self), LISTING_PAGE_SIZE).get_page(
             request.GET.get("page")
         )
@@ -172,12 +203,29 @@ class SectionPage(RoutablePageMixin, Page):
         return SectionAtomFeed(self)(request)
 
 
+class AttachmentBlock(blocks.StructBlock):
+    """附件: a file from the document library (PDF, Word, Excel…) with an optional label."""
+
+    document = DocumentChooserBlock(label=_("文件"))
+    label = blocks.CharBlock(label=_("显示名称"), required=False, help_text=_("不填则用文件标题"))
+
+    class Meta:
+        label = _("附件")
+        icon = "doc-full"
+
+
 class ArticlePage(Page):
     """An article (文章): news, notice, policy document or speech."""
 
     subtitle = models.CharField(_("副标题"), max_length=255, blank=True)
     source = models.CharField(_("来源"), max_length=128, blank=True)
     body = StreamField(ArticleBodyBlock(), verbose_name=_("正文"))
+    attachments = StreamField(
+        [("attachment", AttachmentBlock())],
+        blank=True,
+        verbose_name=_("附件"),
+        help_text=_("通知、政策文件的附件（PDF、Word、Excel 等），页面上显示文件类型和大小"),
+    )
     # Set only by importers of old-site articles: the names their source gives. Pages written
     # here take 编辑/责任编辑 from the workflow record instead (selectors.article_bylines).
     imported_editor_name = models.CharField(
@@ -192,12 +240,15 @@ class ArticlePage(Page):
         FieldPanel("subtitle"),
         FieldPanel("source"),
         FieldPanel("body"),
+        FieldPanel("attachments"),
     ]
     parent_page_types = ["portal.SectionPage"]
     subpage_types: list[str] = []
+    base_form_class = PortalPageForm
 
     class Meta:
         verbose_name = _("文章")
+        verbose_name_plural = _("文章")
 
     def body_text(self) -> str:
         """The body as plain text, paragraphs separated by newlines."""
@@ -227,9 +278,10 @@ class ArticlePage(Page):
         return super().serve(request, *args, **kwargs)
 
     def get_context(self, request, *args, **kwargs):
-        from .selectors import article_read_count, breadcrumb
+        from .selectors import article_attachments, article_read_count, breadcrumb
 
         context = super().get_context(request, *args, **kwargs)
+        context["attachments"] = article_attachments(page=self)
         count = getattr(request, "portal_read_count", None)
         context["read_count"] = count if count is not None else article_read_count(page=self)
         context["breadcrumb"] = breadcrumb(page=self)
@@ -248,6 +300,7 @@ class ServiceGuidePage(Page):
 
     class Meta:
         verbose_name = _("办事指南")
+        verbose_name_plural = _("办事指南")
 
     def search_text(self) -> str:
         return "\n".join([self.title, strip_tags(self.intro), strip_tags(self.closing)])
@@ -259,7 +312,7 @@ class ServiceGuidePage(Page):
         home = self.get_ancestors().type(HomePage).specific().last()
         entry = home.member_entry_url if home else "/m/"
         context["guide"] = service_guide(member_entry_url=entry)
-        context["breadcrumb"] = breadcrumb(page=self)
+        context["breadcrumb"] = breadcrumb(page=self, include_self=True)
         return context
 
 
@@ -277,6 +330,7 @@ class PageReadCount(models.Model):
 
     class Meta:
         verbose_name = _("阅读量")
+        verbose_name_plural = _("阅读量")
 
 
 class SearchToken(models.Model):

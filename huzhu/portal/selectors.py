@@ -95,12 +95,67 @@ def article_bylines(*, page) -> Bylines:
     return Bylines(_display_name(editor), _display_name(publisher))
 
 
-def breadcrumb(*, page: Page) -> list[tuple[str, str]]:
-    """[(label, url)] from 首页 down to the page's parent section."""
+def breadcrumb(*, page: Page, include_self: bool = False) -> list[tuple[str, str]]:
+    """[(label, url)] from 首页 down to the page's parent section, and the page itself when
+    `include_self` (a section or the guide: where you are is part of 当前位置; an article's
+    trail stops at its section, the title follows below it)."""
     out = []
     for ancestor in page.get_ancestors().filter(depth__gte=2).specific():
         label = _("首页") if isinstance(ancestor, HomePage) else ancestor.title
         out.append((label, ancestor.url))
+    if include_self:
+        out.append((page.title, page.url))
+    return out
+
+
+# --- attachments ------------------------------------------------------------------------
+
+# File kinds as people name them, by extension (附件 on notices and policy articles).
+FILE_KINDS = {
+    "pdf": "PDF",
+    "doc": "Word",
+    "docx": "Word",
+    "wps": "WPS 文字",
+    "xls": "Excel",
+    "xlsx": "Excel",
+    "et": "WPS 表格",
+    "ppt": "PowerPoint",
+    "pptx": "PowerPoint",
+    "ofd": "OFD",
+    "zip": "压缩包",
+    "rar": "压缩包",
+    "txt": "文本",
+}
+
+
+@dataclass(frozen=True)
+class Attachment:
+    label: str
+    url: str
+    kind: str  # "PDF", "Word", "Excel"…
+    size_bytes: int | None  # None when the file is missing from storage
+
+
+def article_attachments(*, page) -> list[Attachment]:
+    """The page's attachments with their kind and size, in the editor's order."""
+    out = []
+    for block in getattr(page, "attachments", None) or []:
+        document = block.value.get("document")
+        if document is None:
+            continue
+        ext = (document.file_extension or "").lower()
+        try:
+            size = document.get_file_size()
+        except OSError:
+            size = None
+        out.append(
+            Attachment(
+                label=block.value.get("label") or document.title,
+                url=document.url,
+                kind=FILE_KINDS.get(ext, ext.upper() or "文件"),
+                size_bytes=size,
+            )
+        )
     return out
 
 
@@ -149,7 +204,10 @@ def _day(value: dt.date) -> str:
 
 
 def _diagnoses(entries) -> str:
-    return "、".join(entries)
+    """Codes with their Chinese disease names: a worker does not know a 诊断编码."""
+    from huzhu.plans.rules.diseases import diagnosis_label
+
+    return "、".join(diagnosis_label(e) for e in entries)
 
 
 def current_plan(*, today: dt.date | None = None):

@@ -49,6 +49,9 @@ PAGE_ROLES: dict[str, frozenset[str]] = {
     "accounts": frozenset({Role.ADMIN}),
     # The audit trail (read-only): administrators and auditors.
     "audit": frozenset({Role.ADMIN, Role.AUDITOR}),
+    # Plans (互助方案): federation staff read them; a reviewer or an admin loads a new file.
+    "plans": frozenset({Role.FEDERATION_REVIEWER, Role.FEDERATION_FINANCE, Role.ADMIN}),
+    "plan_load": frozenset({Role.FEDERATION_REVIEWER, Role.ADMIN}),
 }
 
 # Revealing a masked value (an audited action). The union operator checks both when a

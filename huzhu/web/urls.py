@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from .views import accounts, audit, dashboard, enrollment, fees, members, ops, unions
+from .views import accounts, audit, dashboard, enrollment, fees, members, ops, plans, unions
 from .views import claims as claim_pages
 from .views import login as login_views
 from .views import payments as payment_views
@@ -39,6 +39,7 @@ urlpatterns = [
     path("unions/", unions.union_tree, name="union_tree"),
     path("members/", members.member_list_view, name="member_list"),
     path("members/<int:pk>/", members.member_detail, name="member_detail"),
+    path("members/bank-cards/", members.member_card_worklist, name="member_card_worklist"),
     path("members/<int:pk>/reveal/", members.member_reveal_view, name="member_reveal"),
     path("members/<int:pk>/edit/", members.member_edit, name="member_edit"),
     path(
@@ -47,6 +48,16 @@ urlpatterns = [
         name="enrollment_withdraw",
     ),
     path("enrollment/import/", enrollment.import_start, name="enrollment_import"),
+    path(
+        "enrollment/import/template.xlsx",
+        enrollment.import_template,
+        name="enrollment_import_template",
+    ),
+    path(
+        "enrollment/import/<str:token>/problems.xlsx",
+        enrollment.import_problems,
+        name="enrollment_import_problems",
+    ),
     path(
         "enrollment/import/<str:token>/",
         enrollment.import_preview,
@@ -115,6 +126,9 @@ urlpatterns = [
     path("claims/", claim_pages.claim_list_view, name="claim_list"),
     path("claims/<int:pk>/", claim_pages.claim_detail_view, name="claim_detail"),
     path("fees/", fees.fee_statement_list, name="fee_statements"),
+    path("plans/", plans.plan_list, name="plan_list"),
+    path("plans/<int:pk>/", plans.plan_version, name="plan_version"),
+    path("plans/compare/", plans.plan_compare, name="plan_compare"),
     path("fees/receipts/", fees.fee_receipt_add_view, name="fee_receipt_add"),
     path("fees/receipts/<int:pk>/voucher/", fees.fee_receipt_voucher, name="fee_receipt_voucher"),
     path(

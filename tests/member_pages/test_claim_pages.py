@@ -452,3 +452,21 @@ def test_one_invoice_is_never_claimed_for_two_members(client, world):
     assert err.value.code == ClaimErrorCode.DUPLICATE_INVOICE
     assert "已用于其他职工的申请" in err.value.message
     assert Claim.objects.count() == 1
+
+
+def test_lump_sum_disease_picked_by_its_chinese_name(member_client, world):
+    # The form offers the plan's diseases by name; picking one fills the code.
+    page = member_client.get("/m/claims/new/").content.decode()
+    assert '<option value="C34">支气管和肺恶性肿瘤（肺癌）（C34）</option>' in page
+    data = {**claim_form(benefit_code="critical_illness", diagnosis_pick="C34"), **files()}
+    response = member_client.post("/m/claims/new/", data)
+    assert response.status_code == 302, response.content.decode()[:2000]
+    claim = Claim.objects.get(member=world.member)
+    assert claim.diagnosis_code == "C34"
+    detail = member_client.get(response["Location"]).content.decode()
+    assert "C34 支气管和肺恶性肿瘤（肺癌）" in detail
+
+
+def test_coverage_page_names_the_diseases(member_client):
+    page = member_client.get("/m/coverage/").content.decode()
+    assert "I21 急性心肌梗死" in page and "C50 乳房恶性肿瘤（乳腺癌）" in page

@@ -425,3 +425,29 @@ def test_a_filed_claim_leaves_the_creation_trail_of_every_channel(world, channel
     user = world.member.user if channel == "online" else world.operator
     claim = submitted(world.member, user)
     assert_created_once(claim, to_status="submitted", actor=user)
+
+
+def test_review_page_shows_papers_as_thumbnails_that_open_the_full_paper(client, world, claim):
+    import io
+
+    from PIL import Image
+
+    from huzhu.members.documents import document_check, document_store
+
+    doc = document_store(
+        member=world.member,
+        kind="invoice",
+        checked=document_check(jpeg_bytes(), name="发票.jpg"),
+        acting_user=None,
+        claim=claim,
+    )
+    client.force_login(world.operator)
+    page = client.get(f"/staff/claims/review/{claim.pk}/").content.decode()
+    full = f"/staff/claims/review/documents/{doc.pk}/"
+    assert f'<a href="{full}" target="_blank"' in page and f'src="{full}?thumb=1"' in page
+    thumb = client.get(full + "?thumb=1")
+    assert thumb.status_code == 200 and thumb["Content-Type"] == "image/jpeg"
+    image = Image.open(io.BytesIO(thumb.content))
+    assert max(image.size) <= 360
+    client.force_login(world.other_operator)
+    assert client.get(full + "?thumb=1").status_code == 404

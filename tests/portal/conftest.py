@@ -17,8 +17,10 @@ def ensure_wagtail_base_data() -> None:
     """
     from django.conf import settings
     from wagtail.coreutils import get_supported_content_language_variant
-    from wagtail.models import Locale, Page
+    from wagtail.models import Collection, Locale, Page
 
+    if Collection.get_first_root_node() is None:  # documents (附件) live in a collection
+        Collection.add_root(name="Root")
     Locale.objects.get_or_create(
         language_code=get_supported_content_language_variant(settings.LANGUAGE_CODE)
     )

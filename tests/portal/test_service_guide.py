@@ -55,7 +55,7 @@ def test_benefit_table_shows_the_plan_in_force(client, portal):
         ("重大疾病互助", "10,000.00元", "每年度一次"),
         ("女职工特殊疾病互助", "5,000.00元", "终身一次"),
     ]
-    assert "C00-C97、I21、I60-I64" in lump[0][2]
+    assert "C00-C97 恶性肿瘤（癌症）、I21 急性心肌梗死、I60-I64 脑血管病" in lump[0][2]
     assert lump[1][2].startswith("女职工")
     text = page_text(client.get(GUIDE_URL))
     assert "免申即享" in text and "跑零次" in text

@@ -49,7 +49,10 @@ def _edit_form(client, page, **changes):
     data = data.copy()
     # The StreamField editor is drawn by JavaScript: post the body as the browser would.
     body = [("paragraph", rich_text(b.value.source)) for b in page.specific.body]
-    for key, value in nested_form_data({"body": streamfield(body)}).items():
+    attachments = streamfield([])  # the 附件 field, empty
+    for key, value in nested_form_data(
+        {"body": streamfield(body), "attachments": attachments}
+    ).items():
         data[key] = value
     for key, value in changes.items():
         data[key] = value

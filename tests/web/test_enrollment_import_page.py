@@ -271,3 +271,39 @@ def test_page_lists_an_import_run_from_the_command_line(login, operator_a, tree)
     rows = re.findall(r"<tr><td>[^<]*</td><td>甲公司工会</td>.*?</tr>", page, re.S)
     assert any("命令行.xlsx" in r and "平台" in r for r in rows)
     assert any("页面.xlsx" in r and "op_a" in r for r in rows)
+
+
+def test_template_downloads_with_text_columns_for_the_numbers(login, operator_a):
+    response = login(operator_a).get(reverse("web:enrollment_import_template"))
+    assert response.status_code == 200
+    assert "attachment" in response["Content-Disposition"]
+    book = openpyxl.load_workbook(io.BytesIO(response.content))
+    sheet = book["参保名单"]
+    assert [c.value for c in sheet[1]] == [
+        "姓名",
+        "身份证号",
+        "手机号",
+        "开户银行",
+        "银行账号",
+        "参保日期",
+    ]
+    assert sheet.column_dimensions["B"].number_format == "@"  # ID numbers stay text
+    assert "填写说明" in book.sheetnames
+    page = login(operator_a).get(reverse("web:enrollment_import")).content.decode()
+    assert reverse("web:enrollment_import_template") in page
+
+
+def test_preview_problems_download_as_a_sheet_to_send_back(login, operator_a, upload_dir):
+    client = login(operator_a)
+    token = _token(_upload(client, _xlsx(_with_problems())))
+    preview = client.get(reverse("web:enrollment_import_preview", args=[token])).content.decode()
+    url = reverse("web:enrollment_import_problems", args=[token])
+    assert url in preview
+    response = client.get(url)
+    assert response.status_code == 200
+    rows = list(openpyxl.load_workbook(io.BytesIO(response.content)).active.values)
+    assert rows[2] == ("行号", "姓名", "身份证号", "列", "问题")
+    problems = [(r[0], r[3]) for r in rows[3:]]
+    assert problems == [(6, "身份证号"), (7, "身份证号"), (8, "姓名")]
+    assert "校验位" in rows[3][4]
+    assert not Enrollment.objects.exists()

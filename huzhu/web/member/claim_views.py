@@ -34,6 +34,7 @@ FORM_FIELDS = (
     "self_pay_in_policy",
     "self_pay_out_policy",
     "diagnosis_code",
+    "diagnosis_pick",  # a disease picked by its Chinese name (its code), when no code typed
 )
 BANK_FIELDS = ("account_name", "bank_name", "bank_account")
 UPLOAD_KINDS = (

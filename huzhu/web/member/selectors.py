@@ -12,6 +12,7 @@ from huzhu.claims.models import Claim, ClaimStatus, Notification
 from huzhu.core.money import format_fen
 from huzhu.enrollment.models import Enrollment, SchemeYear
 from huzhu.enrollment.selectors import enrollments_with_coverage
+from huzhu.plans.rules.diseases import diagnosis_choices, diagnosis_label
 from huzhu.plans.rules.explain import BASE_LABELS
 
 __all__ = [
@@ -59,6 +60,7 @@ class BenefitText:
     lines: tuple[str, ...]
     base_field: str = ""  # inpatient: the claim field the plan pays on
     needs_diagnosis: bool = False
+    diagnoses: tuple[tuple[str, str], ...] = ()  # (code, Chinese name) to pick from
 
 
 def _yuan(fen: int) -> str:
@@ -109,12 +111,20 @@ def benefit_texts(plan) -> list[BenefitText]:
         else:
             who = {"female": "限女职工，", "male": "限男职工，"}.get(benefit.sex or "", "")
             once = "每年限一次" if benefit.once_per == "year" else "终身限一次"
+            named = "、".join(diagnosis_label(d) for d in benefit.diagnoses)
             lines = (
-                f"{who}住院确诊以下疾病（ICD-10编码 {'、'.join(benefit.diagnoses)}）"
+                f"{who}住院确诊以下疾病（ICD-10编码及病名：{named}）"
                 f"一次性补助{_yuan(benefit.lump_sum_fen)}，{once}。",
             )
             out.append(
-                BenefitText(benefit.code, benefit.name, "lump_sum", lines, needs_diagnosis=True)
+                BenefitText(
+                    benefit.code,
+                    benefit.name,
+                    "lump_sum",
+                    lines,
+                    needs_diagnosis=True,
+                    diagnoses=tuple(diagnosis_choices(benefit.diagnoses)),
+                )
             )
     return out
 

@@ -150,6 +150,8 @@ def parse_claim_form(raw: dict) -> dict:
         value = raw.get(name)
         if value is not None:
             data[name] = str(value).strip()
+    if not data.get("diagnosis_code") and str(raw.get("diagnosis_pick") or "").strip():
+        data["diagnosis_code"] = str(raw["diagnosis_pick"]).strip()  # picked by name
     if data.get("diagnosis_code"):
         data["diagnosis_code"] = data["diagnosis_code"].upper()
     for name in ("admit_date", "discharge_date"):

@@ -34,6 +34,14 @@ def yuan_text(value):
 
 
 @register.filter
+def disease(code):
+    """An ICD-10 code with its Chinese disease name when known: C50.901 乳房恶性肿瘤（乳腺癌）."""
+    from huzhu.plans.rules.diseases import diagnosis_label
+
+    return diagnosis_label(code) if code else ""
+
+
+@register.filter
 def yuan_label(fen):
     if fen is None or fen == "":
         return ""

@@ -12,12 +12,14 @@ from collections import Counter
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.http import Http404
+from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.http import content_disposition_header
 from django.views.decorators.http import require_POST
 
 from huzhu.enrollment.models import EnrollmentImport, SchemeYear
 from huzhu.enrollment.services import TabularError, enrollment_import
+from huzhu.enrollment.sheets import enrollment_problems_xlsx, enrollment_template_xlsx
 from huzhu.organizations.selectors import union_visible_ids
 from huzhu.web import uploads
 from huzhu.web.forms import EnrollmentImportForm
@@ -212,6 +214,40 @@ def import_confirm(request, token: str):
             "error_rows": [r for r in result.preview if r.status == "error"],
         },
     )
+
+
+@staff_required("enrollment_import")
+def import_template(request):
+    """The enrollment template (.xlsx) for workplaces to fill in."""
+    return _xlsx_response(enrollment_template_xlsx(), "职工医疗互助参保名单模板.xlsx")
+
+
+@staff_required("enrollment_import")
+def import_problems(request, token: str):
+    """The preview's problem rows as .xlsx, to send back to the workplace."""
+    try:
+        meta, union, scheme_year, _enrolled_on, result = _run(request, token, dry_run=True)
+    except UploadGone:
+        return _upload_gone(request)
+    except TabularError as exc:
+        return _unreadable(request, token, exc)
+    data = enrollment_problems_xlsx(
+        preview=[r for r in result.preview if r.problems],
+        file_name=meta["file_name"],
+        union_name=union.name,
+        year=scheme_year.year,
+    )
+    stem = meta["file_name"].rsplit(".", 1)[0]
+    return _xlsx_response(data, f"{stem}-需更正的行.xlsx")
+
+
+def _xlsx_response(data: bytes, file_name: str) -> HttpResponse:
+    response = HttpResponse(
+        data, content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    )
+    response["Content-Disposition"] = content_disposition_header(True, file_name)
+    response["Cache-Control"] = "no-store"
+    return response
 
 
 @require_POST

@@ -15,6 +15,7 @@ from huzhu.members.selectors import access_member_by_id, member_list
 from huzhu.members.services import member_reveal, member_update
 from huzhu.organizations.models import Role
 from huzhu.organizations.selectors import union_visible_ids
+from huzhu.payments.cards import bank_card_reminders_send, members_without_valid_card
 from huzhu.web.forms import MemberCorrectionForm, MemberSearchForm, RevealForm, WithdrawForm
 from huzhu.web.permissions import REVEAL_ROLES, can_open, has_role, staff_required
 
@@ -168,3 +169,29 @@ def enrollment_withdraw_view(request, pk: int):
     else:
         messages.success(request, f"{enrollment.scheme_year.year}年度参保已退保。")
     return redirect("web:member_detail", pk=member.pk)
+
+
+@staff_required("members")
+def member_card_worklist(request):
+    """银行卡待补录: members whose money cannot go out for want of a valid card; a reminder
+    to each (or to the ones ticked), at most once a week per member."""
+    if request.method == "POST":
+        ids = [int(v) for v in request.POST.getlist("member") if v.isdigit()]
+        sent, skipped = bank_card_reminders_send(acting_user=request.user, member_ids=ids)
+        if sent:
+            messages.success(request, f"已向 {sent} 名职工发送登记银行卡的提醒。")
+        if skipped:
+            messages.info(request, f"{skipped} 名职工一周内已提醒过，本次未重复发送。")
+        if not sent and not skipped:
+            messages.info(request, "请先勾选要提醒的职工。")
+        return redirect("web:member_card_worklist")
+    problems = members_without_valid_card(request.user)
+    return render(
+        request,
+        "web/member_cards.html",
+        {
+            "problems": problems,
+            "waiting_total": sum(p.waiting_fen for p in problems),
+            "waiting_count": sum(1 for p in problems if p.waiting_fen),
+        },
+    )

@@ -9,7 +9,7 @@ these views parse the form, call it, and show its message.
 from __future__ import annotations
 
 from django.contrib import messages
-from django.http import FileResponse, Http404
+from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
@@ -32,6 +32,7 @@ from huzhu.claims.services import (
 )
 from huzhu.claims.workflow import allowed_steps
 from huzhu.core.money import MoneyError, yuan_to_fen
+from huzhu.members.documents import document_thumbnail
 from huzhu.members.models import DocumentKind, MemberDocument
 from huzhu.members.selectors import access_member_by_id, member_list
 from huzhu.organizations.models import Role
@@ -347,6 +348,11 @@ def review_document(request, pk: int):
     if doc is None:
         raise Http404("no such document")
     access_claim_by_id(request.user, doc.claim_id)
+    if request.GET.get("thumb") and doc.content_type.startswith("image/"):
+        # A small copy for the review page's thumbnails (the full paper is the link).
+        response = HttpResponse(document_thumbnail(doc), content_type="image/jpeg")
+        response["Cache-Control"] = "private, max-age=3600"
+        return response
     return FileResponse(doc.file.open("rb"), content_type=doc.content_type)
 
 
