@@ -49,6 +49,8 @@ PAGE_ROLES: dict[str, frozenset[str]] = {
     "accounts": frozenset({Role.ADMIN}),
     # The audit trail (read-only): administrators and auditors.
     "audit": frozenset({Role.ADMIN, Role.AUDITOR}),
+    # Reports (报表): everyone who works with members' data, scoped to their unions.
+    "reports": MEMBER_DATA_ROLES,
 }
 
 # Revealing a masked value (an audited action). The union operator checks both when a

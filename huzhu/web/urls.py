@@ -5,6 +5,7 @@ from .views import accounts, audit, dashboard, enrollment, fees, members, ops, u
 from .views import claims as claim_pages
 from .views import login as login_views
 from .views import payments as payment_views
+from .views import reports as report_views
 from .views import review as claim_review
 from .views import settlements as settlement_views
 
@@ -115,6 +116,8 @@ urlpatterns = [
     path("claims/", claim_pages.claim_list_view, name="claim_list"),
     path("claims/<int:pk>/", claim_pages.claim_detail_view, name="claim_detail"),
     path("fees/", fees.fee_statement_list, name="fee_statements"),
+    path("reports/", report_views.report_view, name="reports"),
+    path("reports/<str:name>/", report_views.report_view, name="report"),
     path("fees/receipts/", fees.fee_receipt_add_view, name="fee_receipt_add"),
     path("fees/receipts/<int:pk>/voucher/", fees.fee_receipt_voucher, name="fee_receipt_voucher"),
     path(
