@@ -107,70 +107,96 @@ def benefit_labels(scope: Scope) -> dict[str, str]:
 # --- payouts ------------------------------------------------------------------------------
 
 
-def payout_rows(scope: Scope, by: str) -> list[dict]:
-    """[{key, label, claims, amount_fen}] of approved-or-paid claims grouped by `by`."""
-    qs = approved_claims(scope)
-    if by == "benefit":
-        grouped = qs.values("benefit_code").annotate(
-            claims=Count("id"), amount_fen=Sum("amount_fen")
+def claim_facts(scope: Scope) -> list[dict]:
+    """One GROUP BY over the year's approved-or-paid claims: per (union, benefit, channel,
+    status, approval month, payment month) the count and amount. Reports that need several
+    roll-ups (the fund) read the claims once through this, not once per table."""
+    return list(
+        approved_claims(scope)
+        .annotate(
+            channel=CHANNEL,
+            approved_month=LocalMonth("approved_at"),
+            paid_month=LocalMonth("paid_at"),
         )
-        names = benefit_labels(scope)
-        for name_row in qs.values("benefit_code", "benefit_name").distinct().order_by():
-            names.setdefault(name_row["benefit_code"], name_row["benefit_name"])
-        rows = [
-            {
-                "key": r["benefit_code"],
-                "label": names.get(r["benefit_code"]) or r["benefit_code"],
-                "claims": r["claims"],
-                "amount_fen": r["amount_fen"] or 0,
-            }
-            for r in grouped.order_by()
-        ]
-    elif by == "union":
-        grouped = list(
-            qs.values("union_id")
-            .annotate(claims=Count("id"), amount_fen=Sum("amount_fen"))
+        .values("union_id", "benefit_code", "channel", "status", "approved_month", "paid_month")
+        .annotate(claims=Count("id"), amount_fen=Sum("amount_fen"))
+        .order_by()
+    )
+
+
+_FACT_KEYS = {
+    "benefit": "benefit_code",
+    "union": "union_id",
+    "month": "approved_month",
+    "channel": "channel",
+}
+
+
+def _benefit_names(scope: Scope, codes) -> dict[str, str]:
+    names = benefit_labels(scope)
+    unknown = set(codes) - set(names)
+    if unknown:  # a benefit no longer in the plan: its name as the claims carry it
+        for r in (
+            approved_claims(scope)
+            .filter(benefit_code__in=unknown)
+            .values("benefit_code", "benefit_name")
+            .distinct()
             .order_by()
+        ):
+            names.setdefault(r["benefit_code"], r["benefit_name"])
+    return names
+
+
+def payout_rows(scope: Scope, by: str, *, facts: list[dict] | None = None) -> list[dict]:
+    """[{key, label, claims, amount_fen}] of approved-or-paid claims grouped by `by`; rolled up
+    from `facts` (claim_facts) when given, else one GROUP BY of its own."""
+    if by not in PAYOUT_DIMENSIONS:
+        raise ReportError(
+            "bad_dimension",
+            f"payouts 不支持按“{by}”分组；可选：{', '.join(PAYOUT_DIMENSIONS)}",
         )
-        labels = union_labels(r["union_id"] for r in grouped)
-        rows = [
-            {
-                "key": labels[r["union_id"]][0],
-                "label": labels[r["union_id"]][1],
-                "claims": r["claims"],
-                "amount_fen": r["amount_fen"] or 0,
-            }
-            for r in grouped
-        ]
+    if facts is not None and by in _FACT_KEYS:
+        sums: dict = {}
+        for f in facts:
+            k = f[_FACT_KEYS[by]]
+            entry = sums.setdefault(k, [0, 0])
+            entry[0] += f["claims"]
+            entry[1] += f["amount_fen"] or 0
+        grouped = [{"k": k, "claims": v[0], "amount_fen": v[1]} for k, v in sums.items()]
     else:
         expr = {
+            "benefit": F("benefit_code"),
+            "union": F("union_id"),
             "month": LocalMonth("approved_at"),
             "hospital": F("hospital_name"),
             "channel": CHANNEL,
-        }.get(by)
-        if expr is None:
-            raise ReportError(
-                "bad_dimension",
-                f"payouts 不支持按“{by}”分组；可选：{', '.join(PAYOUT_DIMENSIONS)}",
-            )
-        grouped = (
-            qs.annotate(k=expr)
+        }[by]
+        grouped = list(
+            approved_claims(scope)
+            .annotate(k=expr)
             .values("k")
             .annotate(claims=Count("id"), amount_fen=Sum("amount_fen"))
             .order_by()
         )
-        rows = []
-        for r in grouped:
-            key = r["k"] or ""
-            label = CHANNELS.get(key, key) if by == "channel" else (key or "（未填）")
-            rows.append(
-                {
-                    "key": key,
-                    "label": label,
-                    "claims": r["claims"],
-                    "amount_fen": r["amount_fen"] or 0,
-                }
-            )
+    if by == "union":
+        labels = union_labels(r["k"] for r in grouped)
+    elif by == "benefit":
+        names = _benefit_names(scope, [r["k"] for r in grouped])
+    rows = []
+    for r in grouped:
+        key = r["k"]
+        if by == "union":
+            key, label = labels[r["k"]]
+        elif by == "benefit":
+            label = names.get(key) or key
+        elif by == "channel":
+            label = CHANNELS.get(key, key)
+        else:
+            key = key or ""
+            label = key or "（未填）"
+        rows.append(
+            {"key": key, "label": label, "claims": r["claims"], "amount_fen": r["amount_fen"] or 0}
+        )
     if by == "month":
         rows.sort(key=lambda r: r["key"])
     else:
@@ -353,28 +379,42 @@ def _percentiles(hist: dict[str, list[tuple[int, int]]], channel: str) -> dict:
 
 
 def report_turnaround(scope: Scope, by: str | None = None) -> Report:
-    approved = approved_claims(scope).filter(discharge_date__isnull=False)
     to_approval: dict[str, list] = {}
+    to_payment: dict[str, list] = {}
+    # One pass: per (channel, days to approval, days to payment) the count.
     for r in (
-        approved.filter(approved_at__isnull=False)
+        approved_claims(scope)
+        .filter(discharge_date__isnull=False, approved_at__isnull=False)
         .annotate(
             channel=CHANNEL,
-            days=DaysBetween(LocalDate("approved_at"), "discharge_date"),
+            a_days=DaysBetween(LocalDate("approved_at"), "discharge_date"),
+            p_days=Case(
+                When(
+                    status=ClaimStatus.PAID,
+                    paid_at__isnull=False,
+                    then=DaysBetween(LocalDate("paid_at"), "discharge_date"),
+                ),
+                default=None,
+                output_field=IntegerField(),
+            ),
         )
-        .values("channel", "days")
+        .values("channel", "a_days", "p_days")
         .annotate(n=Count("id"))
         .order_by()
     ):
-        to_approval.setdefault(r["channel"], []).append((r["days"], r["n"]))
-    to_payment: dict[str, list] = {}
-    for r in (
-        approved.filter(status=ClaimStatus.PAID, paid_at__isnull=False)
-        .annotate(channel=CHANNEL, days=DaysBetween(LocalDate("paid_at"), "discharge_date"))
-        .values("channel", "days")
-        .annotate(n=Count("id"))
-        .order_by()
-    ):
-        to_payment.setdefault(r["channel"], []).append((r["days"], r["n"]))
+        to_approval.setdefault(r["channel"], []).append((r["a_days"], r["n"]))
+        if r["p_days"] is not None:
+            to_payment.setdefault(r["channel"], []).append((r["p_days"], r["n"]))
+
+    def collapse(hist):
+        for channel, values in hist.items():
+            out: dict[int, int] = {}
+            for d, n in values:
+                out[d] = out.get(d, 0) + n
+            hist[channel] = sorted(out.items())
+
+    collapse(to_approval)
+    collapse(to_payment)
 
     def merged(hist):
         out: dict[int, int] = {}
@@ -689,23 +729,29 @@ def report_caps(scope: Scope, by: str | None = None, *, limit: int = 20) -> Repo
             "paid_fen": sum(r["paid_fen"] for r in capped_rows),
         },
     )
-    top = list(
-        approved_claims(scope)
-        .select_related("member", "union")
-        .only(
-            "number",
-            "benefit_code",
-            "benefit_name",
-            "amount_fen",
-            "status",
-            "hospital_name",
-            "discharge_date",
-            "member__name",
-            "member__id_number",
-            "union__name",
+    # The largest: top `limit` of each status (a backward range of the (status, scheme year,
+    # amount) index each), merged; one sort over the year's claims otherwise.
+    top = []
+    for status in APPROVED:
+        top += list(
+            claims_of(scope)
+            .filter(status=status)
+            .select_related("member", "union")
+            .only(
+                "number",
+                "benefit_code",
+                "benefit_name",
+                "amount_fen",
+                "status",
+                "hospital_name",
+                "discharge_date",
+                "member__name",
+                "member__id_number",
+                "union__name",
+            )
+            .order_by("-amount_fen", "id")[:limit]
         )
-        .order_by("-amount_fen", "id")[:limit]
-    )
+    top = sorted(top, key=lambda c: (-c.amount_fen, c.id))[:limit]
     largest = Table(
         key="largest",
         title=f"金额最大的 {limit} 笔申请",

@@ -4,16 +4,16 @@ from __future__ import annotations
 
 from django.db.models import Count, Exists, OuterRef, Q, Sum
 
-from huzhu.claims.models import AdjustmentItem, AdjustmentKind, ClaimStatus
-from huzhu.enrollment.models import Enrollment, FeeReceipt
+from huzhu.claims.models import AdjustmentItem, AdjustmentKind, Claim, ClaimStatus
+from huzhu.enrollment.models import Enrollment, FeeReceipt, SchemeYear
 
-from .base import Chart, Column, DateMonth, LocalMonth, Report, Scope, Table, ratio
-from .claims_reports import approved_claims, claims_of, payout_rows, union_labels
+from .base import Chart, Column, DateMonth, Report, Scope, Table, ratio
+from .claims_reports import claim_facts, claims_of, payout_rows, union_labels
 
-__all__ = ["fund_position", "report_enrollment", "report_fund"]
+__all__ = ["fund_balance", "fund_position", "report_enrollment", "report_fund"]
 
 
-def fund_position(scope: Scope) -> dict:
+def fund_position(scope: Scope, facts: list[dict] | None = None) -> dict:
     """The year's fund in fen: fees due / received, claims approved (incurred) / paid /
     awaiting payment, recoveries and top-ups (raised and settled), balance, loss ratio.
 
@@ -31,12 +31,14 @@ def fund_position(scope: Scope) -> dict:
         )["fen"]
         or 0
     )
-    claims = approved_claims(scope).aggregate(
-        n=Count("id"),
-        fen=Sum("amount_fen"),
-        paid=Sum("amount_fen", filter=Q(status=ClaimStatus.PAID)),
-        paid_n=Count("id", filter=Q(status=ClaimStatus.PAID)),
-    )
+    if facts is None:
+        facts = claim_facts(scope)
+    claims = {
+        "n": sum(f["claims"] for f in facts),
+        "fen": sum(f["amount_fen"] or 0 for f in facts),
+        "paid_n": sum(f["claims"] for f in facts if f["status"] == ClaimStatus.PAID),
+        "paid": sum(f["amount_fen"] or 0 for f in facts if f["status"] == ClaimStatus.PAID),
+    }
     adjustments = AdjustmentItem.objects.filter(claim__scheme_year_id=scope.scheme_year_id)
     if scope.union_ids is not None:
         adjustments = adjustments.filter(claim__union_id__in=scope.union_ids)
@@ -73,6 +75,36 @@ def fund_position(scope: Scope) -> dict:
     return pos
 
 
+def fund_balance() -> dict:
+    """The fund over every scheme year, in fen: fees received, claims paid, top-ups paid,
+    recoveries collected, balance = received − paid − top-ups + recoveries. What a payment
+    batch is compared with (a batch may pay claims of several years)."""
+    years = list(SchemeYear.objects.values_list("id", flat=True))
+    received = FeeReceipt.objects.aggregate(fen=Sum("amount_fen"))["fen"] or 0
+    # scheme_year IN (…) + status: a range of the (status, scheme year, amount) index.
+    paid = (
+        Claim.objects.filter(status=ClaimStatus.PAID, scheme_year_id__in=years).aggregate(
+            fen=Sum("amount_fen")
+        )["fen"]
+        or 0
+    )
+    adj = {
+        r["kind"]: r["settled"] or 0
+        for r in AdjustmentItem.objects.values("kind")
+        .annotate(settled=Sum("settled_amount_fen"))
+        .order_by()
+    }
+    recovered = adj.get(AdjustmentKind.RECOVERY, 0)
+    topped = adj.get(AdjustmentKind.TOP_UP, 0)
+    return {
+        "received_fen": received,
+        "paid_fen": paid,
+        "top_ups_settled_fen": topped,
+        "recoveries_settled_fen": recovered,
+        "balance_fen": received - paid - topped + recovered,
+    }
+
+
 SUMMARY_LINES = (
     ("due_fen", "应缴会费"),
     ("received_fen", "已到账会费"),
@@ -89,7 +121,8 @@ SUMMARY_LINES = (
 
 
 def report_fund(scope: Scope, by: str | None = None) -> Report:
-    pos = fund_position(scope)
+    facts = claim_facts(scope)  # the claims read once for every table below
+    pos = fund_position(scope, facts)
     summary = Table(
         key="summary",
         title="互助金收支表",
@@ -142,13 +175,11 @@ def report_fund(scope: Scope, by: str | None = None) -> Report:
         .annotate(fen=Sum("amount_fen"))
         .order_by()
     }
-    paid = {
-        r["union_id"]: r
-        for r in approved_claims(scope)
-        .values("union_id")
-        .annotate(n=Count("id"), fen=Sum("amount_fen"))
-        .order_by()
-    }
+    paid: dict[int, dict] = {}
+    for f in facts:
+        entry = paid.setdefault(f["union_id"], {"n": 0, "fen": 0})
+        entry["n"] += f["claims"]
+        entry["fen"] += f["amount_fen"] or 0
     ids = set(due) | set(got) | set(paid)
     labels = union_labels(ids)
     union_rows = []
@@ -210,17 +241,10 @@ def report_fund(scope: Scope, by: str | None = None) -> Report:
         .order_by()
     ):
         month(r["m"])["received_fen"] += r["fen"] or 0
-    for r in payout_rows(scope, "month"):
-        month(r["key"])["approved_fen"] += r["amount_fen"]
-    for r in (
-        claims_of(scope)
-        .filter(status=ClaimStatus.PAID)
-        .annotate(m=LocalMonth("paid_at"))
-        .values("m")
-        .annotate(fen=Sum("amount_fen"))
-        .order_by()
-    ):
-        month(r["m"])["paid_fen"] += r["fen"] or 0
+    for f in facts:
+        month(f["approved_month"])["approved_fen"] += f["amount_fen"] or 0
+        if f["status"] == ClaimStatus.PAID:
+            month(f["paid_month"])["paid_fen"] += f["amount_fen"] or 0
     month_rows = [months[k] for k in sorted(months)]
     by_month = Table(
         key="by_month",
@@ -241,7 +265,7 @@ def report_fund(scope: Scope, by: str | None = None) -> Report:
         chart=Chart("line", "month", ("received_fen", "approved_fen", "paid_fen"), "每月收支"),
     )
 
-    benefit_rows = payout_rows(scope, "benefit")
+    benefit_rows = payout_rows(scope, "benefit", facts=facts)
     for r in benefit_rows:
         r["loss_ratio"] = ratio(r["amount_fen"], pos["received_fen"])
     by_benefit = Table(

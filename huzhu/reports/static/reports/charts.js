@@ -41,7 +41,7 @@
         valueFormatter: function (v) { return fmt(spec, v); },
         confine: true,
       },
-      legend: { top: small ? 24 : 30, left: 0, type: "scroll" },
+      legend: { top: small ? 30 : 34, left: 0, type: "scroll" },
       color: ["#b71c1c", "#1565c0", "#2e7d32", "#f9a825", "#6a1b9a", "#00838f"],
     };
     if (spec.kind === "pie") {
@@ -62,7 +62,7 @@
     };
     var valueAxis = { type: "value", axisLabel: axisLabel(spec) };
     var horizontal = spec.horizontal;
-    base.grid = { left: 8, right: 16, top: small ? 56 : 64, bottom: 8, containLabel: true };
+    base.grid = { left: 8, right: 16, top: small ? 66 : 72, bottom: 8, containLabel: true };
     base.xAxis = horizontal ? valueAxis : categoryAxis;
     base.yAxis = horizontal ? Object.assign({ inverse: true }, categoryAxis) : valueAxis;
     base.series = spec.series.map(function (s) {
