@@ -52,6 +52,8 @@ PAGE_ROLES: dict[str, frozenset[str]] = {
     # Plans (互助方案): federation staff read them; a reviewer or an admin loads a new file.
     "plans": frozenset({Role.FEDERATION_REVIEWER, Role.FEDERATION_FINANCE, Role.ADMIN}),
     "plan_load": frozenset({Role.FEDERATION_REVIEWER, Role.ADMIN}),
+    # Reports (报表): everyone who works with members' data, scoped to their unions.
+    "reports": MEMBER_DATA_ROLES,
 }
 
 # Revealing a masked value (an audited action). The union operator checks both when a

@@ -5,6 +5,7 @@ from .views import accounts, audit, dashboard, enrollment, fees, members, ops, p
 from .views import claims as claim_pages
 from .views import login as login_views
 from .views import payments as payment_views
+from .views import reports as report_views
 from .views import review as claim_review
 from .views import settlements as settlement_views
 
@@ -129,6 +130,8 @@ urlpatterns = [
     path("plans/", plans.plan_list, name="plan_list"),
     path("plans/<int:pk>/", plans.plan_version, name="plan_version"),
     path("plans/compare/", plans.plan_compare, name="plan_compare"),
+    path("reports/", report_views.report_view, name="reports"),
+    path("reports/<str:name>/", report_views.report_view, name="report"),
     path("fees/receipts/", fees.fee_receipt_add_view, name="fee_receipt_add"),
     path("fees/receipts/<int:pk>/voucher/", fees.fee_receipt_voucher, name="fee_receipt_voucher"),
     path(

@@ -12,6 +12,7 @@ from huzhu.settlements.selectors import settlement_record_for_claim
 from huzhu.web.permissions import staff_required
 
 from ._common import paginate
+from ._exports import export_xlsx
 
 
 def _filters(request) -> tuple[ClaimFilters, dict]:
@@ -35,6 +36,8 @@ def _filters(request) -> tuple[ClaimFilters, dict]:
 def claim_list_view(request):
     filters, shown = _filters(request)
     qs = claim_list(request.user, filters)
+    if request.GET.get("export") == "xlsx":
+        return export_xlsx(request, "claims", qs, shown)
     benefits = sorted(
         set(claim_list(request.user).values_list("benefit_code", "benefit_name").distinct())
     )

@@ -4,6 +4,7 @@ from django.shortcuts import render
 from huzhu.enrollment.models import Enrollment
 from huzhu.members.models import Member
 from huzhu.organizations.selectors import union_visible_ids
+from huzhu.reports.dashboards import dashboard_for
 from huzhu.web.permissions import can_open, staff_required
 
 from ._common import current_scheme_year
@@ -13,7 +14,8 @@ from ._common import current_scheme_year
 def dashboard(request):
     """Staff home (工作台): links to the pages this role may open, with a few counts."""
     scheme_year = current_scheme_year()
-    context = {"scheme_year": scheme_year}
+    # Pending work first, then the figures the role steers by (huzhu.reports.dashboards).
+    context = {"scheme_year": scheme_year, "board": dashboard_for(request.user)}
     if can_open(request.user, "members"):
         visible = union_visible_ids(request.user)
         members = Member.objects.all()

@@ -20,6 +20,7 @@ from huzhu.web.forms import MemberCorrectionForm, MemberSearchForm, RevealForm, 
 from huzhu.web.permissions import REVEAL_ROLES, can_open, has_role, staff_required
 
 from ._common import paginate
+from ._exports import export_xlsx
 
 REVEAL_LABELS = {"id_number": "身份证号", "bank_account": "银行账号"}
 
@@ -37,6 +38,8 @@ def member_list_view(request):
             "year": form.cleaned_data["year"],
         }
     qs = member_list(user=request.user, **filters).select_related("union")
+    if request.GET.get("export") == "xlsx":
+        return export_xlsx(request, "members", qs, {k: v for k, v in filters.items() if v})
     page = paginate(request, qs)
     return render(
         request,

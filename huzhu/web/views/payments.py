@@ -34,6 +34,7 @@ from huzhu.payments.services import (
     payment_batch_import_return,
     payment_batch_mark_sent,
 )
+from huzhu.reports.fund_reports import fund_balance
 from huzhu.web.permissions import staff_required
 
 from ._common import paginate
@@ -178,6 +179,20 @@ def payment_batches(request):
     return render(request, "web/payments/batches.html", {"page": page})
 
 
+def batch_fund_warning(batch) -> dict | None:
+    """When a batch not yet paid would pay out more than the fund holds: the figures."""
+    if batch.state not in (BatchState.OPEN, BatchState.SENT):
+        return None
+    fund = fund_balance()
+    if batch.total_fen <= fund["balance_fen"]:
+        return None
+    return {
+        **fund,
+        "batch_fen": batch.total_fen,
+        "short_fen": batch.total_fen - fund["balance_fen"],
+    }
+
+
 def _render_batch(request, batch, *, upload_form=None, problems=None, status=200):
     rows = batch.rows.select_related("member").order_by("seq")
     page = paginate(request, rows)
@@ -194,6 +209,7 @@ def _render_batch(request, batch, *, upload_form=None, problems=None, status=200
             "problems": problems or [],
             "returns": batch.returns.select_related("created_by"),
             "offset_count": batch.rows.filter(result=RowResult.OFFSET).count(),
+            "fund_warning": batch_fund_warning(batch),
         },
         status=status,
     )

@@ -11,6 +11,7 @@ DEMO_STEPS = [
     "huzhu.settlements.demo",
     "huzhu.hospitals.demo",
     "huzhu.payments.demo",
+    "huzhu.reports.demo",
     "huzhu.web.member.demo",
     "huzhu.wechat.demo",
     "huzhu.portal.demo",
