@@ -184,7 +184,9 @@ def _workbook_table(header_row, names, data, kind, path, file_name, columns) -> 
 
 def _sniff(head: bytes, file_name: str) -> tuple[str, str]:
     """(encoding guess, decoded sample) from the first 64 KiB."""
-    if b"\x00" in head[:4096]:
+    # Binary (or UTF-16) files are full of NUL bytes; a stray NUL in one cell of a text file
+    # is that row's problem (a named row error), not the file's.
+    if head[:4096].count(b"\x00") > 8:
         raise TabularError(
             f"无法读取文件“{file_name}”：不是Excel文件，也不是UTF-8或GBK编码的CSV文件",
             code="unreadable",
