@@ -71,6 +71,13 @@ EXPECTED: dict[str, tuple[set[str], str]] = {
     "web:enrollment_import_preview": ({"operator_a", "reviewer", "admin"}, "GET"),
     "web:enrollment_import_confirm": ({"operator_a", "reviewer", "admin"}, "POST"),
     "web:enrollment_import_cancel": ({"operator_a", "reviewer", "admin"}, "POST"),
+    "web:enrollment_import_template": ({"operator_a", "reviewer", "admin"}, "GET"),
+    "web:enrollment_import_problems": ({"operator_a", "reviewer", "admin"}, "GET"),
+    "web:member_card_worklist": (MEMBER_DATA, "GET"),
+    # plans (互助方案): federation staff
+    "web:plan_list": ({"reviewer", "finance", "admin"}, "GET"),
+    "web:plan_version": ({"reviewer", "finance", "admin"}, "GET"),
+    "web:plan_compare": ({"reviewer", "finance", "admin"}, "GET"),
     "web:fee_statements": (MEMBER_DATA, "GET"),
     "web:reports": (MEMBER_DATA, "GET"),
     "web:report": (MEMBER_DATA, "GET"),
@@ -154,6 +161,9 @@ NO_OBJECT = {
     "web:enrollment_import_preview",
     "web:enrollment_import_confirm",
     "web:enrollment_import_cancel",
+    "web:enrollment_import_problems",
+    "web:plan_version",
+    "web:plan_compare",
 }
 
 
