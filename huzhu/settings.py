@@ -8,6 +8,8 @@ ALLOWED_HOSTS   comma-separated; default localhost names
 TIME_ZONE       default Asia/Shanghai
 HUZHU_TASKS     "db" (default, embedded worker: `huzhu db_worker`) or "rq" (Redis: REDIS_URL)
 HUZHU_VAR_DIR   where the embedded database, generated keys and uploads live; default <repo>/var
+HUZHU_NOTIFY_CHANNELS  comma-separated member notification channels (default wechat with a
+                WeChat app id, else console)
 """
 
 import os
@@ -365,10 +367,14 @@ HUZHU_SMS_TENCENT = {
     "REGION": os.environ.get("HUZHU_SMS_REGION", "ap-guangzhou"),
     "ENDPOINT": os.environ.get("HUZHU_SMS_ENDPOINT", "https://sms.tencentcloudapi.com"),
 }
-# Member notifications (huzhu/claims/notifications.py): with an app id, the WeChat channel
-# (template message, SMS when WeChat cannot reach the member) replaces the console one, so a
-# failed delivery stays unsent and the re-delivery tries it again.
-HUZHU_NOTIFY_CHANNELS = ["wechat"] if HUZHU_WECHAT["APPID"] else ["console"]
+# Member notifications (huzhu/claims/notifications.py): HUZHU_NOTIFY_CHANNELS, comma-separated
+# channel names (console, email, wechat, sms) or dotted paths to NotificationChannel classes.
+# Default: with an app id the WeChat channel (template message, SMS when WeChat cannot reach the
+# member), so a failed delivery stays unsent and the re-delivery tries it again; else the
+# console, which prints no personal data unless DEBUG is on.
+HUZHU_NOTIFY_CHANNELS = [
+    c.strip() for c in os.environ.get("HUZHU_NOTIFY_CHANNELS", "").split(",") if c.strip()
+] or (["wechat"] if HUZHU_WECHAT["APPID"] else ["console"])
 # Absolute links in messages sent outside the browser (WeChat template messages, menu).
 HUZHU_BASE_URL = os.environ.get("HUZHU_BASE_URL", "http://127.0.0.1:8000")
 

@@ -1,10 +1,15 @@
 """Member notifications: stored in the database, delivered on commit through pluggable channels.
 
-Configure with the setting `HUZHU_NOTIFY_CHANNELS` (default `["console"]`): a list of built-in
-names (`"console"`, `"email"`) or dotted paths to `NotificationChannel` subclasses.
+Configure with the environment variable `HUZHU_NOTIFY_CHANNELS` (comma-separated; read into the
+setting of that name by `huzhu/settings.py`; default `wechat` when a WeChat app id is configured,
+else `console`): built-in names (`"console"`, `"email"`, `"wechat"`, `"sms"`) or dotted paths to
+`NotificationChannel` subclasses.
 
 Built in:
-- `console`: writes each message to stdout (development, demo).
+- `console`: writes one line per message to stdout. Without `DEBUG` the line carries no
+  personal data (notification id, claim number, kind and the member's internal id only: no
+  name, hospital, stay, amount, ID or phone number); with `DEBUG=1` (development, demo) it also
+  prints the member's name and the message text.
 - `email`: Django's mail (`EMAIL_BACKEND`, `DEFAULT_FROM_EMAIL`) to the e-mail address of the
   member's login; members without one are skipped.
 
@@ -61,11 +66,24 @@ class ConsoleChannel(NotificationChannel):
 
     def send(self, notification: Notification) -> bool:
         stream = self.stream or sys.stdout
-        stream.write(
-            f"[通知 {notification.kind}] {notification.member.name}: {notification.text}\n"
-        )
+        stream.write(self.line(notification) + "\n")
         stream.flush()
         return True
+
+    @staticmethod
+    def line(notification: Notification) -> str:
+        """The printed line. Without DEBUG only what identifies the message inside the
+        platform: a log is read by people who may not see members' personal data."""
+        parts = [
+            f"[通知 {notification.kind}]",
+            f"notification={notification.pk}",
+            f"member={notification.member_id}",
+        ]
+        if notification.claim_id is not None:
+            parts.append(f"claim={notification.claim.number}")
+        if settings.DEBUG:
+            parts.append(f"{notification.member.name}: {notification.text}")
+        return " ".join(parts)
 
 
 class EmailChannel(NotificationChannel):

@@ -25,7 +25,10 @@ def member(db):
     return member
 
 
-def test_stored_now_and_sent_only_on_commit(member, django_capture_on_commit_callbacks, capsys):
+def test_stored_now_and_sent_only_on_commit(
+    member, django_capture_on_commit_callbacks, capsys, settings
+):
+    settings.DEBUG = True  # the console prints the text only with DEBUG on
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
         note = notify_member(member=member, kind="test", text="您的申请已受理")
     assert Notification.objects.get(pk=note.pk).sent_at is None
@@ -99,8 +102,62 @@ def test_interfaces_must_be_implemented():
         WeChatTemplateChannel()
 
 
-def test_console_channel_writes_member_and_text(member):
+def test_console_channel_writes_member_and_text_with_debug_on(member, settings):
+    settings.DEBUG = True
     out = io.StringIO()
     note = Notification(member=member, kind="claim_paid", text="已发放")
     assert ConsoleChannel(stream=out).send(note)
     assert member.name in out.getvalue() and "已发放" in out.getvalue()
+
+
+def test_console_channel_prints_no_personal_data_with_debug_off(member, settings):
+    from tests.factories import ClaimFactory
+
+    settings.DEBUG = False
+    claim = ClaimFactory(enrollment__member=member)
+    text = f"{member.name}：您在嵊州市人民医院的住院（2026-03-01至2026-03-09）已自动受理，金额1,250.00元"
+    note = Notification.objects.create(member=member, claim=claim, kind="auto_claim", text=text)
+    out = io.StringIO()
+    assert ConsoleChannel(stream=out).send(note)
+    line = out.getvalue()
+    for private in (
+        member.name,
+        "人民医院",
+        "2026-03-01",
+        "1,250.00",
+        member.id_number,
+        "13800001111",
+    ):
+        assert private not in line
+    assert line.startswith("[通知 auto_claim] ")
+    assert f"notification={note.pk}" in line and f"member={member.pk}" in line
+    assert f"claim={claim.number}" in line
+
+
+def _settings_module(monkeypatch, **env):
+    """The settings module's names as huzhu/settings.py computes them from `env`."""
+    import runpy
+
+    import huzhu.settings
+
+    for name in ("HUZHU_NOTIFY_CHANNELS", "HUZHU_WECHAT_APPID"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    return runpy.run_path(huzhu.settings.__file__)
+
+
+def test_channels_come_from_the_environment(monkeypatch):
+    names = _settings_module(monkeypatch, HUZHU_NOTIFY_CHANNELS=" email, sms ,,")
+    assert names["HUZHU_NOTIFY_CHANNELS"] == ["email", "sms"]
+    dotted = "tests.claims.channels_for_tests.RecordingSms"
+    names = _settings_module(monkeypatch, HUZHU_NOTIFY_CHANNELS=dotted)
+    assert names["HUZHU_NOTIFY_CHANNELS"] == [dotted]
+
+
+def test_channels_default_to_wechat_with_an_app_id_else_console(monkeypatch):
+    assert _settings_module(monkeypatch)["HUZHU_NOTIFY_CHANNELS"] == ["console"]
+    names = _settings_module(monkeypatch, HUZHU_WECHAT_APPID="wx0123456789abcdef")
+    assert names["HUZHU_NOTIFY_CHANNELS"] == ["wechat"]
+    names = _settings_module(monkeypatch, HUZHU_NOTIFY_CHANNELS="")
+    assert names["HUZHU_NOTIFY_CHANNELS"] == ["console"]

@@ -209,8 +209,9 @@ def test_command_exit_codes(plans, tmp_path):
 
 
 def test_notifications_are_delivered_by_a_task_after_the_import_commits(
-    plans, enroll, write_csv, django_capture_on_commit_callbacks, capsys
+    plans, enroll, write_csv, django_capture_on_commit_callbacks, capsys, settings
 ):
+    settings.DEBUG = True  # the console channel prints the text only with DEBUG on
     a = enroll(name="周九")
     with django_capture_on_commit_callbacks(execute=True):
         settlement_import_file(path=write_csv([row("N1", a)]))
