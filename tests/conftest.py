@@ -55,9 +55,15 @@ def browser():
 @pytest.fixture(autouse=True)
 def _media_root(settings, tmp_path_factory):
     """Files saved through Django's default storage (Wagtail documents: 附件) go to a
-    temporary folder, never to the checkout's var/media (the backup tests count files)."""
+    temporary folder, never to the checkout's var/media (the backup tests count files); so do
+    files in the private storage (claim papers, uploads waiting for a preview or a task) unless
+    a test names its own folder."""
     settings.MEDIA_ROOT = tmp_path_factory.mktemp("media")
+    settings.HUZHU_DOCUMENT_DIR = tmp_path_factory.mktemp("private")
 
 
 # The local fake WeChat and fake Tencent SMS servers (huzhu/fakes/), for any test folder.
 from tests.fakes import _sms_server, _wechat_server, fake_sms, fake_wechat  # noqa: E402,F401
+
+# moto's S3-compatible server (one per run) and the private storage on a bucket of it.
+from tests.s3 import s3_server, s3_storage, storage_kind  # noqa: E402,F401

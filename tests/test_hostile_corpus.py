@@ -65,7 +65,7 @@ def corpus_file(key: str, target: str) -> tuple[str, bytes]:
 
 @pytest.fixture
 def world(db, settings, tmp_path):
-    settings.HUZHU_UPLOAD_DIR = tmp_path / "uploads"
+    settings.HUZHU_DOCUMENT_DIR = tmp_path / "private"  # uploads too
     fed = UnionFactory(code="F0", name="市总工会", kind=UnionKind.FEDERATION)
     year = SchemeYearFactory(year=2026)
     finance = UserFactory(username="fin", role=Role.FEDERATION_FINANCE, union=fed)

@@ -34,10 +34,9 @@ def _documents_prune() -> dict:
 
 
 def _uploads_prune() -> dict:
-    from huzhu.web.uploads import uploads_prune
+    from huzhu.core.uploads import uploads_prune
 
-    uploads_prune()
-    return {}
+    return {"deleted": uploads_prune()}
 
 
 def _sessions_clear() -> dict:

@@ -9,23 +9,23 @@ demo call. The work itself is `importing.settlement_import`.
 
 from __future__ import annotations
 
+import hashlib
 import logging
-import os
-import secrets
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
-from django.conf import settings
-from django.db import connection, connections, transaction
+from django.db import DatabaseError, connection, connections, transaction
 
 from huzhu.audit.services import audit_record
 from huzhu.core.tabular import check_file
+from huzhu.core.uploads import UploadMissing, upload_local_copy, upload_remove, upload_save
 
 from .importing import ImportRefused, ImportResult, settlement_import
 from .models import BatchChannel, BatchState, SettlementBatch
 from .reading import (
     TableReadError,
-    file_checksum,
     read_settlement_file,
     settlement_input_from_records,
 )
@@ -73,13 +73,6 @@ def settlement_import_file(
     return result
 
 
-def _upload_dir() -> Path:
-    return (
-        Path(getattr(settings, "HUZHU_UPLOAD_DIR", None) or Path(settings.VAR_DIR) / "uploads")
-        / "settlements"
-    )
-
-
 def settlement_batch_upload(
     *, data: bytes, file_name: str, source: str = "bureau", acting_user
 ) -> SettlementBatch:
@@ -90,22 +83,18 @@ def settlement_batch_upload(
     if suffix not in UPLOAD_SUFFIXES:
         raise TableReadError("只支持 CSV 或 Excel（.xlsx/.xls/.ods）文件")
     check_file(data, Path(file_name).name)
-    directory = _upload_dir()
-    directory.mkdir(parents=True, exist_ok=True, mode=0o700)
-    path = directory / f"{secrets.token_urlsafe(24)}{suffix}"
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "wb") as fh:
-        fh.write(data)
+    # In the private storage, so whichever worker runs the task can read it.
+    name = upload_save(data, folder="settlements", suffix=suffix)
     from .tasks import settlement_import_task
 
     with transaction.atomic():
         batch = SettlementBatch.objects.create(
             file_name=Path(file_name).name[:255],
-            checksum=file_checksum(path),
+            checksum=hashlib.sha256(data).hexdigest(),  # as file_checksum
             source=source,
             channel=BatchChannel.UPLOAD,
             created_by=acting_user,
-            upload_path=str(path),
+            upload_path=name,  # a storage name (huzhu.core.uploads)
         )
         audit_record(
             actor=acting_user,
@@ -153,25 +142,65 @@ def batch_progress_writer(batch_id: int, *, every_seconds: float = 1.0):
     return write
 
 
+@contextmanager
+def _batch_run_lock(batch_id: int) -> Iterator[None]:
+    """One runner of a batch at a time, across workers (PostgreSQL: a session advisory lock,
+    released when the runner's connection ends, killed process included). A job re-run after
+    its worker died, or started twice, waits here for the other run and then finds the batch
+    done. SQLite has one writer, so there is nothing to hold."""
+    if connection.vendor != "postgresql":
+        yield
+        return
+    key = ("huzhu.settlement_batch", batch_id)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_lock(hashtext(%s), %s::int)", key)
+    try:
+        yield
+    finally:
+        try:
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_advisory_unlock(hashtext(%s), %s::int)", key)
+        except DatabaseError:  # the connection is gone, and the lock with it
+            logger.warning("settlement batch %s: lock not released (connection lost)", batch_id)
+
+
 def settlement_batch_run(*, batch_id: int) -> dict:
     """Import an uploaded batch's file (the background task). Returns the JSON summary, or
-    {"error": ...} when the file could not be imported (the batch says why)."""
-    batch = SettlementBatch.objects.get(pk=batch_id)
-    if batch.state not in (BatchState.PENDING, BatchState.RUNNING):
-        return batch.counts
+    {"error": ...} when the file could not be imported (the batch says why).
+
+    Safe to run again (a worker killed mid-import, the job re-queued): the import is one
+    transaction, so a killed run left nothing; a batch already done or failed is not
+    imported again (its summary is returned, a file left behind is deleted)."""
+    with _batch_run_lock(batch_id):
+        batch = SettlementBatch.objects.get(pk=batch_id)
+        if batch.state not in (BatchState.PENDING, BatchState.RUNNING):
+            if batch.upload_path:
+                upload_remove(batch.upload_path)
+                SettlementBatch.objects.filter(pk=batch.pk).update(upload_path="")
+            return batch.counts
+        return _batch_import(batch)
+
+
+def _batch_import(batch: SettlementBatch) -> dict:
     progress = batch_progress_writer(batch.pk)
-    path = batch.upload_path
+    name = batch.upload_path
     try:
-        result = settlement_import_file(
-            path=path,
-            source=batch.source,
-            channel=batch.channel,
-            acting_user=batch.created_by,
-            file_name=batch.file_name,
-            batch=batch,
-            progress=progress,
-        )
+        # The table reader wants a local file: with an object store, a private temporary copy.
+        with upload_local_copy(name) as path:
+            result = settlement_import_file(
+                path=path,
+                source=batch.source,
+                channel=batch.channel,
+                acting_user=batch.created_by,
+                file_name=batch.file_name,
+                batch=batch,
+                progress=progress,
+            )
         return result.summary
+    except UploadMissing:
+        message = "上传的文件已不在存储中（可能已被清理），请重新上传"
+        SettlementBatch.objects.filter(pk=batch.pk).update(state=BatchState.FAILED, error=message)
+        return {"error": message}
     except (TableReadError, ImportRefused) as exc:
         SettlementBatch.objects.filter(pk=batch.pk).update(
             state=BatchState.FAILED, error=exc.message
@@ -186,8 +215,8 @@ def settlement_batch_run(*, batch_id: int) -> dict:
         return {"error": message}
     finally:
         progress.close()
-        if path:
-            Path(path).unlink(missing_ok=True)
+        if name:
+            upload_remove(name)
             SettlementBatch.objects.filter(pk=batch.pk).update(upload_path="")
 
 

@@ -1,105 +1,30 @@
-"""Uploaded files kept between an import's preview and its confirmation.
+"""Uploaded files kept between an import's preview and its confirmation: the session side.
 
-The bytes go to `<VAR_DIR>/uploads/<token>` under a random token; what the token is for
-(file name, union, year, who uploaded) stays in the uploader's session. A request names only
-the token; the path is always built here from a token that matches TOKEN_RE and that the
-session knows, so a client can neither choose a path nor use somebody else's upload.
-Files hold personal data: they are deleted on confirm or cancel, and pruned after a day.
-A preview's result is kept beside its upload (`<token>.preview`), so paging through a
-preview neither parses the file again nor re-checks every row.
+The bytes (and the preview's result) live in the private storage under a random token
+(`huzhu/core/uploads.py`, so any app server can show or confirm a preview another one
+received); what the token is for (file name, union, year, who uploaded) stays in the
+uploader's session. A request names only the token; a token counts only if it matches
+TOKEN_RE and the session knows it, so a client can neither choose a name nor use somebody
+else's upload. Files hold personal data: they are deleted on confirm or cancel, and pruned
+after a day.
 """
 
 from __future__ import annotations
 
-import os
-import pickle
-import re
-import secrets
 import time
-from pathlib import Path
 
-from django.conf import settings
+from huzhu.core.uploads import (  # noqa: F401 (the pages use them through this module)
+    MAX_AGE_SECONDS,
+    TOKEN_RE,
+    upload_delete,
+    upload_preview_read,
+    upload_preview_store,
+    upload_read,
+    upload_store,
+    uploads_prune,
+)
 
-TOKEN_RE = re.compile(r"^[A-Za-z0-9_-]{32,64}$")
-MAX_AGE_SECONDS = 24 * 3600
 SESSION_KEY = "huzhu_uploads"
-PREVIEW_SUFFIX = ".preview"
-
-
-def upload_dir() -> Path:
-    return Path(getattr(settings, "HUZHU_UPLOAD_DIR", None) or Path(settings.VAR_DIR) / "uploads")
-
-
-def _path(token: str) -> Path:
-    if not TOKEN_RE.match(token or ""):
-        raise ValueError("bad upload token")
-    return upload_dir() / token
-
-
-def upload_store(data: bytes) -> str:
-    """Keep `data` under a new random token and return the token."""
-    directory = upload_dir()
-    directory.mkdir(parents=True, exist_ok=True, mode=0o700)
-    uploads_prune()
-    token = secrets.token_urlsafe(32)
-    path = _path(token)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "wb") as fh:
-        fh.write(data)
-    return token
-
-
-def upload_read(token: str) -> bytes | None:
-    try:
-        return _path(token).read_bytes()
-    except (ValueError, FileNotFoundError):
-        return None
-
-
-def upload_delete(token: str) -> None:
-    try:
-        path = _path(token)
-    except ValueError:
-        return
-    path.unlink(missing_ok=True)
-    _preview_path(path).unlink(missing_ok=True)
-
-
-def _preview_path(path: Path) -> Path:
-    return path.with_name(path.name + PREVIEW_SUFFIX)
-
-
-def upload_preview_store(token: str, result) -> None:
-    """Keep a preview's result (a picklable object) for the upload `token`."""
-    path = _preview_path(_path(token))
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "wb") as fh:
-        pickle.dump(result, fh, protocol=pickle.HIGHEST_PROTOCOL)
-
-
-def upload_preview_read(token: str):
-    """The result kept by `upload_preview_store`, or None. Only this module writes these
-    files, in the private upload directory, under tokens it made."""
-    try:
-        with open(_preview_path(_path(token)), "rb") as fh:
-            return pickle.load(fh)
-    except (ValueError, OSError, pickle.UnpicklingError, EOFError, AttributeError):
-        return None
-
-
-def uploads_prune(max_age: int = MAX_AGE_SECONDS) -> None:
-    """Delete uploads older than `max_age` seconds (abandoned previews)."""
-    directory = upload_dir()
-    if not directory.is_dir():
-        return
-    cutoff = time.time() - max_age
-    for path in directory.iterdir():
-        try:
-            token = path.name.removesuffix(PREVIEW_SUFFIX)
-            if TOKEN_RE.match(token) and path.stat().st_mtime < cutoff:
-                path.unlink(missing_ok=True)
-        except OSError:
-            pass
 
 
 # --- the session side: which tokens this user uploaded, and for what ---------------------

@@ -47,7 +47,6 @@ _MEASURE = """() => {
 
 @pytest.fixture
 def staff_world(transactional_db, tmp_path, settings):
-    settings.HUZHU_UPLOAD_DIR = tmp_path / "uploads"
     settings.HUZHU_DOCUMENT_DIR = tmp_path / "documents"
     plan_load(source_text=PLAN_2026, source_name="plan-2026.yaml")
     w = build_world()

@@ -67,7 +67,6 @@ def test_daily_jobs_run_at_their_local_hour():
 
 
 def test_every_registered_job_runs_on_an_empty_database(settings, tmp_path):
-    settings.HUZHU_UPLOAD_DIR = tmp_path / "uploads"
     settings.HUZHU_DOCUMENT_DIR = tmp_path / "docs"
     for name in JOBS:
         result = scheduled_job_run(name)

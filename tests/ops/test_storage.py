@@ -51,49 +51,6 @@ def test_storage_settings_from_the_environment():
         storage_settings({"HUZHU_STORAGE": "ftp"})
 
 
-@pytest.fixture(scope="module")
-def s3_server():
-    """moto's S3-compatible server on a free local port, for this module."""
-    from moto.server import ThreadedMotoServer
-
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    yield f"http://{host}:{port}"
-    server.stop()
-
-
-@pytest.fixture
-def s3_storage(s3_server, settings):
-    import boto3
-
-    bucket = "huzhu-test-papers"
-    client = boto3.client(
-        "s3",
-        endpoint_url=s3_server,
-        aws_access_key_id="test",
-        aws_secret_access_key="test",
-        region_name="us-east-1",
-    )
-    client.create_bucket(Bucket=bucket)
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "private": storage_settings(
-            {
-                "HUZHU_STORAGE": "s3",
-                "HUZHU_S3_BUCKET": bucket,
-                "HUZHU_S3_ENDPOINT_URL": s3_server,
-                "HUZHU_S3_ACCESS_KEY": "test",
-                "HUZHU_S3_SECRET_KEY": "test",
-                "HUZHU_S3_REGION": "us-east-1",
-            }
-        ),
-    }
-    yield client, bucket
-    for obj in client.list_objects_v2(Bucket=bucket).get("Contents", []):
-        client.delete_object(Bucket=bucket, Key=obj["Key"])
-
-
 def test_papers_go_to_the_object_store_and_read_back(s3_storage):
     client, bucket = s3_storage
     member = MemberFactory()
@@ -129,7 +86,7 @@ def test_a_paper_uploaded_through_one_server_is_served_by_another(s3_storage, cl
     )
     reviewer = UserFactory(username="rv", role=Role.FEDERATION_REVIEWER)
     client.force_login(reviewer)
-    storages._backends.clear()  # as a second process: no storage object shared
+    storages._storages.clear()  # as a second process: no storage object shared
     response = client.get(f"/staff/claims/review/documents/{doc.pk}/")
     assert response.status_code == 200
     assert b"".join(response.streaming_content if response.streaming else [response.content]) == (

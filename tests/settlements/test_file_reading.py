@@ -23,7 +23,7 @@ def reviewer(union):
 
 @pytest.fixture(autouse=True)
 def _uploads(settings, tmp_path):
-    settings.HUZHU_UPLOAD_DIR = tmp_path / "uploads"
+    settings.HUZHU_DOCUMENT_DIR = tmp_path / "private"  # uploads too
 
 
 def _upload(client, reviewer, name, data, capture):

@@ -19,7 +19,7 @@ def reviewer(union):
 
 @pytest.fixture(autouse=True)
 def _uploads(settings, tmp_path):
-    settings.HUZHU_UPLOAD_DIR = tmp_path / "uploads"
+    settings.HUZHU_DOCUMENT_DIR = tmp_path / "private"  # uploads too
 
 
 def upload(client, lines, name="bureau.csv"):

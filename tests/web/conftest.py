@@ -8,8 +8,9 @@ from tests.factories import UnionFactory, UserFactory
 
 @pytest.fixture(autouse=True)
 def _upload_dir(settings, tmp_path):
-    settings.HUZHU_UPLOAD_DIR = tmp_path / "uploads"
-    return settings.HUZHU_UPLOAD_DIR
+    """Where preview uploads land: `uploads/` in the private storage's local folder."""
+    settings.HUZHU_DOCUMENT_DIR = tmp_path / "private"
+    return tmp_path / "private" / "uploads"
 
 
 @pytest.fixture
