@@ -159,6 +159,8 @@ MIDDLEWARE = [
     "huzhu.web.middleware.StaffSessionMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "wagtail.contrib.redirects.middleware.RedirectMiddleware",
+    # The CMS autosave racing the save button of a page being created (huzhu/portal/middleware.py).
+    "huzhu.portal.middleware.PageCreateRaceMiddleware",
     # Turns a lockout into the Chinese lockout page; must stay last.
     "axes.middleware.AxesMiddleware",
 ]
@@ -260,6 +262,7 @@ MEDIA_ROOT = VAR_DIR / "media"
 # S3-compatible bucket (huzhu/core/storage.py); static files stay local.
 HUZHU_DOCUMENT_DIR = os.environ.get("HUZHU_DOCUMENT_DIR") or None
 from huzhu.core.storage import storage_settings  # noqa: E402
+from huzhu.core.workdays import parse_dates  # noqa: E402
 
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
@@ -375,6 +378,11 @@ HUZHU_SMS_TENCENT = {
 HUZHU_NOTIFY_CHANNELS = [
     c.strip() for c in os.environ.get("HUZHU_NOTIFY_CHANNELS", "").split(",") if c.strip()
 ] or (["wechat"] if HUZHU_WECHAT["APPID"] else ["console"])
+# Working days for the dates members are promised (huzhu/core/workdays.py): the State
+# Council's holidays come from `chinesecalendar`; a year it does not know yet can be given
+# here (comma-separated YYYY-MM-DD), and these dates win.
+HUZHU_HOLIDAYS = parse_dates(os.environ.get("HUZHU_HOLIDAYS", ""))
+HUZHU_MAKEUP_WORKDAYS = parse_dates(os.environ.get("HUZHU_MAKEUP_WORKDAYS", ""))
 # Absolute links in messages sent outside the browser (WeChat template messages, menu).
 HUZHU_BASE_URL = os.environ.get("HUZHU_BASE_URL", "http://127.0.0.1:8000")
 

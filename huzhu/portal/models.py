@@ -11,6 +11,7 @@ Page tree (built by `huzhu demo`, editable in /cms/):
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.core.paginator import Paginator
 from django.db import models
 from django.utils.functional import cached_property
@@ -342,3 +343,22 @@ class SearchToken(models.Model):
     class Meta:
         constraints = [models.UniqueConstraint(fields=["page", "token"], name="portal_token_uniq")]
         indexes = [models.Index(fields=["token", "page"], name="portal_token_page_idx")]
+
+
+class AutosavedCreation(models.Model):
+    """A page just created from the admin's "new page" form, kept for half a minute
+    (Wagtail 8 autosaves a page being created). A "save" click sent from the same form
+    before the autosave's answer reached the browser still posts to the "new page" address:
+    `huzhu.portal.middleware.PageCreateRaceMiddleware` finds the page the autosave made
+    here and saves the click into it, instead of creating a second page (or, as Wagtail
+    does alone, answering 500 when the slug it checked a moment ago has just been taken)."""
+
+    page = models.OneToOneField(Page, on_delete=models.CASCADE, related_name="+")
+    parent = models.ForeignKey(Page, on_delete=models.CASCADE, related_name="+")
+    slug = models.CharField(max_length=255)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    by_autosave = models.BooleanField(default=False)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["parent", "user", "slug"])]

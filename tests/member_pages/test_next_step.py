@@ -15,6 +15,25 @@ def test_workdays_skip_the_weekend():
     assert add_workdays(date(2026, 12, 7), 5) == date(2026, 12, 14)
 
 
+def test_workdays_skip_public_holidays_and_count_makeup_weekends():
+    # 国庆节 2026: 1–7 October off; Saturday 10 October is a working day (调休).
+    assert add_workdays(date(2026, 9, 30), 1) == date(2026, 10, 8)
+    assert add_workdays(date(2026, 10, 9), 1) == date(2026, 10, 10)
+
+
+def test_a_year_the_holiday_table_lacks_uses_the_federations_dates(settings):
+    from huzhu.core.workdays import parse_dates
+
+    settings.HUZHU_HOLIDAYS = frozenset()
+    assert add_workdays(date(2026, 12, 31), 1) == date(2027, 1, 1)  # Mon–Fri alone
+    settings.HUZHU_HOLIDAYS = parse_dates("2027-01-01，2027-02-16")
+    assert add_workdays(date(2026, 12, 31), 1) == date(2027, 1, 4)
+    settings.HUZHU_MAKEUP_WORKDAYS = parse_dates("2027-01-02")
+    assert add_workdays(date(2026, 12, 31), 1) == date(2027, 1, 2)
+    with pytest.raises(ValueError, match="2027-13-01"):
+        parse_dates("2027-01-01,2027-13-01")
+
+
 @pytest.mark.parametrize(
     ("status", "filer", "amount", "extra", "expected", "done"),
     [

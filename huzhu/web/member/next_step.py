@@ -1,6 +1,7 @@
 """What happens next to a member's claim, and roughly when (shown on the member pages).
 
-A pure function over the claim's state: no database, "today" passed in. The service times
+A pure function over the claim's state: no database, "today" passed in (working days
+count public holidays: `huzhu.core.workdays`). The service times
 are the federation's published promises (办事指南); they are targets, not deadlines the
 platform enforces, so the text says "一般" (usually) and "预计" (expected).
 """
@@ -9,6 +10,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, timedelta
+
+from django.conf import settings
+
+from huzhu.core import workdays as workdays_
 
 __all__ = ["NextStep", "add_workdays", "claim_next_step"]
 
@@ -25,12 +30,14 @@ class NextStep:
 
 
 def add_workdays(day: date, workdays: int) -> date:
-    """`day` + `workdays` Monday-to-Friday days (public holidays are not known here)."""
-    while workdays > 0:
-        day += timedelta(days=1)
-        if day.weekday() < 5:
-            workdays -= 1
-    return day
+    """`day` + `workdays` working days: weekends, public holidays and 调休 working weekends
+    as `huzhu.core.workdays` knows them, with the federation's own dates from settings."""
+    return workdays_.add_workdays(
+        day,
+        workdays,
+        holidays=getattr(settings, "HUZHU_HOLIDAYS", frozenset()),
+        makeup_workdays=getattr(settings, "HUZHU_MAKEUP_WORKDAYS", frozenset()),
+    )
 
 
 def _by(day: date) -> str:
