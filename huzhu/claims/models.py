@@ -24,6 +24,28 @@ class ClaimStatus(models.TextChoices):
 
 FINAL_STATUSES = frozenset({ClaimStatus.REJECTED, ClaimStatus.VOID, ClaimStatus.PAID})
 
+# The one definition of the claim status sets the domain talks about (domain.md "Claim states
+# and transitions"); every app reads them from here.
+# A *live* claim stands for its stay: filed and not rejected or voided (a returned claim is
+# live: it is being corrected). Two live claims for one stay are one claim too many.
+LIVE_STATUSES = (
+    ClaimStatus.SUBMITTED,
+    ClaimStatus.UNION_REVIEWED,
+    ClaimStatus.RETURNED,
+    ClaimStatus.APPROVED,
+    ClaimStatus.PAID,
+)
+# A *computed* claim takes its place in the member-year ledger walk (a returned claim waits
+# for its correction; a draft was never filed).
+COMPUTED_STATUSES = (
+    ClaimStatus.SUBMITTED,
+    ClaimStatus.UNION_REVIEWED,
+    ClaimStatus.APPROVED,
+    ClaimStatus.PAID,
+)
+# Unpaid claims the platform may void (a reversal, a duplicate found).
+VOIDABLE_STATUSES = (ClaimStatus.SUBMITTED, ClaimStatus.UNION_REVIEWED, ClaimStatus.APPROVED)
+
 
 class ClaimSource(models.TextChoices):
     AUTO = "auto", _("免申即享")

@@ -20,6 +20,8 @@ __all__ = [
     "enrollment_coverage_start",
     "enrollment_is_renewal",
     "enrollments_with_coverage",
+    "renewal_exists",
+    "renewal_sql",
 ]
 
 
@@ -45,12 +47,44 @@ class AddDays(models.Func):
 
 
 def _previous_year_enrollment(member_ref, year_ref) -> QuerySet:
+    """The renewal rule, written once: the member's active enrollments (any union) in the
+    scheme year before `year_ref`. Both references may be values or expressions."""
     return Enrollment.objects.filter(
         member_id=member_ref, scheme_year__year=year_ref - 1, withdrawn_at__isnull=True
     )
 
 
+def renewal_exists(member_ref=None, year_ref=None) -> Exists:
+    """The renewal rule as an expression: by default for the enrollment rows of the query it
+    annotates (`OuterRef("member_id")`, `OuterRef("scheme_year__year")`); pass other refs for
+    another model's rows (e.g. `OuterRef("member_id")` and a year number)."""
+    return Exists(
+        _previous_year_enrollment(
+            OuterRef("member_id") if member_ref is None else member_ref,
+            OuterRef("scheme_year__year") if year_ref is None else year_ref,
+        )
+    )
+
+
+def renewal_sql(member_sql: str, year_sql: str) -> tuple[str, list]:
+    """The renewal rule as an SQL `EXISTS (...)` over raw column references (`member_sql` the
+    member id, `year_sql` the scheme year number), compiled from the same query, for raw
+    statements (the one-stop lookup). Returns (sql, params)."""
+    from django.db import connection
+    from django.db.models import IntegerField
+    from django.db.models.expressions import RawSQL
+
+    query = _previous_year_enrollment(
+        RawSQL(member_sql, [], output_field=IntegerField()),
+        RawSQL(year_sql, [], output_field=IntegerField()),
+    ).values("id")[:1]
+    sql, params = query.query.get_compiler(connection=connection).as_sql()
+    return f"EXISTS ({sql})", list(params)
+
+
 def enrollment_is_renewal(enrollment) -> bool:
+    """domain.md: a renewal when the member has an active enrollment, through any union, in
+    the previous scheme year (read from the `is_renewal` annotation when the row has it)."""
     annotated = getattr(enrollment, "is_renewal", None)
     if annotated is not None:
         return bool(annotated)
@@ -77,10 +111,7 @@ def enrollments_with_coverage(qs: QuerySet | None = None) -> QuerySet:
     """`qs` (default: all enrollments) annotated with `is_renewal` and `coverage_start`."""
     if qs is None:
         qs = Enrollment.objects.all()
-    renewal = Exists(
-        _previous_year_enrollment(OuterRef("member_id"), OuterRef("scheme_year__year"))
-    )
-    return qs.annotate(is_renewal=renewal).annotate(
+    return qs.annotate(is_renewal=renewal_exists()).annotate(
         coverage_start=Case(
             When(is_renewal=True, then=F("scheme_year__start")),
             default=AddDays(F("enrolled_on"), F("scheme_year__waiting_period_days")),

@@ -39,6 +39,8 @@ from huzhu.api.keys import api_keys_forget
 from huzhu.claims import texts
 from huzhu.claims.ledger import LedgerTotals, ledger_apply, ledger_lock, ledger_state, ledger_write
 from huzhu.claims.models import (
+    COMPUTED_STATUSES,
+    LIVE_STATUSES,
     AdjustmentKind,
     Claim,
     ClaimSource,
@@ -56,15 +58,21 @@ from huzhu.claims.onestop_writes import reserve_claims as _reserve_claims
 from huzhu.claims.services import (
     ClaimAmount,
     adjustment_create,
-    adjustment_for_new_amount,
     claim_effective_fen,
-    claim_recompute,
     claim_rows_onestop,
     claim_void,
+)
+from huzhu.claims.services.repricing import (
+    YearWalk,
+    claim_is_settled,
+    member_year_reprice,
+    stay_amount,
+    year_claims_locked,
 )
 from huzhu.core.masking import mask_id_number
 from huzhu.core.money import fen_to_yuan
 from huzhu.enrollment.models import Enrollment, SchemeYear
+from huzhu.enrollment.selectors import renewal_sql
 from huzhu.members.idnumbers import IdNumberError, normalize_id_number
 from huzhu.members.models import Member
 from huzhu.plans.models import PlanVersion
@@ -73,7 +81,6 @@ from huzhu.plans.rules.ledger import (
     Coverage,
     CoveredStay,
     LedgerState,
-    adjudicate_member_year,
     adjudicate_stay,
 )
 from huzhu.plans.schema import Plan
@@ -95,8 +102,6 @@ __all__ = [
 ]
 
 S = ClaimStatus
-LIVE = (S.SUBMITTED, S.UNION_REVIEWED, S.RETURNED, S.APPROVED, S.PAID)
-COMPUTED = (S.SUBMITTED, S.UNION_REVIEWED, S.APPROVED, S.PAID)
 AMOUNT_NAMES = ("total_cost", "fund_paid", "self_pay_in_policy", "self_pay_out_policy")
 
 
@@ -375,10 +380,10 @@ def caches_clear() -> None:
     api_keys_forget()
 
 
-_lookup_sql: str | None = None
+_lookup_sql: tuple[str, list] | None = None
 
 
-def _lookup_query() -> str:
+def _lookup_query() -> tuple[str, list]:
     """One round trip for everything a settle reads before it locks: the scheme year of the
     discharge date, the member's enrollment in it (renewal or new), the newest plan version
     of that year, and the stored answer of this request_id. Table and column names come from
@@ -394,13 +399,13 @@ def _lookup_query() -> str:
             return qn(model._meta.get_field(name).column)
 
         E, Y, M, V, R = Enrollment, SchemeYear, Member, PlanVersion, OnestopRequest
-        _lookup_sql = f"""
+        # The enrollment app's renewal rule, compiled from its query (one rule, domain.md).
+        renewal, params = renewal_sql(f"e.{c(E, 'member')}", f"sy.{c(Y, 'year')}")
+        sql = f"""
 SELECT sy.{c(Y, "id")}, sy.{c(Y, "year")}, sy.{c(Y, "start")}, sy.{c(Y, "end")},
   e.{c(E, "id")}, e.{c(E, "union")}, e.{c(E, "enrolled_on")},
   m.{c(M, "id")}, m.{c(M, "name")}, m.{c(M, "sex")}, m.{c(M, "id_number")},
-  (SELECT p.{c(E, "id")} FROM {t(E)} p JOIN {t(Y)} py ON py.{c(Y, "id")} = p.{c(E, "scheme_year")}
-    WHERE p.{c(E, "member")} = e.{c(E, "member")} AND py.{c(Y, "year")} = sy.{c(Y, "year")} - 1
-      AND p.{c(E, "withdrawn_at")} IS NULL LIMIT 1),
+  {renewal},
   (SELECT pv.{c(V, "id")} FROM {t(V)} pv WHERE pv.{c(V, "scheme_year")} = sy.{c(Y, "id")}
     ORDER BY pv.{c(V, "version")} DESC LIMIT 1),
   r.{c(R, "body_sha256")}, r.{c(R, "response")}
@@ -413,6 +418,7 @@ LEFT JOIN {t(R)} r ON r.{c(R, "hospital_code")} = %s AND r.{c(R, "action")} = %s
   AND r.{c(R, "request_id")} = %s
 ORDER BY CASE WHEN e.{c(E, "id")} IS NULL THEN 1 ELSE 0 END, sy.{c(Y, "year")}
 LIMIT 1"""
+        _lookup_sql = (sql, params)
     return _lookup_sql
 
 
@@ -432,13 +438,14 @@ def _lookup(
 ) -> tuple[_Year, tuple[str, dict] | None]:
     """The member-year of the stay and, for a settle, (body digest, answer) stored for this
     request_id. One query; the plan comes from this process's cache."""
-    params = [stay.discharge, stay.discharge, stay.id_number]
+    sql, params = _lookup_query()
+    params = [*params, stay.discharge, stay.discharge, stay.id_number]
     params += [hospital.code, OnestopAction.SETTLE, request_id]
     with prepared_cursor() as cursor:
-        cursor.execute(_lookup_query(), params)
+        cursor.execute(sql, params)
         row = cursor.fetchone()
     sy_id, sy_year, sy_start, sy_end, e_id, union_id, enrolled_on = row[:7]
-    m_id, m_name, m_sex, m_idn, previous, pv_id, digest, response = row[7:]
+    m_id, m_name, m_sex, m_idn, renewal, pv_id, digest, response = row[7:]
     stored = None
     if digest is not None:
         stored = (digest, json.loads(response) if isinstance(response, str) else response)
@@ -466,7 +473,7 @@ def _lookup(
     if pv_id is None:
         return _Year(enrollment, year, None, None), stored
     plan, version = _plan_by_pk(pv_id)
-    return _Year(enrollment, year, plan, version, previous is not None), stored
+    return _Year(enrollment, year, plan, version, bool(renewal)), stored
 
 
 # --- answers -------------------------------------------------------------------------------------
@@ -503,40 +510,24 @@ class _Computed:
     items: list[tuple[str, str, ClaimAmount]] = field(default_factory=list)  # (code, name, amt)
     state: LedgerState | None = None
     lump_codes: list[str] = field(default_factory=list)
-    # Later claims whose amount the insertion changes: (claim, new StayBenefit).
-    later: list = field(default_factory=list)
 
 
 def _claim_amount(plan: Plan, version, b) -> ClaimAmount:
-    return ClaimAmount(
-        amount_fen=b.amount_fen,
-        breakdown=texts.breakdown_dict(plan, version[0], b),
-        explanation=texts.explanation_text(plan, b),
-        plan_version_number=version[0],
-        plan_version_id=version[1],
-    )
-
-
-def _year_stays(claims, base: str) -> tuple[dict[str, Claim], list[CoveredStay]]:
-    """The member-year's computed inpatient claims as stays for `adjudicate_member_year`
-    (keyed by settlement id, else claim number), in the order given; claims without a base
-    amount or discharge date are left out."""
-    others: dict[str, Claim] = {}
-    stays: list[CoveredStay] = []
-    for c in claims:
-        amount = getattr(c, f"{base}_fen")
-        if amount is None or c.discharge_date is None:
-            continue
-        key = c.settlement_id or c.number
-        others[key] = c
-        stays.append(CoveredStay(key, c.discharge_date, amount, c.diagnosis_code))
-    return others, stays
+    return stay_amount(plan, version, b)
 
 
 def _compute(
-    y: _Year, stay: Stay, base_fen: int, ledger: MemberYearLedger | None, nearby: list[Claim]
+    y: _Year,
+    stay: Stay,
+    base_fen: int,
+    ledger: MemberYearLedger | None,
+    nearby: list[Claim],
+    *,
+    hospital: Hospital,
+    write: bool,
 ) -> _Computed:
-    """Price the stay against the member-year (under the lock when `ledger` is locked)."""
+    """Price the stay against the member-year. With `write` (under the member-year lock, the
+    settle), later claims the insertion moves are re-priced or given adjustment items."""
     plan, version = y.plan, y.version
     inpatient = plan.inpatient
     member = y.enrollment.member
@@ -546,7 +537,7 @@ def _compute(
         c
         for c in nearby
         if c.benefit_code == inpatient.code
-        and c.status in COMPUTED
+        and c.status in COMPUTED_STATUSES
         and c.amount_fen is not None
         and c.discharge_date is not None
         and (c.discharge_date, c.settlement_id or c.number) > (stay.discharge, key)
@@ -555,41 +546,37 @@ def _compute(
     # Later stays that are all fixed (settled at a cashier, paid, overridden) cannot move: the
     # stay is priced against the ledger as it stands, so concurrent cashiers on one member
     # (same discharge day) share the deductible and cap exactly, in commit order.
-    if not any(not c.is_fixed and c.status != S.PAID for c in later):
+    if all(claim_is_settled(c) for c in later):
         state = ledger_state(ledger) if ledger is not None else LedgerState()
         mine, state = adjudicate_stay(inpatient, key, base_fen, state)
     else:
-        # A later stay exists: walk the whole year again with this one inserted.
-        year_claims = Claim.objects.filter(
+        # A later stay is unfixed: walk the whole year again with this one inserted (under
+        # the lock, the later claims are re-priced or given adjustment items right away).
+        pair = (member.pk, y.scheme_year.pk)
+        walk = YearWalk(
             member_id=member.pk,
             scheme_year_id=y.scheme_year.pk,
-            benefit_code=inpatient.code,
-            status__in=COMPUTED,
-            amount_fen__isnull=False,
-        ).prefetch_related("adjustments")
-        if ledger is not None:
-            year_claims = year_claims.select_for_update(of=("self",))
-        others, stays = _year_stays(year_claims.order_by("id"), inpatient.base)
-        stays.insert(0, CoveredStay(key, stay.discharge, base_fen, stay.diagnosis_code))
-        result = adjudicate_member_year(
-            plan,
-            stays,
+            plan=plan,
+            version=version,
+            claims=year_claims_locked([pair], statuses=COMPUTED_STATUSES, lock=write)[pair],
+            reason=(
+                f"一站式结算{stay.settlement_id}（{hospital.name}，出院{stay.discharge:%Y-%m-%d}）"
+                "按出院顺序计入本年度，重新计算"
+            ),
+            new_stays=[CoveredStay(key, stay.discharge, base_fen, stay.diagnosis_code)],
             sex=member.sex,
-            state=LedgerState(lump_sums_paid=frozenset(b.code for b in plan.lump_sums)),
         )
-        mine = next(b for b in result.benefits if b.key == key)
-        out.later = [
-            (others[b.key], b)
-            for b in result.benefits
-            if b.key != key and others[b.key].amount_fen != b.amount_fen
-        ]
-        state = result.state
+        done = member_year_reprice(walk, write=write)
+        mine = done.new[key]
+        state = done.result.state
     out.items.append((inpatient.code, inpatient.name, _claim_amount(plan, version, mine)))
     for lump in plan.lump_sums:
         if lump.code in held or not lump.matches(stay.diagnosis_code, member.sex):
             continue
         if lump.once_per == "lifetime" and (
-            Claim.objects.filter(member_id=member.pk, benefit_code=lump.code, status__in=LIVE)
+            Claim.objects.filter(
+                member_id=member.pk, benefit_code=lump.code, status__in=LIVE_STATUSES
+            )
             .exclude(scheme_year_id=y.scheme_year.pk)
             .exists()
         ):
@@ -844,7 +831,7 @@ def _earlier(stay: Stay, hospital: Hospital, nearby: list[Claim]) -> dict | None
         c
         for c in nearby
         if not c.settlement_id
-        and c.status in LIVE
+        and c.status in LIVE_STATUSES
         and c.admit_date == stay.admit
         and c.discharge_date == stay.discharge
     ]
@@ -874,7 +861,7 @@ def onestop_presettle(*, hospital: Hospital, data: dict) -> dict:
     ledger = MemberYearLedger.objects.filter(
         member_id=y.enrollment.member_id, scheme_year_id=y.scheme_year.pk
     ).first()
-    computed = _compute(y, stay, base, ledger, nearby)
+    computed = _compute(y, stay, base, ledger, nearby, hospital=hospital, write=False)
     return _priced(OnestopCode.OK, stay, hospital, y, computed)
 
 
@@ -973,17 +960,7 @@ def _settle_locked(hospital: Hospital, stay: Stay, y: _Year, request_id: str, di
     if earlier is not None:
         _remember(hospital, OnestopAction.SETTLE, request_id, digest, stay.settlement_id, earlier)
         return earlier
-    computed = _compute(y, stay, base, ledger, nearby)
-    why = (
-        f"一站式结算{stay.settlement_id}（{hospital.name}，出院{stay.discharge:%Y-%m-%d}）"
-        "按出院顺序计入本年度，重新计算"
-    )
-    for other, b in computed.later:
-        new = _claim_amount(y.plan, y.version, b)
-        if other.is_fixed or other.status == S.PAID:
-            adjustment_for_new_amount(claim=other, new_fen=b.amount_fen, reason=why)
-        else:
-            claim_recompute(claim=other, amount=new, reason=why)
+    computed = _compute(y, stay, base, ledger, nearby, hospital=hospital, write=True)
     fields = stay.claim_fields(hospital.code)
     if not fields.get("hospital_name"):
         fields["hospital_name"] = hospital.name
@@ -1133,45 +1110,18 @@ def _recompute_year(ledger: MemberYearLedger, cancelled: list[Claim], why: str) 
     if found is None:
         return []
     plan, version = found
-    inpatient = plan.inpatient
-    claims = (
-        Claim.objects.select_for_update(of=("self",))
-        .filter(
+    pair = (ledger.member_id, ledger.scheme_year_id)
+    # Lump sums are held (the default): a cancellation never moves one to another stay here.
+    done = member_year_reprice(
+        YearWalk(
             member_id=ledger.member_id,
             scheme_year_id=ledger.scheme_year_id,
-            benefit_code=inpatient.code,
-            status__in=COMPUTED,
-            amount_fen__isnull=False,
+            plan=plan,
+            version=version,
+            claims=year_claims_locked([pair], statuses=COMPUTED_STATUSES)[pair],
+            reason=why,
+            exclude=frozenset(gone),
         )
-        .exclude(pk__in=gone)
-        .prefetch_related("adjustments")
-        .order_by("id")
     )
-    others, stays = _year_stays(claims, inpatient.base)
-    # Lump sums are held: a cancellation never moves one to another stay here.
-    result = adjudicate_member_year(
-        plan,
-        stays,
-        sex=None,
-        state=LedgerState(lump_sums_paid=frozenset(b.code for b in plan.lump_sums)),
-    )
-    changed = []
-    for b in result.benefits:
-        other = others[b.key]
-        if other.is_fixed or other.status == S.PAID:
-            if adjustment_for_new_amount(claim=other, new_fen=b.amount_fen, reason=why):
-                changed.append(other.number)
-        elif b.amount_fen != other.amount_fen:
-            claim_recompute(claim=other, amount=_claim_amount(plan, version, b), reason=why)
-            changed.append(other.number)
-    state = result.state
-    ledger_write(
-        ledger,
-        LedgerTotals(
-            deductible_used_fen=state.deductible_used_fen,
-            cumulative_excess_fen=state.cumulative_excess_fen,
-            paid_toward_cap_fen=state.paid_fen,
-            lump_sums=lump_sums,
-        ),
-    )
-    return changed
+    ledger_write(ledger, done.totals(lump_sums))
+    return [c.number for c, _old, _new in done.changed]

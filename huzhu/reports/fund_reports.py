@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from django.db.models import Count, Exists, OuterRef, Q, Sum
+from django.db.models import Count, Q, Sum
 
 from huzhu.claims.models import AdjustmentItem, AdjustmentKind, Claim, ClaimStatus
 from huzhu.enrollment.models import Enrollment, FeeReceipt, SchemeYear
+from huzhu.enrollment.selectors import renewal_exists
 
 from .base import Chart, Column, DateMonth, Report, Scope, Table, ratio
 from .claims_reports import claim_facts, claims_of, payout_rows, union_labels
@@ -303,13 +304,7 @@ def report_enrollment(scope: Scope, by: str | None = None) -> Report:
     this_year = scope.unions(
         Enrollment.objects.filter(scheme_year_id=scope.scheme_year_id, withdrawn_at__isnull=True)
     )
-    renewal = Exists(
-        Enrollment.objects.filter(
-            member_id=OuterRef("member_id"),
-            scheme_year__year=scope.year - 1,
-            withdrawn_at__isnull=True,
-        )
-    )
+    renewal = renewal_exists(year_ref=scope.year)
     rows: dict[int, dict] = {}
 
     def row(uid):

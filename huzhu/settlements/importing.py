@@ -25,16 +25,16 @@ from dataclasses import dataclass, field
 import polars as pl
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from huzhu.claims.models import (
+    LIVE_STATUSES,
     Claim,
-    ClaimStatus,
     MemberYearLedger,
 )
 from huzhu.core.bulk import sqlite_cache
 from huzhu.enrollment.models import Enrollment
+from huzhu.enrollment.selectors import renewal_exists
 from huzhu.plans.rules.bulk import adjudicate_frame
 from huzhu.plans.rules.records import RecordsFormatError, column_plan
 
@@ -66,13 +66,6 @@ SUMMARY_KEYS = (
     "invalid",
     "approved_amount",
 )
-LIVE = [
-    ClaimStatus.SUBMITTED,
-    ClaimStatus.UNION_REVIEWED,
-    ClaimStatus.RETURNED,
-    ClaimStatus.APPROVED,
-    ClaimStatus.PAID,
-]
 SYNTHETIC = "\x00pending-reversal:"  # ids of stand-in rows for stored pending reversals
 SQLITE_IMPORT_CACHE_KIB = 768 * 1024
 
@@ -139,12 +132,9 @@ def _coverage(lp: LoadedPlan) -> pl.DataFrame:
     """Enrolled members of the plan's year: member (ID number), enrolled_on, renewal, and the
     ids a claim needs."""
     year = lp.scheme_year
-    prev = Enrollment.objects.filter(
-        scheme_year__year=year.year - 1, withdrawn_at__isnull=True
-    ).values("member_id")
     return _rows_frame(
         Enrollment.objects.filter(scheme_year=year, withdrawn_at__isnull=True)
-        .annotate(renewal=Exists(prev.filter(member_id=OuterRef("member_id"))))
+        .annotate(renewal=renewal_exists(year_ref=year.year))
         .values_list(
             "member__id_number",
             "enrolled_on",
@@ -189,7 +179,7 @@ def _members_with_history(lp: LoadedPlan, member_ids: list[int]) -> set[int]:
         MemberYearLedger.objects.filter(scheme_year=year).values_list("member_id", flat=True)
     )
     found |= set(
-        Claim.objects.filter(scheme_year=year, status__in=LIVE)
+        Claim.objects.filter(scheme_year=year, status__in=LIVE_STATUSES)
         .values_list("member_id", flat=True)
         .distinct()
     )
@@ -200,7 +190,7 @@ def _lifetime_held(codes: list[str]) -> set[tuple[int, str]]:
     if not codes:
         return set()
     return set(
-        Claim.objects.filter(benefit_code__in=codes, status__in=LIVE).values_list(
+        Claim.objects.filter(benefit_code__in=codes, status__in=LIVE_STATUSES).values_list(
             "member_id", "benefit_code"
         )
     )

@@ -19,28 +19,30 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from huzhu.claims import texts
-from huzhu.claims.ledger import LedgerTotals, ledger_lock_many, ledger_write
-from huzhu.claims.models import AdjustmentKind, Claim, ClaimStatus
+from huzhu.claims.ledger import ledger_lock_many, ledger_write
+from huzhu.claims.models import (
+    LIVE_STATUSES,
+    VOIDABLE_STATUSES,
+    AdjustmentKind,
+    Claim,
+    ClaimStatus,
+)
 from huzhu.claims.services import (
     ClaimAmount,
     adjustment_create,
-    adjustment_for_new_amount,
     claim_attach_settlement,
     claim_create_auto,
     claim_effective_fen,
-    claim_recompute,
     claim_void,
 )
+from huzhu.claims.services.repricing import YearWalk, member_years_reprice, year_claims_locked
 from huzhu.enrollment.models import Enrollment
 from huzhu.members.models import Member
-from huzhu.plans.rules.ledger import CoveredStay, LedgerState, adjudicate_member_year
+from huzhu.plans.rules.ledger import CoveredStay
 
 __all__ = ["NewStay", "MemberYearWork", "recompute_member_years"]
 
 S = ClaimStatus
-COMPUTED = (S.SUBMITTED, S.UNION_REVIEWED, S.APPROVED, S.PAID)
-LIVE = (S.SUBMITTED, S.UNION_REVIEWED, S.RETURNED, S.APPROVED, S.PAID)
-VOIDABLE = (S.SUBMITTED, S.UNION_REVIEWED, S.APPROVED)
 AMOUNT_NAMES = ("total_cost", "fund_paid", "self_pay_in_policy", "self_pay_out_policy")
 
 
@@ -117,9 +119,16 @@ def _create(ctx: dict, stay, claim, code: str, name: str, amount, review: str) -
 
 def recompute_member_years(work: list[MemberYearWork], *, plans, batch) -> dict:
     """Recompute each member-year of `work` (precondition: inside the import's transaction).
-    Returns counts of the claims it created."""
+    Returns counts of the claims it created.
+
+    In bulk: the ledger rows of every member-year are locked in one statement, their claims
+    read (and row-locked) in one query, the lifetime lump sums paid in other years in one
+    query, and the walks done by one call of the claims core's re-pricing service
+    (`member_years_reprice`)."""
     out = {"created": 0, "approved": 0, "for_review": 0, "approved_fen": 0}
-    ledgers = ledger_lock_many([(w.member_id, w.scheme_year_id) for w in work])
+    pairs = [(w.member_id, w.scheme_year_id) for w in work]
+    ledgers = ledger_lock_many(pairs)
+    year_claims = year_claims_locked(pairs, statuses=LIVE_STATUSES)
     members = Member.objects.in_bulk([w.member_id for w in work])
     why = f"医保结算数据更新（导入批次{batch.pk}），按出院顺序重新计算本年度住院互助"
     # A stay settled at a hospital cashier (one-stop) reaches the bureau's file later with the
@@ -129,18 +138,23 @@ def recompute_member_years(work: list[MemberYearWork], *, plans, batch) -> dict:
             settlement_id__in=[s.settlement_id for w in work for s in w.new_stays]
         ).values_list("settlement_id", flat=True)
     )
+    lifetime_codes = {b.code for lp in plans for b in lp.plan.lump_sums if b.once_per == "lifetime"}
+    lifetime_paid: dict[int, set[tuple[int, str]]] = {}
+    if lifetime_codes:
+        for member_id, year_id, code in Claim.objects.filter(
+            member_id__in={w.member_id for w in work},
+            benefit_code__in=lifetime_codes,
+            status__in=LIVE_STATUSES,
+        ).values_list("member_id", "scheme_year_id", "benefit_code"):
+            lifetime_paid.setdefault(member_id, set()).add((year_id, code))
+    walks = []
+    years = []
     for w in work:
         lp = plans[w.plan_index]
         plan = lp.plan
         inpatient = plan.inpatient
         member = members[w.member_id]
-        ledger = ledgers[(w.member_id, w.scheme_year_id)]
-        claims = list(
-            Claim.objects.select_for_update(of=("self",))
-            .filter(member_id=w.member_id, scheme_year_id=w.scheme_year_id, status__in=LIVE)
-            .prefetch_related("adjustments")
-            .order_by("id")
-        )
+        claims = year_claims[(w.member_id, w.scheme_year_id)]
         # 1. Claims of reversed records.
         remaining = []
         for c in claims:
@@ -154,9 +168,7 @@ def recompute_member_years(work: list[MemberYearWork], *, plans, batch) -> dict:
                         adjustment_create(
                             claim=c, kind=AdjustmentKind.RECOVERY, amount_fen=worth, reason=reason
                         )
-                    if c.status in VOIDABLE:
-                        claim_void(claim=c, reason=reason)
-                elif c.status in VOIDABLE:
+                if c.status in VOIDABLE_STATUSES:
                     claim_void(claim=c, reason=reason)
                 continue
             remaining.append(c)
@@ -190,60 +202,51 @@ def recompute_member_years(work: list[MemberYearWork], *, plans, batch) -> dict:
             )
             remaining[remaining.index(match)] = attached
             attached_ids.add(attached.pk)
-        # 3. The year's stays in ledger order.
-        base_attr = f"{inpatient.base}_fen"
-        existing: dict[str, Claim] = {}
-        stays = []
+        # 3. The year's stays in ledger order (the claims core's re-pricing walk). A manual
+        # claim that just got its record is computed now, so the reviewer sees the engine's
+        # figure; other claims without an amount wait for their approval.
         lump_codes = {b.code for b in plan.lump_sums}
         held = {c.benefit_code for c in remaining if c.benefit_code in lump_codes}
-        for c in remaining:
-            if c.benefit_code != inpatient.code or c.status not in COMPUTED:
-                continue
-            base = getattr(c, base_attr)
-            # A manual claim that just got its record is computed now, so the reviewer sees
-            # the engine's figure; other claims without an amount wait for their approval.
-            if base is None or c.discharge_date is None:
-                continue
-            if c.amount_fen is None and c.pk not in attached_ids:
-                continue
-            key = c.settlement_id or c.number
-            existing[key] = c
-            stays.append(CoveredStay(key, c.discharge_date, base, c.diagnosis_code))
-        fresh = {s.settlement_id: s for s in new_stays}
-        for s in new_stays:
-            stays.append(CoveredStay(s.settlement_id, s.discharge, s.base_fen, s.diagnosis_code))
-        lifetime = [b.code for b in plan.lump_sums if b.once_per == "lifetime"]
-        if lifetime:
-            held |= set(
-                Claim.objects.filter(
-                    member_id=w.member_id, benefit_code__in=lifetime, status__in=LIVE
-                )
-                .exclude(scheme_year_id=w.scheme_year_id)
-                .values_list("benefit_code", flat=True)
+        held |= {
+            code
+            for year_id, code in lifetime_paid.get(w.member_id, ())
+            if year_id != w.scheme_year_id
+            and any(b.code == code and b.once_per == "lifetime" for b in plan.lump_sums)
+        }
+        walks.append(
+            YearWalk(
+                member_id=w.member_id,
+                scheme_year_id=w.scheme_year_id,
+                plan=plan,
+                version=(lp.version, lp.version_id),
+                claims=remaining,
+                reason=why,
+                new_stays=[
+                    CoveredStay(s.settlement_id, s.discharge, s.base_fen, s.diagnosis_code)
+                    for s in new_stays
+                ],
+                sex=member.sex,
+                held=frozenset(held),
+                price_unpriced=frozenset(attached_ids),
             )
-        ctx = {"member": member, "scheme_year": lp.scheme_year, "ledger": ledger, "out": out}
-        result = adjudicate_member_year(
-            plan, stays, sex=member.sex, state=LedgerState(lump_sums_paid=frozenset(held))
         )
-        for b in result.benefits:
-            amount = ClaimAmount(
-                amount_fen=b.amount_fen,
-                breakdown=texts.breakdown_dict(plan, lp.version, b),
-                explanation=texts.explanation_text(plan, b),
-                plan_version_number=lp.version,
-                plan_version_id=lp.version_id,
-            )
-            claim = existing.get(b.key)
-            if claim is None:
-                stay = fresh[b.key]
-                _create(ctx, stay, None, inpatient.code, inpatient.name, amount, stay.review_reason)
-            elif claim.is_fixed or claim.status == S.PAID:
-                adjustment_for_new_amount(claim=claim, new_fen=b.amount_fen, reason=why)
-            elif claim.amount_fen != b.amount_fen or claim.breakdown != amount.breakdown:
-                claim_recompute(claim=claim, amount=amount, reason=why)
+        years.append((w, lp, member, remaining, {s.settlement_id: s for s in new_stays}))
+    for done, (w, lp, member, remaining, fresh) in zip(
+        member_years_reprice(walks), years, strict=True
+    ):
+        plan = lp.plan
+        inpatient = plan.inpatient
+        ledger = ledgers[(w.member_id, w.scheme_year_id)]
+        ctx = {"member": member, "scheme_year": lp.scheme_year, "ledger": ledger, "out": out}
+        # 4. New covered stays become auto-claims, in ledger order.
+        for key, b in done.new.items():
+            stay = fresh[key]
+            amount = done.amount(b)
+            _create(ctx, stay, None, inpatient.code, inpatient.name, amount, stay.review_reason)
+        lump_codes = {b.code for b in plan.lump_sums}
         numbers = {c.benefit_code: c.number for c in remaining if c.benefit_code in lump_codes}
         by_code = {b.code: b for b in plan.lump_sums}
-        for award in result.lump_sums:
+        for award in done.result.lump_sums:
             benefit = by_code[award.benefit]
             amount = ClaimAmount(
                 amount_fen=award.amount_fen,
@@ -255,18 +258,9 @@ def recompute_member_years(work: list[MemberYearWork], *, plans, batch) -> dict:
                 plan_version_id=lp.version_id,
             )
             stay = fresh.get(award.key)
-            source_claim = existing.get(award.key)
+            source_claim = done.claims.get(award.key)
             review = stay.review_reason if stay else ""
             created = _create(ctx, stay, source_claim, benefit.code, benefit.name, amount, review)
             numbers[benefit.code] = created.number
-        state = result.state
-        ledger_write(
-            ledger,
-            LedgerTotals(
-                deductible_used_fen=state.deductible_used_fen,
-                cumulative_excess_fen=state.cumulative_excess_fen,
-                paid_toward_cap_fen=state.paid_fen,
-                lump_sums={k: v for k, v in numbers.items() if k not in lifetime or k in numbers},
-            ),
-        )
+        ledger_write(ledger, done.totals(numbers))
     return out

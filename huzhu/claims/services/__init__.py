@@ -28,6 +28,16 @@ from .create import (
     claim_submit,
 )
 from .inputs import CLAIMANT_FIELDS, PLATFORM_FIELDS, AmountSource, ClaimAmount
+from .repricing import (
+    YearRepriced,
+    YearWalk,
+    claim_is_settled,
+    claim_priced_fen,
+    claim_stay_key,
+    member_year_reprice,
+    member_years_reprice,
+    year_claims_locked,
+)
 from .transitions import (
     claim_approve,
     claim_mark_paid,
@@ -45,6 +55,14 @@ __all__ = [
     "AmountSource",
     "ClaimAmount",
     "OnestopClaimRows",
+    "YearRepriced",
+    "YearWalk",
+    "claim_is_settled",
+    "claim_priced_fen",
+    "claim_stay_key",
+    "member_year_reprice",
+    "member_years_reprice",
+    "year_claims_locked",
     "adjustment_create",
     "adjustment_for_new_amount",
     "claim_computed_fen",

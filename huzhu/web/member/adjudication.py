@@ -24,11 +24,17 @@ from datetime import timedelta
 from huzhu.claims import texts
 from huzhu.claims.error_codes import ClaimError, ClaimErrorCode
 from huzhu.claims.ledger import LedgerTotals
-from huzhu.claims.models import Claim, ClaimStatus, MemberYearLedger
-from huzhu.claims.services import ClaimAmount, adjustment_for_new_amount, claim_recompute
+from huzhu.claims.models import COMPUTED_STATUSES, Claim, ClaimStatus, MemberYearLedger
+from huzhu.claims.services import ClaimAmount
+from huzhu.claims.services.repricing import (
+    YearWalk,
+    claim_stay_key,
+    member_year_reprice,
+    year_claims_locked,
+)
 from huzhu.core.money import format_fen
 from huzhu.enrollment.selectors import enrollment_coverage_start, enrollment_is_renewal
-from huzhu.plans.rules.ledger import Coverage, CoveredStay, LedgerState, adjudicate_member_year
+from huzhu.plans.rules.ledger import Coverage, CoveredStay
 
 from . import selectors
 
@@ -41,7 +47,6 @@ __all__ = [
 ]
 
 S = ClaimStatus
-COMPUTED = (S.SUBMITTED, S.UNION_REVIEWED, S.APPROVED, S.PAID)
 
 
 @dataclass
@@ -101,78 +106,28 @@ def _inpatient(claim, ledger, *, plan, version, benefit, write: bool, preview: A
             f"申请{claim.number}缺少{texts.BASE_LABELS[benefit.base]}，无法计算。",
             field=base_attr,
         )
-    qs = (
-        Claim.objects.filter(
-            member_id=claim.member_id,
-            scheme_year_id=claim.scheme_year_id,
-            benefit_code=benefit.code,
-            status__in=COMPUTED,
-            amount_fen__isnull=False,
-        )
-        .exclude(pk=claim.pk)
-        .prefetch_related("adjustments")
-        .order_by("id")
+    key = claim_stay_key(claim)
+    year = (claim.member_id, claim.scheme_year_id)
+    walk = YearWalk(
+        member_id=claim.member_id,
+        scheme_year_id=claim.scheme_year_id,
+        plan=plan,
+        version=version,
+        claims=year_claims_locked([year], statuses=COMPUTED_STATUSES, lock=write)[year],
+        reason=(
+            f"申请{claim.number}（出院{claim.discharge_date:%Y-%m-%d}）按出院顺序计入本年度，重新计算"
+        ),
+        new_stays=[CoveredStay(key, claim.discharge_date, getattr(claim, base_attr))],
+        sex=claim.member.sex,
+        exclude=frozenset({claim.pk}),
     )
-    if write:
-        qs = qs.select_for_update(of=("self",))
-    others = {}
-    stays = [CoveredStay(claim.number, claim.discharge_date, getattr(claim, base_attr))]
-    for other in qs:
-        base = getattr(other, base_attr)
-        if base is None or other.discharge_date is None:
-            continue
-        key = other.settlement_id or other.number
-        others[key] = other
-        stays.append(CoveredStay(key, other.discharge_date, base, other.diagnosis_code))
-    # Lump sums are not this walk's business: mark them all held so none is awarded here.
-    held = frozenset(b.code for b in plan.lump_sums)
-    result = adjudicate_member_year(
-        plan, stays, sex=claim.member.sex, state=LedgerState(lump_sums_paid=held)
-    )
-    mine = None
-    why = f"申请{claim.number}（出院{claim.discharge_date:%Y-%m-%d}）按出院顺序计入本年度，重新计算"
-    for b in result.benefits:
-        if b.key == claim.number:
-            mine = b
-            continue
-        other = others[b.key]
-        if b.amount_fen == other.amount_fen:
-            continue
-        preview.others.append((other.number, other.amount_fen, b.amount_fen))
-        if not write:
-            continue
-        if other.is_fixed or other.status == S.PAID:
-            adjustment_for_new_amount(claim=other, new_fen=b.amount_fen, reason=why)
-        else:
-            claim_recompute(
-                claim=other,
-                amount=ClaimAmount(
-                    amount_fen=b.amount_fen,
-                    breakdown=texts.breakdown_dict(plan, version[0], b),
-                    explanation=texts.explanation_text(plan, b),
-                    plan_version_number=version[0],
-                    plan_version_id=version[1],
-                ),
-                reason=why,
-                acting_user=None,
-            )
-    state = result.state
+    done = member_year_reprice(walk, write=write)
+    preview.others.extend((c.number, old, new) for c, old, new in done.changed)
+    mine = done.new[key]
     totals = None
-    if ledger is not None:
-        totals = LedgerTotals(
-            deductible_used_fen=state.deductible_used_fen,
-            cumulative_excess_fen=state.cumulative_excess_fen,
-            paid_toward_cap_fen=state.paid_fen,
-            lump_sums=dict(ledger.lump_sums or {}),
-        )
-    return ClaimAmount(
-        amount_fen=mine.amount_fen,
-        breakdown=texts.breakdown_dict(plan, version[0], mine),
-        explanation=texts.explanation_text(plan, mine),
-        plan_version_number=version[0],
-        plan_version_id=version[1],
-        ledger_totals=totals if write else None,
-    )
+    if ledger is not None and write:
+        totals = done.totals(ledger.lump_sums or {})
+    return replace(done.amount(mine), ledger_totals=totals)
 
 
 def _lump_sum(claim, ledger, *, plan, version, benefit, write: bool) -> ClaimAmount:
