@@ -275,10 +275,17 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 # Background work: Django's Tasks API through the django-tasks backport.
 if os.environ.get("HUZHU_TASKS", "db") == "rq":
     TASKS = {"default": {"BACKEND": "django_tasks_rq.RQBackend", "QUEUES": ["default"]}}
-    RQ_QUEUES = {"default": {"URL": os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")}}
+    RQ_QUEUES = {
+        "default": {
+            "URL": os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0"),
+            # RQ stops a job after 180 s by default: a million-row import takes longer.
+            "DEFAULT_TIMEOUT": int(os.environ.get("HUZHU_TASK_TIMEOUT", "7200")),
+        }
+    }
     # django-tasks-rq's Job runs a Task (and sends its signals); without it `huzhu rqworker`
-    # fails every task with "'Task' object is not callable".
-    RQ = {"JOB_CLASS": "django_tasks_rq.Job"}
+    # fails every task with "'Task' object is not callable". The queue class gives jobs
+    # retries, so RQ re-queues the job of a worker that died (huzhu/ops/rq.py).
+    RQ = {"JOB_CLASS": "django_tasks_rq.Job", "QUEUE_CLASS": "huzhu.ops.rq.RetryingQueue"}
     INSTALLED_APPS.append("django_rq")
 else:
     TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}

@@ -182,9 +182,19 @@ def deliver(notification_id: int) -> Notification:
     """Send one stored notification through every configured channel; record what happened.
 
     A failing channel is logged and recorded in `error`; it never stops the other channels.
+    Sent once: a notification already sent, or being sent by another process right now (its
+    row is locked: a task run twice, a re-delivery), is returned as it is, not sent again.
     """
-    notification = Notification.objects.select_related("member__user").get(pk=notification_id)
-    return _deliver(notification)
+    with transaction.atomic():
+        notification = (
+            Notification.objects.select_for_update(skip_locked=True, of=("self",))
+            .select_related("member__user")
+            .filter(pk=notification_id, sent_at__isnull=True)
+            .first()
+        )
+        if notification is not None:
+            return _deliver(notification)
+    return Notification.objects.select_related("member__user").get(pk=notification_id)
 
 
 def notification_send(notification: Notification) -> Notification:

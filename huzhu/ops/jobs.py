@@ -27,6 +27,12 @@ def _redeliver() -> dict:
     return notifications_redeliver().summary()
 
 
+def _tasks_requeue_abandoned() -> dict:
+    from .rq import abandoned_tasks_requeue
+
+    return abandoned_tasks_requeue()
+
+
 def _documents_prune() -> dict:
     from huzhu.members.documents import document_prune_pending
 
@@ -87,6 +93,7 @@ JOBS: dict[str, Job] = {
     job.name: job
     for job in (
         Job("notifications-redeliver", 300, _redeliver, title="补发未送达的通知"),
+        Job("tasks-requeue-abandoned", 60, _tasks_requeue_abandoned, title="重新排队已停止的任务"),
         Job("documents-prune", 3600, _documents_prune, title="清理未提交的申请材料"),
         Job("uploads-prune", 3600, _uploads_prune, title="清理过期的导入上传文件"),
         Job("sessions-clear", 86400, _sessions_clear, at_hour=3, title="清理过期会话"),

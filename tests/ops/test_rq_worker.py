@@ -31,7 +31,11 @@ def test_settings_give_rq_workers_the_task_job_class(monkeypatch):
 
     try:
         reloaded = importlib.reload(real)
-        assert reloaded.RQ == {"JOB_CLASS": "django_tasks_rq.Job"}
+        assert reloaded.RQ == {
+            "JOB_CLASS": "django_tasks_rq.Job",
+            "QUEUE_CLASS": "huzhu.ops.rq.RetryingQueue",
+        }
+        assert reloaded.RQ_QUEUES["default"]["DEFAULT_TIMEOUT"] >= 3600
         assert "django_rq" in reloaded.INSTALLED_APPS
     finally:
         monkeypatch.delenv("HUZHU_TASKS")
