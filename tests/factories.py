@@ -138,3 +138,25 @@ class AdjustmentItemFactory(factory.django.DjangoModelFactory):
     kind = "recovery"
     amount_fen = 10_000
     reason = "冲正追回"
+
+
+def consent_answered(member, *, accept: bool = True):
+    """The member has answered the current consent text on /m/ (as if on an earlier login)."""
+    from django.utils import timezone
+
+    from huzhu.enrollment.consent import consent_text_current
+    from huzhu.enrollment.models import ConsentText, MemberConsent
+
+    text = consent_text_current() or ConsentText.objects.create(
+        version=1, body="测试用同意书", published_at=timezone.now()
+    )
+    MemberConsent.objects.update_or_create(
+        member=member,
+        defaults={
+            "status": "given" if accept else "withdrawn",
+            "source": "member",
+            "text": text,
+            "recorded_at": timezone.now(),
+            "member_answered_version": text.version,
+        },
+    )

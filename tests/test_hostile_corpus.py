@@ -137,7 +137,11 @@ def _enrollment_page(client, world, name, data):
     client.force_login(UserFactory(username="op", role=Role.UNION_OPERATOR, union=world["fed"]))
     response = client.post(
         reverse("web:enrollment_import"),
-        {"scheme_year": world["year"].pk, "file": SimpleUploadedFile(name, data)},
+        {
+            "scheme_year": world["year"].pk,
+            "consent_attested": "on",
+            "file": SimpleUploadedFile(name, data),
+        },
         follow=True,
     )
     return response.status_code, response.content.decode()

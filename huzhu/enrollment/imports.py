@@ -73,7 +73,8 @@ class ImportPreviewRow:
 
 @dataclass(frozen=True)
 class EnrollmentImportResult:
-    summary: dict  # {"rows", "enrolled", "renewals", "already_enrolled", "errors"}
+    # {"rows", "enrolled", "renewals", "already_enrolled", "errors", "not_consented"}
+    summary: dict
     problems: list[RowProblem]
     preview: list[ImportPreviewRow]
     written: bool  # False for dry runs and refused all-or-nothing runs
@@ -219,6 +220,7 @@ def enrollment_import(
     dry_run: bool = False,
     acting_user=None,
     today: date | None = None,
+    consent_attested: bool = True,
 ) -> EnrollmentImportResult:
     """Check a sheet of members and enroll them in `scheme_year` through `union`.
 
@@ -228,6 +230,11 @@ def enrollment_import(
     refused all-or-nothing run. The summary of a dry run is the one the same call would
     report for real (so a preview can say "will enroll N").
     Enrollment date: the row's 参保日期, else `enrolled_on`, else `today`.
+    Consent (huzhu.enrollment.consent): with `consent_attested` (the upload page's checked
+    box; the command's default) the run records that `acting_user` attested every member of
+    the file signed the current consent text, except rows whose optional 同意书 cell says 否:
+    those are recorded as refusals (their bureau records go to a reviewer, never paid
+    automatically); the summary's `not_consented` counts them.
     """
     if acting_user is not None:
         visible = union_visible_ids(acting_user)
@@ -244,22 +251,33 @@ def enrollment_import(
             dry_run,
             acting_user,
             today,
+            consent_attested,
         )
 
 
 def _import(
-    data, file_name, union, scheme_year, valid_only, enrolled_on, dry_run, acting_user, today
+    data,
+    file_name,
+    union,
+    scheme_year,
+    valid_only,
+    enrolled_on,
+    dry_run,
+    acting_user,
+    today,
+    consent_attested,
 ):
     today = today or timezone.localdate()
     sheet = read_table(data, file_name, aliases=ALIASES, required=REQUIRED)
     rows = check_rows(
         sheet, default_date=enrolled_on or today, scheme_year=scheme_year, today=today
     )
+    args = (rows, sheet, data, union, scheme_year, valid_only)
     if dry_run:
-        return _run(rows, sheet, data, union, scheme_year, valid_only, False, acting_user)
+        return _run(*args, False, acting_user, consent_attested)
     with transaction.atomic():
         _lock_imports()
-        return _run(rows, sheet, data, union, scheme_year, valid_only, True, acting_user)
+        return _run(*args, True, acting_user, consent_attested)
 
 
 def _lock_imports() -> None:
@@ -269,7 +287,7 @@ def _lock_imports() -> None:
             cursor.execute("SELECT pg_advisory_xact_lock(hashtext('huzhu.enrollment_import'))")
 
 
-def _run(rows, sheet, data, union, scheme_year, valid_only, write, acting_user):
+def _run(rows, sheet, data, union, scheme_year, valid_only, write, acting_user, attested):
     year = scheme_year.year
     members, enrollments = _existing(rows, year)
     _classify(rows, members, enrollments, union=union, scheme_year=scheme_year)
@@ -285,6 +303,11 @@ def _run(rows, sheet, data, union, scheme_year, valid_only, write, acting_user):
         "renewals": 0 if refused else counts[STATUS_RENEWAL],
         "already_enrolled": counts[STATUS_ALREADY],
         "errors": counts[STATUS_ERROR],
+        # Rows written (or already enrolled) whose 同意书 says 否: kept for review, never
+        # paid automatically.
+        "not_consented": 0
+        if refused
+        else sum(1 for r in rows if r.consent is False and r.status != STATUS_ERROR),
     }
     problems = [p for r in rows for p in r.problems]
     preview = [
@@ -312,6 +335,7 @@ def _run(rows, sheet, data, union, scheme_year, valid_only, write, acting_user):
             valid_only=valid_only,
             summary=summary,
             acting_user=acting_user,
+            attested=attested,
         )
     return EnrollmentImportResult(
         summary=summary,
@@ -365,9 +389,21 @@ def _new_member_rows(rows: list[Row], union_id: int, now: str):
 
 
 def _write(
-    rows, enrollments, *, union, scheme_year, file_name, data, valid_only, summary, acting_user
+    rows,
+    enrollments,
+    *,
+    union,
+    scheme_year,
+    file_name,
+    data,
+    valid_only,
+    summary,
+    acting_user,
+    attested,
 ) -> int:
     from huzhu.audit.services import audit_record
+
+    from .consent import consent_enrollment_record
 
     now = timezone.now()
     now_text = as_db_text(now)
@@ -459,6 +495,21 @@ def _write(
         if r.status in (STATUS_NEW, STATUS_RENEWAL)
     ]
     enrollment_rows.sort()
+    consent_enrollment_record(
+        batch=batch,
+        answers=[
+            (
+                member_ids[r.id_number] if r.member is None else r.member[_M_ID],
+                r.consent,
+                r.member is not None,
+            )
+            for r in rows
+            if r.status in (STATUS_NEW, STATUS_RENEWAL, STATUS_ALREADY)
+        ],
+        attested=attested,
+        acting_user=acting_user,
+        now=now,
+    )
     bulk_insert(
         Enrollment,
         (

@@ -99,9 +99,111 @@ class EnrollmentImport(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     summary = models.JSONField(default=dict)
     report = models.JSONField(default=list)
+    # Consent (PIPL art. 29) collected on the paper enrollment forms: the text version the
+    # operator attested every member of the file signed (except those whose 同意书 cell says
+    # 否, recorded one by one in MemberConsent), who attested it (empty: the command line) and
+    # when. Empty version: the run attested nothing.
+    consent_text = models.ForeignKey(
+        "enrollment.ConsentText",
+        verbose_name=_("同意书版本"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    consent_attested_by = models.ForeignKey(
+        "organizations.User",
+        verbose_name=_("同意书确认人"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    consent_attested_at = models.DateTimeField(_("同意书确认时间"), null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at"]
+
+
+class ConsentText(models.Model):
+    """One version of the consent text (个人信息处理同意书; PIPL art. 29 separate consent):
+    what is processed, by whom, why and for how long. Versions are never edited: a change is
+    a new version (`huzhu.enrollment.consent.consent_text_publish`); the newest is current."""
+
+    version = models.PositiveIntegerField(_("版本"), unique=True)
+    title = models.CharField(_("标题"), max_length=128, default="个人信息处理同意书")
+    body = models.TextField(_("正文"))
+    published_at = models.DateTimeField(_("发布时间"))
+    published_by = models.ForeignKey(
+        "organizations.User",
+        verbose_name=_("发布人"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+
+    class Meta:
+        ordering = ["-version"]
+        verbose_name = _("同意书版本")
+        verbose_name_plural = _("同意书版本")
+
+    def __str__(self) -> str:
+        return f"{self.title}（第{self.version}版）"
+
+
+class ConsentStatus(models.TextChoices):
+    GIVEN = "given", _("已同意")
+    REFUSED = "refused", _("未同意")  # the enrollment form's 同意书 said no
+    WITHDRAWN = "withdrawn", _("已撤回")  # the member withdrew (or declined) on /m/
+
+
+class ConsentSource(models.TextChoices):
+    ENROLLMENT = "enrollment", _("参保登记（纸质同意书）")
+    MEMBER = "member", _("职工本人（线上）")
+
+
+class MemberConsent(models.Model):
+    """A member's consent decision where it is not simply their enrollment import's
+    attestation: a refusal on the enrollment form, the member's own answer on /m/ (accepted
+    or withdrawn), and a later form that reversed a refusal. One row per member; every change
+    is an audit event. A refusal or withdrawal keeps the member's bureau records for a
+    reviewer: they are never paid automatically."""
+
+    member = models.OneToOneField(
+        "members.Member", on_delete=models.PROTECT, related_name="consent_record"
+    )
+    status = models.CharField(_("同意状态"), max_length=16, choices=ConsentStatus.choices)
+    source = models.CharField(_("来源"), max_length=16, choices=ConsentSource.choices)
+    text = models.ForeignKey(
+        ConsentText, verbose_name=_("同意书版本"), null=True, on_delete=models.PROTECT
+    )
+    attested_by = models.ForeignKey(
+        "organizations.User",
+        verbose_name=_("确认人"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    enrollment_import = models.ForeignKey(
+        EnrollmentImport, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    recorded_at = models.DateTimeField(_("记录时间"))
+    # The newest text version the member answered on /m/ (0: never); a newer one asks again.
+    member_answered_version = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        verbose_name = _("职工同意记录")
+        verbose_name_plural = _("职工同意记录")
+        indexes = [
+            # The settlement import and the one-stop look for the members who withheld it.
+            models.Index(
+                fields=["status"],
+                name="consent_withheld",
+                condition=~models.Q(status="given"),
+            )
+        ]
 
 
 def _voucher_path(instance, filename: str) -> str:

@@ -66,6 +66,12 @@ ALIASES: dict[str, str] = {
     "入保日期": "enrolled_on",
     "enrolled_on": "enrolled_on",
     "enrollment_date": "enrolled_on",
+    # Optional: 否 marks a member who did not sign the consent (个人信息处理同意书).
+    "同意书": "consent",
+    "是否同意": "consent",
+    "签署同意书": "consent",
+    "个人信息同意书": "consent",
+    "consent": "consent",
 }
 COLUMN_LABELS = {
     "name": "姓名",
@@ -74,6 +80,7 @@ COLUMN_LABELS = {
     "bank_name": "开户银行",
     "bank_account": "银行账号",
     "enrolled_on": "参保日期",
+    "consent": "同意书",
 }
 REQUIRED = {"name", "id_number"}
 
@@ -95,6 +102,7 @@ class Row:
         "bank_name",
         "bank_account",
         "enrolled_on",
+        "consent",
         "problems",
         "status",
         "member",
@@ -105,6 +113,54 @@ class Row:
         self.problems: list[RowProblem] = []
         self.status = STATUS_ERROR
         self.member = None  # the existing member's tuple, a row of imports._MEMBER_COLUMNS
+        self.consent: bool | None = None  # the 同意书 cell: True, False, None (blank / no column)
+
+
+# Values of the optional 同意书 column (compared stripped and lower-cased); blank: the
+# operator's attestation for the whole file holds.
+CONSENT_VALUES: dict[str, bool] = {
+    **dict.fromkeys(
+        ("是", "同意", "已同意", "签署", "已签", "已签署", "有", "y", "yes", "true", "1", "√", "✓"),
+        True,
+    ),
+    **dict.fromkeys(
+        (
+            "否",
+            "不同意",
+            "未同意",
+            "拒绝",
+            "未签",
+            "未签署",
+            "无",
+            "n",
+            "no",
+            "false",
+            "0",
+            "×",
+            "✗",
+        ),
+        False,
+    ),
+}
+
+
+def parse_consent_cell(raw) -> bool | None:
+    """True (consented), False (did not), None (blank); ValueError for anything else."""
+    if raw is None:
+        return None
+    if isinstance(raw, bool):
+        return raw
+    if isinstance(raw, int | float):
+        if raw in (0, 1):
+            return bool(raw)
+        raise ValueError(raw)
+    text = str(raw).strip().lower()
+    if not text:
+        return None
+    try:
+        return CONSENT_VALUES[text]
+    except KeyError:
+        raise ValueError(raw) from None
 
 
 def problem(row: int, column: str, code: str, message: str) -> RowProblem:
@@ -163,6 +219,7 @@ def check_rows(sheet, *, default_date: date, scheme_year, today: date) -> list[R
     """Per-row checks that need no database: formats, dates, duplicates in the file."""
     earliest = scheme_year.start - timedelta(days=366)
     has_date_column = "enrolled_on" in sheet.columns
+    has_consent_column = "consent" in sheet.columns
     id_numbers, id_codes = _id_numbers([cells.get("id_number") for _, cells in sheet.rows])
     clean_name, clean_phone = _CLEAN_NAME.fullmatch, _CLEAN_PHONE.fullmatch
     clean_bank, clean_account = _CLEAN_BANK_NAME.fullmatch, _CLEAN_ACCOUNT.fullmatch
@@ -253,6 +310,20 @@ def check_rows(sheet, *, default_date: date, scheme_year, today: date) -> list[R
         if enrolled_on is not None and (default_bad or enrolled_on is not default_date):
             _check_date(r, enrolled_on, scheme_year, earliest, today)
         r.enrolled_on = enrolled_on
+
+        if has_consent_column:
+            raw = get("consent")
+            try:
+                r.consent = parse_consent_cell(raw)
+            except ValueError:
+                problems.append(
+                    problem(
+                        number,
+                        "consent",
+                        "bad_consent",
+                        f"同意书一列应填“是”或“否”（或 yes / no），不能是“{str(raw).strip()[:20]}”",
+                    )
+                )
         checked.append(r)
     return checked
 

@@ -71,7 +71,8 @@ from huzhu.claims.services.repricing import (
 )
 from huzhu.core.masking import mask_id_number
 from huzhu.core.money import fen_to_yuan
-from huzhu.enrollment.models import Enrollment, SchemeYear
+from huzhu.enrollment.consent import WITHHELD as CONSENT_WITHHELD
+from huzhu.enrollment.models import Enrollment, MemberConsent, SchemeYear
 from huzhu.enrollment.selectors import renewal_sql
 from huzhu.members.idnumbers import IdNumberError, normalize_id_number
 from huzhu.members.models import Member
@@ -348,6 +349,8 @@ class _Year:
     plan: Plan | None
     version: tuple[int, int] | None  # (version number, PlanVersion pk)
     renewal: bool = False
+    # The member refused or withdrew consent (huzhu.enrollment.consent): needs a reviewer.
+    consent_withheld: bool = False
 
 
 def _plan_by_pk(pk: int) -> tuple[Plan, tuple[int, int]]:
@@ -399,6 +402,8 @@ def _lookup_query() -> tuple[str, list]:
             return qn(model._meta.get_field(name).column)
 
         E, Y, M, V, R = Enrollment, SchemeYear, Member, PlanVersion, OnestopRequest
+        C = MemberConsent
+        withheld = ", ".join(f"'{s}'" for s in CONSENT_WITHHELD)
         # The enrollment app's renewal rule, compiled from its query (one rule, domain.md).
         renewal, params = renewal_sql(f"e.{c(E, 'member')}", f"sy.{c(Y, 'year')}")
         sql = f"""
@@ -408,6 +413,8 @@ SELECT sy.{c(Y, "id")}, sy.{c(Y, "year")}, sy.{c(Y, "start")}, sy.{c(Y, "end")},
   {renewal},
   (SELECT pv.{c(V, "id")} FROM {t(V)} pv WHERE pv.{c(V, "scheme_year")} = sy.{c(Y, "id")}
     ORDER BY pv.{c(V, "version")} DESC LIMIT 1),
+  (SELECT 1 FROM {t(C)} mc WHERE mc.{c(C, "member")} = m.{c(M, "id")}
+    AND mc.{c(C, "status")} IN ({withheld})),
   r.{c(R, "body_sha256")}, r.{c(R, "response")}
 FROM (SELECT 1 AS one) x
 LEFT JOIN {t(Y)} sy ON sy.{c(Y, "start")} <= %s AND sy.{c(Y, "end")} >= %s
@@ -445,7 +452,7 @@ def _lookup(
         cursor.execute(sql, params)
         row = cursor.fetchone()
     sy_id, sy_year, sy_start, sy_end, e_id, union_id, enrolled_on = row[:7]
-    m_id, m_name, m_sex, m_idn, renewal, pv_id, digest, response = row[7:]
+    m_id, m_name, m_sex, m_idn, renewal, pv_id, withheld, digest, response = row[7:]
     stored = None
     if digest is not None:
         stored = (digest, json.loads(response) if isinstance(response, str) else response)
@@ -473,7 +480,10 @@ def _lookup(
     if pv_id is None:
         return _Year(enrollment, year, None, None), stored
     plan, version = _plan_by_pk(pv_id)
-    return _Year(enrollment, year, plan, version, bool(renewal)), stored
+    return (
+        _Year(enrollment, year, plan, version, bool(renewal), withheld is not None),
+        stored,
+    )
 
 
 # --- answers -------------------------------------------------------------------------------------
@@ -678,6 +688,7 @@ def _doubts(stay: Stay, y: _Year) -> list[str]:
         discharge=stay.discharge,
         name=stay.name.strip(SPACES),
         member_name=y.enrollment.member.name,
+        consent_withheld=y.consent_withheld,
     )
 
 

@@ -135,12 +135,20 @@ def plan_index_expr(periods: Sequence[tuple]) -> pl.Expr:
     return expr.otherwise(pl.lit(0)).cast(pl.Int64).alias("plan_idx")
 
 
-def review_reason_expr(base: str) -> pl.Expr:
+# A member who refused (on the enrollment form) or withdrew (on /m/) consent to processing
+# their settlement data (huzhu.enrollment.consent): their records wait for a reviewer.
+CONSENT_WITHHELD_REASON = (
+    "职工未同意或已撤回个人信息处理同意书，医保结算数据不自动办理互助金，须人工审核"
+)
+
+
+def review_reason_expr(base: str, consent_withheld: Sequence[int] = ()) -> pl.Expr:
     """Why a covered stay is doubtful ("" when every check passes).
 
     Amounts that do not add up (fund_paid + self-pay in and out of policy ≠ total_cost), an
-    unreadable or negative amount other than the base, a stay longer than 365 days, and a
-    name that differs from the member registry (`member_name` column).
+    unreadable or negative amount other than the base, a stay longer than 365 days, a
+    name that differs from the member registry (`member_name` column), and a member whose
+    consent is withheld (`member_id` in `consent_withheld`).
     """
     parts: list[pl.Expr] = []
     f = {n: pl.col(f"{n}_fen") for n in AMOUNT_FIELDS}
@@ -197,6 +205,9 @@ def review_reason_expr(base: str) -> pl.Expr:
             )
         )
     )
+    if consent_withheld:
+        withheld = pl.col("member_id").is_in(list(consent_withheld))
+        parts.append(pl.when(withheld).then(pl.lit(CONSENT_WITHHELD_REASON)))
     return pl.concat_str(parts, separator="；", ignore_nulls=True).fill_null("")
 
 
@@ -210,6 +221,7 @@ def review_reasons(
     member_name: str | None = None,
     amount_errors: Mapping[str, str | None] | None = None,
     amount_sources: Mapping[str, str] | None = None,
+    consent_withheld: bool = False,
 ) -> list[str]:
     """`review_reason_expr` for one stay, in plain Python: the same checks in the same order
     with the same words (a property test holds them equal), so the one-stop cashier and the
@@ -239,6 +251,8 @@ def review_reasons(
         out.append(f"住院天数超过365天（{(discharge - admit).days}天）")
     if name and member_name is not None and name != member_name:
         out.append(f"姓名与职工登记不一致（结算记录：“{name}”，登记：“{member_name}”）")
+    if consent_withheld:
+        out.append(CONSENT_WITHHELD_REASON)
     return out
 
 

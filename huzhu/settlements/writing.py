@@ -16,6 +16,7 @@ from huzhu.claims.models import (
 from huzhu.claims.numbers import claim_serials_allocate, format_claim_number
 from huzhu.core.framewrite import db_datetime, frame_insert, reserve_ids
 from huzhu.core.money import fen_to_yuan
+from huzhu.enrollment.consent import consent_withheld_member_ids
 from huzhu.plans.rules.outcomes import REASON_MESSAGES
 
 from .frames import printable, problem_field, review_reason_expr
@@ -159,15 +160,17 @@ def write_import(
     )
     del rec
     in_period = pl.col("status").is_in(["covered", "not_enrolled", "waiting_period"])
+    # Members who refused or withdrew consent: their covered stays wait for a reviewer.
+    withheld = consent_withheld_member_ids()
     stored = stored.with_columns(
-        review_reason_expr(plans[0].plan.inpatient.base).alias("__review"),
+        review_reason_expr(plans[0].plan.inpatient.base, withheld).alias("__review"),
     )
     # A base other than the first plan's: recompute the reasons per plan base.
     if len(set(base_of.values())) > 1:
         parts = []
         for i in base_of:
             part = stored.filter(pl.col("plan_idx") == i).with_columns(
-                review_reason_expr(base_of[i]).alias("__review")
+                review_reason_expr(base_of[i], withheld).alias("__review")
             )
             parts.append(part)
         stored = pl.concat(parts).sort("row")

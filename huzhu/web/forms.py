@@ -108,6 +108,15 @@ class EnrollmentImportForm(forms.Form):
         ),
         widget=forms.ClearableFileInput(attrs={"accept": ".xlsx,.xls,.ods,.csv"}),
     )
+    # PIPL art. 29: the union collected each member's separate consent on the paper form.
+    consent_attested = forms.BooleanField(
+        label=_(
+            "我确认：名单中的每位职工都已在参保登记表上签署《个人信息处理同意书》"
+            "（“同意书”一列填“否”的职工除外，这些职工的医保结算数据将转人工审核、不自动发放）"
+        ),
+        required=True,
+        error_messages={"required": _("请确认职工已签署个人信息处理同意书，否则不能导入。")},
+    )
 
     def __init__(self, *args, user, federation: bool, **kwargs):
         super().__init__(*args, **kwargs)

@@ -54,6 +54,10 @@ PAGE_ROLES: dict[str, frozenset[str]] = {
     "plan_load": frozenset({Role.FEDERATION_REVIEWER, Role.ADMIN}),
     # Reports (报表): everyone who works with members' data, scoped to their unions.
     "reports": MEMBER_DATA_ROLES,
+    # The consent text (个人信息处理同意书): staff who enroll or edit read it; administrators and
+    # the portal's editors publish a new version.
+    "consent": MEMBER_DATA_ROLES | {Role.PORTAL_EDITOR, Role.PORTAL_CHIEF_EDITOR},
+    "consent_publish": frozenset({Role.ADMIN, Role.PORTAL_EDITOR, Role.PORTAL_CHIEF_EDITOR}),
 }
 
 # Revealing a masked value (an audited action). The union operator checks both when a

@@ -1,7 +1,18 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from .views import accounts, audit, dashboard, enrollment, fees, members, ops, plans, unions
+from .views import (
+    accounts,
+    audit,
+    consent,
+    dashboard,
+    enrollment,
+    fees,
+    members,
+    ops,
+    plans,
+    unions,
+)
 from .views import claims as claim_pages
 from .views import login as login_views
 from .views import payments as payment_views
@@ -34,6 +45,7 @@ urlpatterns = [
     ),
     path("accounts/<int:pk>/unlock/", accounts.account_unlock, name="account_unlock"),
     path("audit/", audit.audit_list, name="audit_list"),
+    path("consent/", consent.consent_text_view, name="consent_text"),
     path("audit/export/", audit.audit_export, name="audit_export"),
     path("security/second-factor/", login_views.otp_setup, name="otp_setup_optional"),
     path("security/password/", login_views.PasswordChangeView.as_view(), name="password_change"),

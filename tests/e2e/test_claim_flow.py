@@ -45,6 +45,12 @@ def world(transactional_db, settings, tmp_path):
     # A renewal: covered from 1 January, no waiting period.
     EnrollmentFactory(member=member, scheme_year=SchemeYearFactory(year=year - 1))
     EnrollmentFactory(member=member, scheme_year=SchemeYear.objects.get(year=year))
+    # The consent text the first binding asks for (a transactional test's flush removed the
+    # migration's version 1).
+    from huzhu.enrollment.models import ConsentText
+
+    if not ConsentText.objects.exists():
+        ConsentText.objects.create(version=1, body="测试用同意书正文", published_at=timezone.now())
     return {
         "member": member,
         "operator": UserFactory(
@@ -104,6 +110,12 @@ def test_member_claims_and_staff_approve(
     page.fill("#id_number", member.id_number)
     _shot(page, screenshot_dir, "02-bind")
     page.click("#bind")
+    # The first binding shows the consent text; accepting it leads home.
+    page.wait_for_url("**/m/consent/**")
+    assert page.locator("#consent-text").is_visible()
+    assert _no_horizontal_scroll(page)
+    _shot(page, screenshot_dir, "02b-consent")
+    page.click("#consent-accept")
     page.wait_for_url("**/m/")
     assert page.get_by_text("王芳，您好").is_visible()
     assert _no_horizontal_scroll(page)

@@ -69,8 +69,10 @@ def test_wechat_oauth_binding_claim_and_template_message(
     page.fill("#name", "王芳")
     page.fill("#id_number", member.id_number)
     page.click("#bind")
-    page.wait_for_url("**/m/")
+    page.wait_for_url("**/m/consent/**")  # the first binding asks for the consent text
     assert page.get_by_text("已绑定本微信").is_visible()
+    page.click("#consent-accept")
+    page.wait_for_url("**/m/")
     assert page.locator("#wechat-binding").is_visible()
     _shot(page, screenshot_dir, "02-bound")
     binding = WeChatBinding.objects.get()

@@ -60,6 +60,7 @@ def test_clean_file_enrolls_everyone(union, year):
         "renewals": 0,
         "already_enrolled": 0,
         "errors": 0,
+        "not_consented": 0,
     }
     assert result.written and result.batch_id is not None
     assert [p.status for p in result.preview] == ["new", "new"]
@@ -158,6 +159,7 @@ def test_every_problem_of_every_row_is_listed(union, year):
         "renewals": 0,
         "already_enrolled": 0,
         "errors": 5,
+        "not_consented": 0,
     }
     assert [p.status for p in result.preview] == ["error"] * 5
 
@@ -173,6 +175,7 @@ def test_valid_only_imports_the_valid_rows_and_reports_the_rest(union, year):
         "renewals": 0,
         "already_enrolled": 0,
         "errors": 1,
+        "not_consented": 0,
     }
     assert codes(result) == [(3, "身份证号", "bad_check_digit")]
     assert list(Member.objects.values_list("id_number", flat=True)) == [good]
@@ -203,6 +206,7 @@ def test_same_file_again_changes_nothing(union, year):
         "renewals": 0,
         "already_enrolled": 2,
         "errors": 0,
+        "not_consented": 0,
     }
     assert [p.status for p in second.preview] == ["already_enrolled"] * 2
     assert [p.enrolled_on for p in second.preview] == [TODAY, TODAY]  # the stored date

@@ -55,6 +55,7 @@ def test_done_prints_summary_last(setup):
         "renewals": 0,
         "already_enrolled": 0,
         "errors": 0,
+        "not_consented": 0,
     }
     assert Enrollment.objects.get().enrolled_on == date(2025, 12, 1)
 

@@ -130,12 +130,20 @@ def test_login_bind_flow(client, db, t0):
     assert user.role == Role.MEMBER and user.phone == PHONE and user.union_id is None
     assert not user.has_usable_password()
     assert AuditEvent.objects.filter(action="member.bind", object_id=str(member.pk)).exists()
+    # The first binding asks for the consent text before any member page.
+    response = client.get("/m/")
+    assert response.status_code == 302 and response["Location"] == "/m/consent/?next=%2Fm%2F"
+    assert "个人信息处理同意书" in client.get(response["Location"]).content.decode()
+    response = client.post("/m/consent/", {"action": "accept", "next": "/m/"})
+    assert response.status_code == 302 and response["Location"] == "/m/"
     assert "王芳，您好" in client.get("/m/").content.decode()
 
 
 def test_bound_phone_logs_straight_in(client, world):
     response = _login_with_code(client, world.member.phone)
     assert response.status_code == 302 and response["Location"] == "/m/"
+    assert client.get("/m/")["Location"].startswith("/m/consent/")  # never answered it yet
+    client.post("/m/consent/", {"action": "accept"})
     assert client.get("/m/").status_code == 200
 
 

@@ -59,6 +59,8 @@ EXPECTED: dict[str, tuple[set[str], str]] = {
     "web:account_unlock": ({"admin"}, "POST"),
     "web:audit_list": ({"admin", "auditor"}, "GET"),
     "web:audit_export": ({"admin", "auditor"}, "GET"),
+    # the consent text: read by who enrolls or edits; published by admin and the editors
+    "web:consent_text": (MEMBER_DATA | {"editor", "chief"}, "GET"),
     # union tree, members, enrollment
     "web:union_tree": (MEMBER_DATA, "GET"),
     "web:member_list": (MEMBER_DATA, "GET"),
@@ -113,6 +115,7 @@ EXPECTED: dict[str, tuple[set[str], str]] = {
     "member:bind": (set(), "GET"),
     "member:logout": (set(), "POST"),
     "member:coverage": ({"member"}, "GET"),
+    "member:consent": ({"member"}, "GET"),
     "member:bank_card": ({"member"}, "GET"),
     "member:claim_list": ({"member"}, "GET"),
     "member:claim_new": ({"member"}, "GET"),

@@ -55,7 +55,11 @@ def _with_problems():
 def _upload(client, data: bytes, *, name="名单.xlsx", **extra):
     # Enrolled before 2026 starts: with today's date a new member's cover could start after
     # 2026 ends (refused), depending on the day the suite runs.
-    payload = {"scheme_year": SchemeYearFactory(year=2026).pk, "enrolled_on": "2025-12-01"}
+    payload = {
+        "scheme_year": SchemeYearFactory(year=2026).pk,
+        "enrolled_on": "2025-12-01",
+        "consent_attested": "on",  # the operator ticks the consent attestation
+    }
     payload.update(extra)
     payload["file"] = SimpleUploadedFile(name, data)
     return client.post(reverse("web:enrollment_import"), payload)

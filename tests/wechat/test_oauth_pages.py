@@ -10,7 +10,7 @@ from huzhu.members.sms import MemorySmsBackend
 from huzhu.organizations.models import Role
 from huzhu.wechat.models import WeChatBinding
 from huzhu.wechat.services import wechat_bind
-from tests.factories import MemberFactory, UserFactory
+from tests.factories import MemberFactory, UserFactory, consent_answered
 
 pytestmark = pytest.mark.django_db
 
@@ -50,6 +50,7 @@ def through_wechat(client, fake, *, openid, next_path="/m/"):
 
 def test_bound_member_is_logged_in_and_lands_on_the_page_asked(client, fake_wechat):
     member = member_with_login()
+    consent_answered(member)
     wechat_bind(member=member, openid="o_bound_0001")
     response = through_wechat(client, fake_wechat, openid="o_bound_0001", next_path="/m/claims/")
     assert response.status_code == 302 and response["Location"] == "/m/claims/"
@@ -63,6 +64,9 @@ def test_member_bound_by_import_without_a_login_lands_on_home_logged_in(client, 
     assert response["Location"] == "/m/"
     member.refresh_from_db()
     assert member.user is not None and member.user.role == Role.MEMBER
+    # Their first login: the consent text is asked first.
+    assert client.get("/m/")["Location"] == "/m/consent/?next=%2Fm%2F"
+    client.post("/m/consent/", {"action": "accept"})
     assert client.get("/m/").status_code == 200
 
 

@@ -7,6 +7,8 @@ from functools import wraps
 
 from django.contrib.auth.views import redirect_to_login
 from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.http import urlencode
 
 from huzhu.organizations.models import Role
 
@@ -33,9 +35,26 @@ def verified_phone_forget(session) -> None:
     session.pop(VERIFIED_PHONE_KEY, None)
 
 
+# Set at a login (first binding, phone code, WeChat) when the member has not answered the
+# current consent text yet; member pages then send them to /m/consent/ until they answer.
+CONSENT_DUE_KEY = "huzhu_m_consent_due"
+
+
+def member_logged_in(request, member) -> None:
+    """After `login()` of a member: ask for the consent text if it is due (first binding,
+    or a version published since their last answer)."""
+    from huzhu.enrollment.consent import consent_answer_due
+
+    if consent_answer_due(member) is not None:
+        request.session[CONSENT_DUE_KEY] = True
+    else:
+        request.session.pop(CONSENT_DUE_KEY, None)
+
+
 def member_required(view):
     """Anonymous -> the SMS login; a staff login -> a page saying to use a member login;
-    a member login -> the view with `request.member` set."""
+    a member login -> the view with `request.member` set (or the consent page first, when
+    the login found the consent text unanswered)."""
 
     @wraps(view)
     def wrapped(request, *args, **kwargs):
@@ -52,6 +71,9 @@ def member_required(view):
         if member is None:
             return redirect("member:login")
         request.member = member
+        if request.session.get(CONSENT_DUE_KEY) and view.__name__ != "consent_view":
+            query = urlencode({"next": request.get_full_path()})
+            return redirect(f"{reverse('member:consent')}?{query}")
         return view(request, *args, **kwargs)
 
     return wrapped

@@ -10,6 +10,7 @@ urlpatterns = [
     path("bind/", views.bind_view, name="bind"),
     path("logout/", views.logout_view, name="logout"),
     path("coverage/", views.coverage_view, name="coverage"),
+    path("consent/", views.consent_view, name="consent"),
     path("bank-card/", views.bank_card_view, name="bank_card"),
     path("claims/", claim_views.claim_list, name="claim_list"),
     path("claims/new/", claim_views.claim_new, name="claim_new"),

@@ -8,12 +8,20 @@ from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
+from huzhu.enrollment.consent import (
+    consent_answered_version,
+    consent_member_answer,
+    consent_state,
+    consent_text_current,
+)
 from huzhu.members.sms import SmsError, sms_code_request, sms_code_verify
 from huzhu.organizations.security import client_ip
 
 from . import selectors
 from .accounts import MemberAppError, member_bind, member_of_user, member_user_for_phone
 from .auth import (
+    CONSENT_DUE_KEY,
+    member_logged_in,
     member_required,
     verified_phone,
     verified_phone_forget,
@@ -64,6 +72,7 @@ def login_view(request):
                 if user is not None:
                     verified_phone_forget(request.session)
                     login(request, user, backend=BACKEND)
+                    member_logged_in(request, member_of_user(user))
                     return redirect(_safe_next(request))
                 verified_phone_remember(request.session, phone)
                 return redirect("member:bind")
@@ -91,6 +100,7 @@ def bind_view(request):
         else:
             verified_phone_forget(request.session)
             login(request, user, backend=BACKEND)
+            member_logged_in(request, member_of_user(user))
             messages.success(request, "绑定成功，以后用此手机号登录即可。")
             return redirect("member:home")
     return render(
@@ -119,6 +129,43 @@ def home(request):
                 status__in=["paid", "rejected", "void"]
             )[:3],
             "notifications": selectors.notifications_of_member(member)[:5],
+            "consent": consent_state(member),
+        },
+    )
+
+
+@member_required
+def consent_view(request):
+    """个人信息处理同意书: the current text, the member's answer; accept or withdraw."""
+    member = request.member
+    current = consent_text_current()
+    if request.method == "POST" and current is not None:
+        action = request.POST.get("action")
+        if action in ("accept", "withdraw"):
+            consent_member_answer(
+                member=member, accept=action == "accept", acting_user=request.user, text=current
+            )
+            request.session.pop(CONSENT_DUE_KEY, None)
+            if action == "accept":
+                messages.success(request, "您已同意个人信息处理同意书，出院后互助金将自动办理。")
+            else:
+                messages.success(
+                    request,
+                    "您已撤回同意：平台不再根据医保结算数据为您自动办理互助金，"
+                    "您仍可在线提交互助申请。",
+                )
+            return redirect(_safe_next(request))
+    return render(
+        request,
+        "member/consent.html",
+        {
+            "member": member,
+            "text": current,
+            "state": consent_state(member),
+            "due": bool(request.session.get(CONSENT_DUE_KEY)),
+            "first_time": consent_answered_version(member) == 0,
+            "next": _safe_next(request),
+            "back_url": None if request.session.get(CONSENT_DUE_KEY) else "/m/",
         },
     )
 

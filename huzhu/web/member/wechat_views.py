@@ -29,7 +29,7 @@ from huzhu.wechat.config import wechat_settings
 from huzhu.wechat.services import WeChatBindError, member_for_openid, wechat_bind, wechat_unbind
 
 from .accounts import member_login_ensure, member_of_user
-from .auth import member_required
+from .auth import member_logged_in, member_required
 
 BACKEND = "django.contrib.auth.backends.ModelBackend"
 STATE_KEY = "huzhu_wx_state"
@@ -91,6 +91,7 @@ def wechat_callback(request):
         if user is None:
             return _problem(request, "您的职工账号已停用，请联系所在工会。", 403)
         login(request, user, backend=BACKEND)
+        member_logged_in(request, member)
         return redirect(target)
     request.session[PENDING_KEY] = {"openid": openid, "at": int(time.time())}
     current = member_of_user(request.user)

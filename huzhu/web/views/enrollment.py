@@ -17,6 +17,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.http import content_disposition_header
 from django.views.decorators.http import require_POST
 
+from huzhu.enrollment.consent import consent_text_current
 from huzhu.enrollment.models import EnrollmentImport, SchemeYear
 from huzhu.enrollment.services import TabularError, enrollment_import
 from huzhu.enrollment.sheets import enrollment_problems_xlsx, enrollment_template_xlsx
@@ -62,6 +63,7 @@ def import_start(request):
                 "year": form.cleaned_data["scheme_year"].year,
                 "enrolled_on": enrolled_on.isoformat() if enrolled_on else None,
                 "user_id": request.user.pk,
+                "consent_attested": form.cleaned_data["consent_attested"],
             },
         )
         return redirect("web:enrollment_import_preview", token=token)
@@ -73,7 +75,12 @@ def import_start(request):
     return render(
         request,
         "web/enrollment_import.html",
-        {"form": form, "federation": federation, "batches": batches[:10]},
+        {
+            "form": form,
+            "federation": federation,
+            "batches": batches[:10],
+            "consent_text": consent_text_current(),
+        },
         status=400 if form.is_bound else 200,
     )
 
@@ -121,6 +128,8 @@ def _run(request, token: str, *, dry_run: bool, valid_only: bool = False):
         enrolled_on=enrolled_on,
         dry_run=dry_run,
         acting_user=request.user,
+        # The operator ticked the attestation on the upload page (required there).
+        consent_attested=bool(meta.get("consent_attested")),
     )
     return meta, union, scheme_year, enrolled_on, result
 

@@ -8,6 +8,7 @@ from django.views.decorators.http import require_POST
 
 from huzhu.audit.models import AuditEvent
 from huzhu.claims.selectors import ClaimFilters, claim_list
+from huzhu.enrollment.consent import consent_state
 from huzhu.enrollment.models import Enrollment
 from huzhu.enrollment.selectors import enrollment_cover_begun, enrollments_with_coverage
 from huzhu.enrollment.services import enrollment_withdraw
@@ -93,6 +94,7 @@ def _render_detail(
         ),
         "withdraw_form": withdraw_form or WithdrawForm(),
         "history": history,
+        "consent": consent_state(member),
     }
     response = render(request, "web/member_detail.html", context, status=status)
     if revealed:

@@ -2,6 +2,11 @@
 
 Exit codes: 0 done, 1 refused (every problem listed, one line each), 2 usage error or
 unreadable file. The last output line is the JSON summary.
+
+Consent: by default the run attests that every member of the file signed the current consent
+text on their enrollment form (rows whose optional 同意书 column says 否 are recorded as not
+consenting); `--no-consent-attestation` loads the file without that attestation (e.g. old
+years' lists collected before the consent form existed).
 """
 
 from datetime import date
@@ -39,6 +44,12 @@ class Command(HuzhuCommand):
         parser.add_argument(
             "--dry-run", action="store_true", help="check and report, write nothing"
         )
+        parser.add_argument(
+            "--no-consent-attestation",
+            action="store_true",
+            help="do not attest that the members signed the consent form (default: attest; "
+            "rows whose 同意书 column says 否 are recorded as not consenting either way)",
+        )
 
     def handle(self, *args, **options):
         path = Path(options["file"])
@@ -71,6 +82,7 @@ class Command(HuzhuCommand):
                 enrolled_on=enrolled_on,
                 dry_run=options["dry_run"],
                 today=today,
+                consent_attested=not options["no_consent_attestation"],
             )
         except TabularError as exc:
             raise UsageError(exc.message)
@@ -82,6 +94,11 @@ class Command(HuzhuCommand):
         for problem in result.problems:
             self.stdout.write(problem.as_line())
         summary = result.summary
+        if summary.get("not_consented"):
+            self.stdout.write(
+                f"{summary['not_consented']} 名职工未同意个人信息处理同意书："
+                "其医保结算数据将转人工审核，不自动发放互助金"
+            )
         if options["dry_run"]:
             self.stdout.write("试运行：未写入任何数据")
         elif not result.written:
