@@ -148,7 +148,7 @@ MIDDLEWARE = [
     # Before anything reads it: an API body over its limit is refused (413).
     "huzhu.api.limits.ApiBodyLimitMiddleware",
     "django.middleware.security.SecurityMiddleware",
-    "csp.middleware.CSPMiddleware",
+    "huzhu.web.middleware.ContentSecurityPolicyMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -294,6 +294,9 @@ else:
 WAGTAIL_SITE_NAME = "嵊州市总工会"
 WAGTAILADMIN_BASE_URL = os.environ.get("HUZHU_BASE_URL", "http://127.0.0.1:8000")
 WAGTAIL_I18N_ENABLED = False
+# No call to releases.wagtail.org from the admin's dashboard: nothing loads from the internet
+# at run time (and the admin's Content-Security-Policy would refuse it).
+WAGTAIL_ENABLE_UPDATE_CHECK = False
 # The admin speaks Simplified Chinese only; strings Wagtail ships untranslated are filled in by
 # huzhu/locale/zh_Hans (LOCALE_PATHS takes precedence over the apps' own catalogues).
 WAGTAILADMIN_PERMITTED_LANGUAGES = [("zh-hans", "简体中文")]
@@ -415,9 +418,8 @@ if HTTPS:
 # Content-Security-Policy (django-csp): scripts only from the platform itself or inline with
 # the per-request nonce (`<script nonce="{{ request.csp_nonce }}">`); nothing from other
 # hosts. Inline style stays allowed (style attributes; no script runs from them).
-# Wagtail's and Django's admin use inline scripts of their own: they are left out.
+# Wagtail's and Django's admin get their own policies (HUZHU_ADMIN_CSP below).
 CONTENT_SECURITY_POLICY = {
-    "EXCLUDE_URL_PREFIXES": ["/cms/", "/django-admin/"],
     "DIRECTIVES": {
         "default-src": ["'self'"],
         "script-src": ["'self'", NONCE],
@@ -428,6 +430,35 @@ CONTENT_SECURITY_POLICY = {
         "object-src": ["'none'"],
         "base-uri": ["'self'"],
         "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    },
+}
+# The admins' policies (huzhu.web.middleware.ContentSecurityPolicyMiddleware), the tightest
+# under which their pages work, checked in Chromium (tests/e2e/test_admin_csp.py): nothing
+# from other hosts, no plugins, no <base>, forms post to the platform only. Wagtail 8 still
+# renders a few inline scripts of its own (date/time pickers of the page editor's publishing
+# settings, inline panels), which carry no nonce: /cms/ allows inline script; Django's admin
+# needs none. Wagtail's preview panel frames its own /cms/ preview page: frames from 'self'.
+_ADMIN_DIRECTIVES = {
+    "default-src": ["'self'"],
+    "style-src": ["'self'", "'unsafe-inline'"],
+    "img-src": ["'self'", "data:", "blob:"],
+    "font-src": ["'self'", "data:"],
+    "connect-src": ["'self'"],
+    "object-src": ["'none'"],
+    "base-uri": ["'self'"],
+    "form-action": ["'self'"],
+}
+HUZHU_ADMIN_CSP = {
+    "/cms/": {
+        **_ADMIN_DIRECTIVES,
+        "script-src": ["'self'", "'unsafe-inline'"],
+        "frame-src": ["'self'"],
+        "frame-ancestors": ["'self'"],
+    },
+    "/django-admin/": {
+        **_ADMIN_DIRECTIVES,
+        "script-src": ["'self'"],
         "frame-ancestors": ["'none'"],
     },
 }

@@ -1,9 +1,12 @@
-"""Staff session policy: idle timeout, session ends at browser close, second factor gate."""
+"""Staff session policy (idle timeout, session ends at browser close, second factor gate) and
+the Content-Security-Policy of the admins."""
 
 from __future__ import annotations
 
 import time
 
+from csp.middleware import CSPMiddleware
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import logout
 from django.contrib.auth.views import redirect_to_login
@@ -63,3 +66,24 @@ def _exempt_paths() -> tuple[str, ...]:
         reverse("web:otp_verify"),
         reverse("web:otp_setup"),
     )
+
+
+class ContentSecurityPolicyMiddleware(CSPMiddleware):
+    """django-csp's middleware, with the admins' own policies: Wagtail's admin (/cms/) and
+    Django's admin (/django-admin/) get `HUZHU_ADMIN_CSP[prefix]` instead of the site's
+    CONTENT_SECURITY_POLICY (their templates carry inline script the platform does not
+    render with a nonce). A view's own @csp_* decorator still wins."""
+
+    def get_policy_parts(self, request, response, report_only: bool = False):
+        parts = super().get_policy_parts(request, response, report_only)
+        if not report_only and parts.config is None:
+            if getattr(request, "is_preview", False):
+                # Wagtail renders a preview through the whole stack with a request for the
+                # page's own path, and shows it in the editor's frame: the editor's policy.
+                parts.config = settings.HUZHU_ADMIN_CSP["/cms/"]
+                return parts
+            for prefix, directives in settings.HUZHU_ADMIN_CSP.items():
+                if request.path_info.startswith(prefix):
+                    parts.config = directives
+                    break
+        return parts

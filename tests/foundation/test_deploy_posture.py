@@ -80,3 +80,50 @@ def test_500_page_is_in_chinese():
     response = server_error(RequestFactory().get("/"))
     assert response.status_code == 500
     assert "系统暂时出错" in response.content.decode()
+
+
+def _directive(policy: str, name: str) -> list[str]:
+    for part in policy.split(";"):
+        words = part.split()
+        if words and words[0] == name:
+            return words[1:]
+    return []
+
+
+def test_the_admins_carry_their_own_policy(admin_client):
+    # Wagtail's admin: inline script allowed (its page editor has some), nothing foreign;
+    # frames only of itself (the preview panel).
+    cms = admin_client.get("/cms/")["Content-Security-Policy"]
+    assert _directive(cms, "script-src") == ["'self'", "'unsafe-inline'"]
+    assert _directive(cms, "frame-ancestors") == ["'self'"]
+    assert _directive(cms, "object-src") == ["'none'"]
+    assert _directive(cms, "connect-src") == ["'self'"]
+    assert "http" not in cms
+    # Django's admin needs no inline script.
+    dja = admin_client.get("/django-admin/")["Content-Security-Policy"]
+    assert _directive(dja, "script-src") == ["'self'"]
+    assert _directive(dja, "frame-ancestors") == ["'none'"]
+    # The rest of the site keeps the nonce policy.
+    site = admin_client.get("/staff/")["Content-Security-Policy"]
+    assert "'unsafe-inline'" not in _directive(site, "script-src")
+
+
+def test_the_wagtail_preview_of_a_page_may_be_framed_by_the_editor(rf, settings):
+    from django.http import HttpResponse
+
+    from huzhu.web.middleware import ContentSecurityPolicyMiddleware
+
+    request = rf.get("/")
+    request.is_preview = True  # as Wagtail's make_preview_request marks it
+    middleware = ContentSecurityPolicyMiddleware(lambda r: HttpResponse("page"))
+    middleware.process_request(request)
+    response = middleware.process_response(request, HttpResponse("page"))
+    assert _directive(response["Content-Security-Policy"], "frame-ancestors") == ["'self'"]
+    plain = rf.get("/")
+    middleware.process_request(plain)
+    response = middleware.process_response(plain, HttpResponse("page"))
+    assert _directive(response["Content-Security-Policy"], "frame-ancestors") == ["'none'"]
+
+
+def test_wagtail_does_not_call_home_for_updates(settings):
+    assert settings.WAGTAIL_ENABLE_UPDATE_CHECK is False
