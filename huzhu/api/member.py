@@ -4,7 +4,7 @@ Login: `POST login/code` sends an SMS code; `POST login/verify` checks it and re
 token (`Authorization: Bearer <token>`, valid `TOKEN_MAX_AGE` seconds) when the phone is
 already bound, else a short-lived `bind_token` for `POST login/bind` (name + ID number).
 A logged-in browser session works too. Every other endpoint needs a member login and sees
-only that member's data. Same services as the /m/ pages (huzhu.web.member).
+only that member's data. Same services as the /m/ pages (huzhu.claims.filing, huzhu.members.accounts, …).
 """
 
 from __future__ import annotations
@@ -19,18 +19,19 @@ from ninja.errors import HttpError
 from ninja.files import UploadedFile
 from ninja.security import HttpBearer, django_auth
 
+from huzhu.claims import member_selectors as selectors
+from huzhu.claims.filing import claim_file
 from huzhu.claims.selectors import access_claim_by_id, claim_timeline
-from huzhu.members.sms import SmsError, sms_code_request, sms_code_verify
-from huzhu.organizations.models import Role, User
-from huzhu.organizations.security import client_ip
-from huzhu.web.member import selectors
-from huzhu.web.member.accounts import (
+from huzhu.members.accounts import (
     MemberAppError,
     member_bind,
     member_of_user,
     member_user_for_phone,
 )
-from huzhu.web.member.services import claim_file, document_upload
+from huzhu.members.documents import document_upload
+from huzhu.members.sms import SmsError, sms_code_request, sms_code_verify
+from huzhu.organizations.models import Role, User
+from huzhu.organizations.security import client_ip
 
 __all__ = ["member_token_issue", "member_token_user", "router"]
 

@@ -78,6 +78,7 @@ from huzhu.members.idnumbers import IdNumberError, normalize_id_number
 from huzhu.members.models import Member
 from huzhu.plans.models import PlanVersion
 from huzhu.plans.rules.amounts import SPACES, parse_amount, parse_iso_date
+from huzhu.plans.rules.explain import BASE_LABELS
 from huzhu.plans.rules.ledger import (
     Coverage,
     CoveredStay,
@@ -205,10 +206,7 @@ _LABELS = {
     "id_number": "身份证号",
     "admit_date": "入院日期",
     "discharge_date": "出院日期",
-    "total_cost": "医疗总费用",
-    "fund_paid": "统筹基金支付",
-    "self_pay_in_policy": "政策范围内个人负担",
-    "self_pay_out_policy": "政策范围外自费",
+    **BASE_LABELS,
 }
 
 

@@ -39,6 +39,7 @@ __all__ = [
     "document_check",
     "document_prune_pending",
     "document_store",
+    "document_upload",
     "invoice_qr_parse",
     "private_storage",
 ]
@@ -343,3 +344,21 @@ def document_thumbnail(document, *, size: int = THUMBNAIL_PX) -> bytes:
         out = io.BytesIO()
         image.save(out, "JPEG", quality=75)
     return out.getvalue()
+
+
+def document_upload(*, member, kind: str, data: bytes, name: str, acting_user):
+    """Check one uploaded file by content and keep it for the member (not yet on a claim).
+
+    Raises MemberAppError (`field` = the kind, code = the DocumentError's) for a bad file.
+    """
+    from .accounts import MemberAppError
+    from .models import DocumentKind
+
+    if kind not in DocumentKind.values:
+        raise MemberAppError("bad_kind", f"未知的材料类型“{kind}”", field="kind")
+    try:
+        checked = document_check(data, name=name, read_qr=(kind == DocumentKind.INVOICE))
+    except DocumentError as exc:
+        raise MemberAppError(exc.code, exc.message, field=kind) from None
+    document_prune_pending()
+    return document_store(member=member, kind=kind, checked=checked, acting_user=acting_user)

@@ -11,6 +11,7 @@ from datetime import date
 import polars as pl
 
 from huzhu.plans.rules.amounts import AMOUNT_ERROR_MESSAGES, SPACES, iso_date_expr
+from huzhu.plans.rules.explain import BASE_LABELS
 from huzhu.plans.rules.records import AMOUNT_FIELDS, ColumnPlan, records_frame
 
 __all__ = [
@@ -36,12 +37,7 @@ TEXT_LIMITS = {
     "hospital_code": 32,
     "hospital_level": 16,
 }
-AMOUNT_LABELS = {
-    "total_cost": "医疗总费用",
-    "fund_paid": "统筹基金支付",
-    "self_pay_in_policy": "政策范围内个人负担",
-    "self_pay_out_policy": "政策范围外自费",
-}
+AMOUNT_LABELS = BASE_LABELS
 _TRUE = ["1", "true", "yes", "y", "t", "是"]
 
 

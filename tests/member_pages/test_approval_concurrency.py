@@ -6,8 +6,8 @@ import datetime as dt
 import pytest
 
 from huzhu.claims.models import Claim, ClaimStatus, MemberYearLedger
+from huzhu.claims.pricing import manual_claim_amount
 from huzhu.claims.services import claim_approve, claim_submit
-from huzhu.web.member.adjudication import manual_claim_amount
 from tests.concurrency import run_together
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]

@@ -412,13 +412,13 @@ def test_a_typed_invoice_number_other_than_the_qr_is_refused_showing_both(member
 
 def test_one_invoice_is_never_claimed_for_two_members(client, world):
     from huzhu.claims.error_codes import ClaimErrorCode
-    from huzhu.web.member.accounts import MemberAppError
-    from huzhu.web.member.services import claim_file
+    from huzhu.claims.filing import claim_file
+    from huzhu.members.accounts import MemberAppError
 
     qr = "01,10,033002100111,12345678,15000.00,20260310,1234,ABCD"
 
     def file_for(member, **form):
-        from huzhu.web.member.services import document_upload
+        from huzhu.members.documents import document_upload
 
         docs = [
             document_upload(

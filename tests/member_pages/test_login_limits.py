@@ -9,11 +9,11 @@ from django.core import signing
 from django.utils import timezone
 
 from huzhu.api.member import BIND_SALT
+from huzhu.members.accounts import MemberAppError, member_bind
 from huzhu.members.idnumbers import check_digit
 from huzhu.members.models import Member, SmsCode, ThrottleEvent
 from huzhu.members.sms import MemorySmsBackend, SmsError, sms_code_request, sms_code_verify
 from huzhu.organizations.models import User
-from huzhu.web.member.accounts import MemberAppError, member_bind
 from tests.factories import MemberFactory, UnionFactory
 
 STRANGER = "198.51.100.66"

@@ -4,10 +4,10 @@ are checked, so a limit holds however many arrive together."""
 import pytest
 from django.utils import timezone
 
+from huzhu.members.accounts import MemberAppError, member_bind
 from huzhu.members.idnumbers import check_digit
 from huzhu.members.models import SmsCode, ThrottleEvent
 from huzhu.members.sms import MemorySmsBackend, SmsError, sms_code_request, sms_code_verify
-from huzhu.web.member.accounts import MemberAppError, member_bind
 from tests.concurrency import run_together
 from tests.factories import MemberFactory, UnionFactory
 

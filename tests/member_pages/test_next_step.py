@@ -4,7 +4,7 @@ from datetime import date
 
 import pytest
 
-from huzhu.web.member.next_step import add_workdays, claim_next_step
+from huzhu.claims.next_step import add_workdays, claim_next_step
 
 FRI = date(2026, 12, 4)  # a Friday
 

@@ -71,8 +71,8 @@ def test_operator_first_review_then_reviewer_approves_with_engine_amount(client,
 
 
 def test_second_stay_continues_from_the_first_in_the_ledger(world):
+    from huzhu.claims.pricing import manual_claim_amount
     from huzhu.claims.services import claim_approve, claim_union_review
-    from huzhu.web.member.adjudication import manual_claim_amount
 
     a = submitted(world.member, world.operator)
     a = claim_approve(claim=a, acting_user=world.reviewer, amount=manual_claim_amount)
@@ -90,8 +90,8 @@ def test_second_stay_continues_from_the_first_in_the_ledger(world):
 
 
 def test_earlier_stay_approved_later_recomputes_the_later_claim(world):
+    from huzhu.claims.pricing import manual_claim_amount
     from huzhu.claims.services import claim_approve
-    from huzhu.web.member.adjudication import manual_claim_amount
 
     later = submitted(
         world.member,
@@ -320,8 +320,8 @@ def test_operator_corrects_a_returned_claim_the_union_filed(client, world):
     ],
 )
 def test_lump_sum_claims_are_adjudicated_on_approval(world, code, diagnosis, female, amount):
+    from huzhu.claims.pricing import manual_claim_amount
     from huzhu.claims.services import claim_approve
-    from huzhu.web.member.adjudication import manual_claim_amount
 
     member = world.other if female else world.member
     operator = world.other_operator if female else world.operator
@@ -356,8 +356,8 @@ def test_uncovered_lump_sum_cannot_be_approved_and_says_why(
 
 def test_stay_in_the_waiting_period_cannot_be_approved(world):
     from huzhu.claims.error_codes import ClaimError
+    from huzhu.claims.pricing import NOT_COVERED, manual_claim_amount
     from huzhu.claims.services import claim_approve
-    from huzhu.web.member.adjudication import NOT_COVERED, manual_claim_amount
 
     world.member.enrollments.filter(scheme_year__year=2025).delete()
     enrollment = world.member.enrollments.get(scheme_year__year=2026)
@@ -373,8 +373,8 @@ def test_stay_in_the_waiting_period_cannot_be_approved(world):
 
 def test_lump_sum_once_per_year(world):
     from huzhu.claims.error_codes import ClaimError
+    from huzhu.claims.pricing import manual_claim_amount
     from huzhu.claims.services import claim_approve
-    from huzhu.web.member.adjudication import manual_claim_amount
 
     first = submitted(
         world.member, world.operator, benefit_code="critical_illness", diagnosis_code="I21"

@@ -13,6 +13,7 @@ import datetime as dt
 import pytest
 
 from huzhu.claims.models import AdjustmentItem, Claim
+from huzhu.claims.pricing import manual_claim_amount, manual_claim_preview
 from huzhu.claims.services import (
     YearWalk,
     claim_approve,
@@ -24,7 +25,6 @@ from huzhu.claims.services import (
 from huzhu.hospitals.onestop import onestop_settle
 from huzhu.organizations.models import Role
 from huzhu.settlements.services import settlement_import_file
-from huzhu.web.member.adjudication import manual_claim_amount, manual_claim_preview
 from tests.factories import UserFactory
 from tests.onestop.conftest import make_hospital, stay
 from tests.settlements.conftest import row

@@ -11,6 +11,8 @@ from .outcomes import Outcome, OutcomeStatus
 
 __all__ = ["explain_outcome", "BASE_LABELS", "percent"]
 
+# The one set of words for a settlement record's four amounts (base of a benefit, import
+# problems, one-stop errors, claim forms, staff pages).
 BASE_LABELS = {
     "self_pay_in_policy": "政策范围内个人负担",
     "self_pay_out_policy": "政策范围外自费",

@@ -10,9 +10,8 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import urlencode
 
+from huzhu.members.accounts import member_of_user
 from huzhu.organizations.models import Role
-
-from .accounts import member_of_user
 
 LOGIN_URL = "/m/login/"
 # After the SMS code is right but before the phone is bound to a member.

@@ -7,21 +7,16 @@ from django.http import FileResponse, Http404, JsonResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
+from huzhu.claims import member_selectors as selectors
+from huzhu.claims.filing import claim_file, claim_keep_draft, claim_refile, invoice_claimed_by
 from huzhu.claims.models import ClaimStatus
 from huzhu.claims.selectors import access_claim_by_id, claim_timeline
 from huzhu.core.money import fen_to_yuan
+from huzhu.members.accounts import MemberAppError
+from huzhu.members.documents import document_upload
 from huzhu.members.models import DocumentKind, MemberDocument
 
-from . import selectors
-from .accounts import MemberAppError
 from .auth import member_required
-from .services import (
-    claim_file,
-    claim_keep_draft,
-    claim_refile,
-    document_upload,
-    invoice_claimed_by,
-)
 
 FORM_FIELDS = (
     "benefit_code",

@@ -14,7 +14,10 @@ from decimal import Decimal
 from django.db import transaction
 from django.utils import timezone
 
+from huzhu.claims.filing import claim_file
+from huzhu.claims.member_selectors import plan_for_scheme_year
 from huzhu.claims.models import Claim
+from huzhu.claims.pricing import manual_claim_amount
 from huzhu.claims.services import (
     claim_approve,
     claim_mark_paid,
@@ -24,14 +27,10 @@ from huzhu.claims.services import (
     claim_union_review,
 )
 from huzhu.enrollment.models import Enrollment
+from huzhu.members.accounts import member_bind
 from huzhu.members.documents import document_check, document_store
 from huzhu.members.models import DocumentKind
 from huzhu.organizations.models import Role, User
-
-from .accounts import member_bind
-from .adjudication import manual_claim_amount
-from .selectors import plan_for_scheme_year
-from .services import claim_file
 
 MARK = "DEMO-M"
 UNION_CODE = "SZW001"  # the demo operator's union (organizations.demo)

@@ -8,17 +8,23 @@ from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
+from huzhu.claims import member_selectors as selectors
+from huzhu.claims.payees import bank_card_change
 from huzhu.enrollment.consent import (
     consent_answered_version,
     consent_member_answer,
     consent_state,
     consent_text_current,
 )
+from huzhu.members.accounts import (
+    MemberAppError,
+    member_bind,
+    member_of_user,
+    member_user_for_phone,
+)
 from huzhu.members.sms import SmsError, sms_code_request, sms_code_verify
 from huzhu.organizations.security import client_ip
 
-from . import selectors
-from .accounts import MemberAppError, member_bind, member_of_user, member_user_for_phone
 from .auth import (
     CONSENT_DUE_KEY,
     member_logged_in,
@@ -27,7 +33,6 @@ from .auth import (
     verified_phone_forget,
     verified_phone_remember,
 )
-from .services import bank_card_change
 
 BACKEND = "django.contrib.auth.backends.ModelBackend"
 

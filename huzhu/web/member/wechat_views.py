@@ -23,12 +23,12 @@ from django.urls import reverse
 from django.utils.crypto import constant_time_compare
 from django.views.decorators.http import require_POST
 
+from huzhu.members.accounts import member_login_ensure, member_of_user
 from huzhu.organizations.models import Role
 from huzhu.wechat.client import WeChatError, oauth_authorize_url, oauth_openid
 from huzhu.wechat.config import wechat_settings
 from huzhu.wechat.services import WeChatBindError, member_for_openid, wechat_bind, wechat_unbind
 
-from .accounts import member_login_ensure, member_of_user
 from .auth import member_logged_in, member_required
 
 BACKEND = "django.contrib.auth.backends.ModelBackend"

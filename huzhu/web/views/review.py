@@ -15,7 +15,15 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from huzhu.claims.error_codes import ClaimError
+from huzhu.claims.filing import claim_file, claim_refile
+from huzhu.claims.member_selectors import coverage_current
 from huzhu.claims.models import ClaimFiler, ClaimSource, ClaimStatus
+from huzhu.claims.pricing import (
+    AmountPreview,
+    manual_claim_amount,
+    manual_claim_amount_with_override,
+    manual_claim_preview,
+)
 from huzhu.claims.selectors import (
     ClaimFilters,
     access_claim_by_id,
@@ -32,22 +40,14 @@ from huzhu.claims.services import (
 )
 from huzhu.claims.workflow import allowed_steps
 from huzhu.core.money import MoneyError, yuan_to_fen
-from huzhu.members.documents import document_thumbnail
+from huzhu.members.accounts import MemberAppError
+from huzhu.members.documents import document_thumbnail, document_upload
 from huzhu.members.models import DocumentKind, MemberDocument
 from huzhu.members.selectors import access_member_by_id, member_list
 from huzhu.organizations.models import Role
 from huzhu.organizations.selectors import union_list_visible
-from huzhu.web.member.accounts import MemberAppError
-from huzhu.web.member.adjudication import (
-    AmountPreview,
-    manual_claim_amount,
-    manual_claim_amount_with_override,
-    manual_claim_preview,
-)
 from huzhu.web.member.claim_views import BANK_FIELDS, FORM_FIELDS, UPLOAD_KINDS
 from huzhu.web.member.claim_views import _form_of as claim_form_values
-from huzhu.web.member.selectors import coverage_current
-from huzhu.web.member.services import claim_file, claim_refile, document_upload
 from huzhu.web.permissions import staff_required
 
 REVIEW_ROLES = (Role.UNION_OPERATOR, Role.FEDERATION_REVIEWER, Role.ADMIN)

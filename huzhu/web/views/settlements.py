@@ -7,6 +7,7 @@ from django.contrib import messages
 from django.shortcuts import redirect, render
 
 from huzhu.organizations.models import Role
+from huzhu.plans.rules.explain import BASE_LABELS
 from huzhu.settlements.models import BatchState
 from huzhu.settlements.selectors import (
     batch_get,
@@ -45,10 +46,7 @@ FIELD_LABELS = {
     "name": "姓名",
     "admit_date": "入院日期",
     "discharge_date": "出院日期",
-    "total_cost": "医疗总费用",
-    "fund_paid": "统筹基金支付",
-    "self_pay_in_policy": "政策范围内个人负担",
-    "self_pay_out_policy": "政策范围外自费",
+    **BASE_LABELS,
     "hospital": "医院",
     "diagnosis_code": "诊断编码",
 }

@@ -1,52 +1,39 @@
-"""Writes of the member app: filing a manual claim with its papers, uploads, the bank card.
+"""Filing a manual claim (member pages, member API, a union operator's counter): the rules
+that come before the claims core's transitions (`huzhu.claims.services`): the form's fields
+(`parse_claim_form`), the plan's benefit, the claim window, the stay already claimed, the
+papers every claim carries (`REQUIRED_DOCUMENTS`), the invoice identity, and the bank account
+when none is on file (`huzhu.claims.payees.bank_card_change`).
 
-Transitions themselves are the claims core's (`huzhu.claims.services`); what is here is what
-comes before them for a manual claim: the plan's benefit, the claim window, the stay already
-auto-claimed, the uploaded papers, the bank account.
+Refusals raise `MemberAppError` (`huzhu.members.accounts`) naming the form field.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import date, timedelta
 
 from django.db import transaction
 from django.utils import timezone
 
-from huzhu.audit.services import audit_record
-from huzhu.claims.checks import InvoiceMismatch, invoice_identity
-from huzhu.claims.error_codes import ClaimError
-from huzhu.claims.models import Claim, ClaimSource, ClaimStatus
-from huzhu.claims.services import claim_resubmit, claim_save_draft, claim_submit
-from huzhu.core.masking import mask_account
 from huzhu.core.money import MoneyError, yuan_to_fen
-from huzhu.members.documents import (
-    DocumentError,
-    document_check,
-    document_prune_pending,
-    document_store,
-)
-from huzhu.members.fields import (
-    FieldError,
-    normalize_bank_account,
-    normalize_bank_name,
-    normalize_name,
-)
+from huzhu.members.accounts import MemberAppError
 from huzhu.members.models import DocumentKind, Member, MemberDocument
+from huzhu.plans.rules.explain import BASE_LABELS
 
-from . import selectors
-from .accounts import MemberAppError
-from .selectors import benefit_texts, scheme_year_for_day
+from . import member_selectors as selectors
+from .checks import InvoiceMismatch, invoice_identity
+from .error_codes import ClaimError
+from .member_selectors import benefit_texts, scheme_year_for_day
+from .models import Claim, ClaimSource, ClaimStatus
+from .payees import bank_card_change
+from .services import claim_resubmit, claim_save_draft, claim_submit
 
 __all__ = [
     "AMOUNT_FIELDS",
-    "BankCardResult",
+    "LABELS",
     "REQUIRED_DOCUMENTS",
-    "bank_card_change",
     "claim_file",
     "claim_keep_draft",
     "claim_refile",
-    "document_upload",
     "invoice_claimed_by",
     "parse_claim_form",
 ]
@@ -70,30 +57,9 @@ LABELS = {
     "admit_date": "入院日期",
     "discharge_date": "出院日期",
     "invoice_number": "发票号码",
-    "total_cost": "医疗总费用",
-    "fund_paid": "统筹基金支付",
-    "self_pay_in_policy": "政策范围内个人负担",
-    "self_pay_out_policy": "政策范围外自费",
+    **BASE_LABELS,
     "diagnosis_code": "诊断编码",
 }
-
-
-# --- uploads -------------------------------------------------------------------------------
-
-
-def document_upload(*, member: Member, kind: str, data: bytes, name: str, acting_user):
-    """Check one uploaded file by content and keep it for the member (not yet on a claim).
-
-    Raises MemberAppError (`field` = the kind, code = the DocumentError's) for a bad file.
-    """
-    if kind not in DocumentKind.values:
-        raise MemberAppError("bad_kind", f"未知的材料类型“{kind}”", field="kind")
-    try:
-        checked = document_check(data, name=name, read_qr=(kind == DocumentKind.INVOICE))
-    except DocumentError as exc:
-        raise MemberAppError(exc.code, exc.message, field=kind) from None
-    document_prune_pending()
-    return document_store(member=member, kind=kind, checked=checked, acting_user=acting_user)
 
 
 def _pending_documents(member: Member, ids) -> list[MemberDocument]:
@@ -389,115 +355,3 @@ def claim_refile(
     except ClaimError as exc:
         raise _claim_error(exc) from None
     return claim
-
-
-# --- bank card -----------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class BankCardResult:
-    member: Member
-    changed: bool
-    to_new_account: tuple[str, ...]  # approved claims not yet in a batch: paid to the new card
-    to_old_account: tuple[str, ...]  # claims already in a payment batch: paid to the old card
-    message: str
-
-
-def _claims_in_live_batch(member: Member) -> set[int]:
-    try:
-        from huzhu.payments.models import PaymentRowClaim
-    except ImportError:  # pragma: no cover - the payments app is installed in this project
-        return set()
-    # A link that is not released holds its claim in a batch (open, or sent to the bank).
-    return set(
-        PaymentRowClaim.objects.filter(
-            claim__member=member, claim__status=ClaimStatus.APPROVED, released=False
-        ).values_list("claim_id", flat=True)
-    )
-
-
-def bank_card_change(
-    *,
-    member: Member,
-    acting_user,
-    account_name: str = "",
-    bank_name: str = "",
-    bank_account: str = "",
-) -> BankCardResult:
-    """Change the account the member's payments go to. Audited (masked before -> after).
-
-    The account holder's name must be the member's own name. Approved claims already in a
-    payment batch stay with the account the batch was made with; the result (and its
-    message) names them and the claims that will now go to the new account, so no pending
-    payment is redirected silently.
-    """
-    try:
-        holder = normalize_name(account_name)
-    except FieldError as exc:
-        raise MemberAppError(exc.code, f"户名：{exc.message}", field="account_name") from None
-    if holder != normalize_name(member.name):
-        raise MemberAppError(
-            "name_mismatch",
-            f"户名“{holder}”与职工本人姓名不一致：互助金只能发放到本人名下的银行账户",
-            field="account_name",
-        )
-    try:
-        bank = normalize_bank_name(bank_name)
-        account = normalize_bank_account(bank_account)
-    except FieldError as exc:
-        field = "bank_name" if exc.code == "bad_bank_name" else "bank_account"
-        raise MemberAppError(exc.code, exc.message, field=field) from None
-    if not bank:
-        raise MemberAppError("missing", "请填写开户银行", field="bank_name")
-    if not account:
-        raise MemberAppError("missing", "请填写银行卡号", field="bank_account")
-    with transaction.atomic():
-        locked = Member.objects.select_for_update().get(pk=member.pk)
-        old_account, old_bank = locked.bank_account, locked.bank_name
-        changed = old_account != account or old_bank != bank
-        in_batch = _claims_in_live_batch(locked)
-        approved = list(
-            Claim.objects.filter(
-                member=locked, status=ClaimStatus.APPROVED, payee_kind="member", amount_fen__gt=0
-            ).order_by("approved_at", "id")
-        )
-        to_old = tuple(c.number for c in approved if c.pk in in_batch)
-        to_new = tuple(c.number for c in approved if c.pk not in in_batch)
-        if changed:
-            locked.bank_account = account
-            locked.bank_name = bank
-            locked.save(
-                update_fields=[
-                    "bank_account_encrypted",
-                    "bank_account_last4",
-                    "bank_name",
-                    "updated_at",
-                ]
-            )
-            audit_record(
-                actor=acting_user,
-                action="member.bank_card_change",
-                obj=locked,
-                before={
-                    "bank_name": old_bank,
-                    "bank_account": mask_account(old_account[-4:]) if old_account else "",
-                },
-                after={
-                    "bank_name": bank,
-                    "bank_account": mask_account(account[-4:]),
-                    "paid_to_new_account": list(to_new),
-                    "already_in_batch": list(to_old),
-                },
-            )
-    parts = [f"银行卡已更新为{bank}尾号{account[-4:]}。" if changed else "银行卡信息未变化。"]
-    if changed and to_new:
-        parts.append(f"待发放的申请{'、'.join(to_new)}将发放到新卡。")
-    if changed and to_old:
-        parts.append(
-            f"申请{'、'.join(to_old)}已纳入发放批次，仍发放到原账户尾号{old_account[-4:]}；"
-            "如原卡无法入账，银行退回后将在下一批次发放到新卡。"
-        )
-    member.bank_account_encrypted = locked.bank_account_encrypted
-    member.bank_account_last4 = locked.bank_account_last4
-    member.bank_name = locked.bank_name
-    return BankCardResult(locked, changed, to_new, to_old, "".join(parts))

@@ -36,7 +36,7 @@ from huzhu.core.money import format_fen
 from huzhu.enrollment.selectors import enrollment_coverage_start, enrollment_is_renewal
 from huzhu.plans.rules.ledger import Coverage, CoveredStay
 
-from . import selectors
+from . import member_selectors as selectors
 
 __all__ = [
     "NOT_COVERED",
