@@ -51,7 +51,9 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 PG_ADMIN = "postgres://postgres@127.0.0.1:5432/postgres"
-TEMPLATE = "huzhu_bench_onestop_template"
+# Parallel sessions on one machine: each can name its own template (a template migrated by
+# another branch's code may not match this one's models).
+TEMPLATE = os.environ.get("HUZHU_BENCH_TEMPLATE", "huzhu_bench_onestop_template")
 FIELD_KEY = "q4b2C0Pp5Yv9bJ6Vd0o9m1cQ9a3kq2Nq3Gk7dYbXo1M="
 SECRET_KEY = "bench-secret-key-not-for-production-" + "y" * 20
 CAP_FEN = 3_000_000
@@ -698,6 +700,7 @@ def main() -> int:
     ap.add_argument("--no-pairs", action="store_true")
     ap.add_argument("--fresh-template", action="store_true")
     ap.add_argument("--keep", action="store_true")
+    ap.add_argument("--port", type=int, default=0, help="server port (default: any free one)")
     args = ap.parse_args()
 
     ensure_template(args.fresh_template)
@@ -721,7 +724,7 @@ def main() -> int:
         from django.db import connections
 
         connections.close_all()
-        port = free_port()
+        port = args.port or free_port()
         log = Path(f"/tmp/huzhu_bench_onestop_{os.getpid()}.log")
         start = start_granian if args.server == "granian" else start_gunicorn
         server = start(db, port, args.workers, args.threads, log)

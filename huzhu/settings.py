@@ -2,7 +2,9 @@
 
 DATABASE_URL    default sqlite:///<repo>/var/huzhu.sqlite3 (embedded); postgres://... in production
 SECRET_KEY      required when DEBUG is off; with DEBUG on a key is generated into var/secret_key
-HUZHU_FIELD_KEY Fernet key encrypting bank accounts at rest; same rule as SECRET_KEY (var/field_key)
+HUZHU_FIELD_KEY Fernet key encrypting bank accounts, ID numbers and phones at rest (and keying their
+                blind indexes); same rule as SECRET_KEY (var/field_key)
+HUZHU_FIELD_OLD_KEYS  previous field keys, comma-separated, still read during `huzhu rotate-keys`
 DEBUG           "1"/"true" turns debug on (the demo does); default off
 ALLOWED_HOSTS   comma-separated; default localhost names
 TIME_ZONE       default Asia/Shanghai
@@ -78,6 +80,10 @@ if not FIELD_ENCRYPTION_KEY:
             ", or run with DEBUG=1 for a development key generated into var/field_key."
         )
     FIELD_ENCRYPTION_KEY = _generated_secret("field_key", _fernet_key)
+# During a key rotation (docs/security.md): the previous key(s), still read, never written.
+FIELD_ENCRYPTION_OLD_KEYS = [
+    k.strip() for k in os.environ.get("HUZHU_FIELD_OLD_KEYS", "").split(",") if k.strip()
+]
 
 ALLOWED_HOSTS = [
     h.strip()

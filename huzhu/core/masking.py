@@ -9,3 +9,10 @@ def mask_id_number(id_number: str) -> str:
 
 def mask_account(last4: str) -> str:
     return "**** **** **** " + last4
+
+
+def mask_phone(phone: str) -> str:
+    """`138****1234`; shorter values entirely starred."""
+    if len(phone) < 7:
+        return "*" * len(phone)
+    return phone[:3] + "*" * (len(phone) - 7) + phone[-4:]

@@ -19,6 +19,7 @@ from huzhu.core.bulk import bulk_insert
 from huzhu.core.crypto import encrypt_text_many
 from huzhu.members.idnumbers import check_digit
 from huzhu.members.models import Member
+from huzhu.members.personal import PERSONAL_COLUMNS, id_number_index_map, personal_values
 from huzhu.organizations.models import Union, UnionKind
 
 from .models import Enrollment, SchemeYear
@@ -149,15 +150,22 @@ def run(*, stdout) -> None:
     for i, _offset, union, _on in sorted(plan, key=lambda p: p[1]):
         current[i] = union
 
-    existing = set(
-        Member.objects.filter(id_number__in=[p["id_number"] for p in people]).values_list(
-            "id_number", flat=True
+    index = id_number_index_map(p["id_number"] for p in people)
+    existing = {
+        index[h]
+        for h in Member.objects.filter(id_number_hash__in=list(index)).values_list(
+            "id_number_hash", flat=True
         )
-    )
+    }
     fresh = [i for i, p in enumerate(people) if p["id_number"] not in existing]
     now = timezone.now()
     accounts = iter(
         encrypt_text_many([people[i]["bank_account"] for i in fresh if people[i]["bank_account"]])
+    )
+    personal = iter(
+        personal_values(
+            [people[i]["id_number"] for i in fresh], [people[i]["phone"] for i in fresh]
+        )
     )
     rows = []
     for i in fresh:
@@ -165,9 +173,8 @@ def run(*, stdout) -> None:
         account = p["bank_account"]
         rows.append(
             (
-                p["id_number"],
+                *next(personal),
                 p["name"],
-                p["phone"],
                 p["sex"],
                 p["birth_date"],
                 p["bank_name"],
@@ -181,9 +188,8 @@ def run(*, stdout) -> None:
     bulk_insert(
         Member,
         (
-            "id_number",
+            *PERSONAL_COLUMNS,
             "name",
-            "phone",
             "sex",
             "birth_date",
             "bank_name",
@@ -196,11 +202,12 @@ def run(*, stdout) -> None:
         rows,
     )
 
-    member_ids = dict(
-        Member.objects.filter(id_number__in=[p["id_number"] for p in people]).values_list(
-            "id_number", "id"
+    member_ids = {
+        index[h]: pk
+        for h, pk in Member.objects.filter(id_number_hash__in=list(index)).values_list(
+            "id_number_hash", "id"
         )
-    )
+    }
     enrolled = set(
         Enrollment.objects.filter(
             scheme_year__in=years.values(), withdrawn_at__isnull=True

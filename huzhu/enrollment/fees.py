@@ -36,7 +36,7 @@ def fee_statement_rows(*, union, scheme_year) -> list[tuple]:
             e.coverage_start,
             e.fee_fen,
         )
-        for e in qs.order_by("member__name", "member__id_number")
+        for e in qs.order_by("member__name", "member__id_number_masked", "member_id")
     ]
 
 

@@ -5,7 +5,8 @@ default (any problem refuses the file), or `valid_only` (write the valid rows, r
 rest). The natural key (member ID number × scheme year) makes a second run of the same file
 change nothing: its rows come back as `already_enrolled`.
 
-Members are matched by ID number. A new ID creates the member; an existing one must carry
+Members are matched by ID number, through its blind index (ID numbers and phones are stored
+encrypted; huzhu.core.crypto). A new ID creates the member; an existing one must carry
 the same name (a different name is an error: the registry is corrected on the member page,
 not by a sheet). Phone, bank name and bank account from the file replace the stored ones
 when they are given and differ, and the member's current union becomes this union — but
@@ -29,7 +30,14 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from huzhu.core.bulk import as_db_text, bulk_insert, bulk_update_rows, gc_paused, values_in
-from huzhu.core.crypto import decrypt_text_many, encrypt_text, encrypt_text_many
+from huzhu.core.crypto import (
+    blind_index_many,
+    decrypt_text_many,
+    encrypt_text,
+    encrypt_text_many,
+    field_keys,
+)
+from huzhu.core.masking import mask_phone
 from huzhu.core.tabular import RowProblem, read_table
 from huzhu.members.fields import FieldError, normalize_name
 from huzhu.members.models import Member
@@ -86,15 +94,18 @@ class EnrollmentImportResult:
 # Columns fetched for members already in the registry (tuple positions below).
 _MEMBER_COLUMNS = (
     "id",
-    "id_number",
+    "id_number_hash",
     "name",
-    "phone",
+    "phone_hash",
     "bank_name",
     "bank_account_last4",
     "bank_account_encrypted",
     "union_id",
+    "phone_encrypted",
+    "phone_masked",
 )
 _M_ID, _M_IDNO, _M_NAME, _M_PHONE, _M_BANK, _M_LAST4, _M_ENC, _M_UNION = range(8)
+_M_PHONE_ENC, _M_PHONE_MASKED = 8, 9
 
 
 def _existing(rows: list[Row], year: int):
@@ -108,12 +119,16 @@ def _existing(rows: list[Row], year: int):
     if not ids:
         return members, enrollments
     member_table = Member._meta.db_table
-    where, params = values_in("m.id_number", ids)
+    # By blind index: under every configured key while a key rotation is under way.
+    number_of: dict[str, str] = {}
+    for key in field_keys():
+        number_of.update(zip(blind_index_many("id_number", ids, field_key=key), ids, strict=True))
+    where, params = values_in("m.id_number_hash", list(number_of))
     columns = ", ".join(f"m.{c}" for c in _MEMBER_COLUMNS)
     with connection.cursor() as cursor:
         cursor.execute(f"SELECT {columns} FROM {member_table} m WHERE {where}", params)
         for values in cursor.fetchall():
-            members[values[_M_IDNO]] = values
+            members[number_of[values[_M_IDNO]]] = values
         if not members:
             return members, enrollments
         where, params = values_in("e.member_id", [m[_M_ID] for m in members.values()])
@@ -362,20 +377,31 @@ _ENCRYPT_CHUNK = 5000
 
 
 def _new_member_rows(rows: list[Row], union_id: int, now: str):
-    """Member rows for COPY, produced as it streams: bank accounts are encrypted a chunk at
-    a time, so on PostgreSQL the encrypting overlaps with the server's inserting. Dates are
-    text (`as_db_text`)."""
+    """Member rows for COPY, produced as it streams: ID numbers, phones and bank accounts are
+    encrypted (and indexed) a chunk at a time, so on PostgreSQL the encrypting overlaps with
+    the server's inserting. Dates are text (`as_db_text`)."""
     birth_dates = _birth_dates
     for start in range(0, len(rows), _ENCRYPT_CHUNK):
         chunk = rows[start : start + _ENCRYPT_CHUNK]
         encrypted = iter(encrypt_text_many([r.bank_account for r in chunk if r.bank_account]))
-        for r in chunk:
+        numbers = [r.id_number for r in chunk]
+        id_tokens = encrypt_text_many(numbers)
+        id_hashes = blind_index_many("id_number", numbers)
+        phones = [r.phone for r in chunk if r.phone]
+        phone_tokens = iter(encrypt_text_many(phones))
+        phone_hashes = iter(blind_index_many("phone", phones))
+        for r, id_token, id_hash in zip(chunk, id_tokens, id_hashes, strict=True):
             number = r.id_number
             account = r.bank_account
+            phone = r.phone
             yield (
-                number,
+                id_token,
+                id_hash,
+                r.id_shown,
                 r.name,
-                r.phone,
+                next(phone_tokens) if phone else "",
+                next(phone_hashes) if phone else "",
+                phone[:3] + "****" + phone[7:] if len(phone) == 11 else mask_phone(phone),
                 "male" if number[16] in "13579" else "female",
                 birth_dates.get(number[6:14]) or _birth_date(number[6:14]),
                 r.bank_name,
@@ -448,9 +474,13 @@ def _write(
     new_ids = bulk_insert(
         Member,
         (
-            "id_number",
+            "id_number_encrypted",
+            "id_number_hash",
+            "id_number_masked",
             "name",
-            "phone",
+            "phone_encrypted",
+            "phone_hash",
+            "phone_masked",
             "sex",
             "birth_date",
             "bank_name",
@@ -468,7 +498,9 @@ def _write(
     bulk_update_rows(
         Member,
         (
-            "phone",
+            "phone_encrypted",
+            "phone_hash",
+            "phone_masked",
             "bank_name",
             "bank_account_encrypted",
             "bank_account_last4",
@@ -543,9 +575,10 @@ def _write(
 
 
 def _member_updates(rows: list[Row], union_id: int, now) -> list[tuple[int, tuple]]:
-    """[(member id, (phone, bank_name, encrypted, last4, union_id, now))] for the existing
-    members whose details the file changes. Blank cells keep the stored value; a stored
-    account is decrypted (in one batch) only when its last four digits match the file's."""
+    """[(member id, (phone encrypted, hash, masked, bank_name, encrypted, last4, union_id,
+    now))] for the existing members whose details the file changes. Blank cells keep the
+    stored value; a phone is compared by its blind index; a stored account is decrypted (in
+    one batch) only when its last four digits match the file's."""
     to_check = [
         r
         for r in rows
@@ -558,20 +591,41 @@ def _member_updates(rows: list[Row], union_id: int, now) -> list[tuple[int, tupl
             strict=True,
         )
     )
+    with_phone = [r for r in rows if r.phone]
+    keys = field_keys()
+    # The file's phone under each configured key (a stored index under an old key still
+    # counts as the same phone during a rotation).
+    phone_hashes = [
+        blind_index_many("phone", [r.phone for r in with_phone], field_key=k) for k in keys
+    ]
+    phone_hash = {id(r): [h[i] for h in phone_hashes] for i, r in enumerate(with_phone)}
+    changed_phone = [r for r in with_phone if r.member[_M_PHONE] not in phone_hash[id(r)]]
+    phone_tokens = dict(
+        zip(
+            (id(r) for r in changed_phone),
+            encrypt_text_many([r.phone for r in changed_phone]),
+            strict=True,
+        )
+    )
     updates = []
     for r in rows:
         m = r.member
-        phone = r.phone or m[_M_PHONE]
         bank_name = r.bank_name or m[_M_BANK]
         encrypted, last4 = m[_M_ENC], m[_M_LAST4]
         account = r.bank_account
         if account and stored.get(m[_M_ID]) != account:
             encrypted, last4 = encrypt_text(account), account[-4:]
+        token = phone_tokens.get(id(r))
         if (
-            phone != m[_M_PHONE]
+            token is not None
             or bank_name != m[_M_BANK]
             or encrypted != m[_M_ENC]
             or union_id != m[_M_UNION]
         ):
-            updates.append((m[_M_ID], (phone, bank_name, encrypted, last4, union_id, now)))
+            phone = (
+                (token, phone_hash[id(r)][0], mask_phone(r.phone))
+                if token is not None
+                else (m[_M_PHONE_ENC], m[_M_PHONE], m[_M_PHONE_MASKED])
+            )
+            updates.append((m[_M_ID], (*phone, bank_name, encrypted, last4, union_id, now)))
     return updates

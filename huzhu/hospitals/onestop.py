@@ -69,7 +69,7 @@ from huzhu.claims.services.repricing import (
     stay_amount,
     year_claims_locked,
 )
-from huzhu.core.masking import mask_id_number
+from huzhu.core.crypto import blind_indexes
 from huzhu.core.money import fen_to_yuan
 from huzhu.enrollment.consent import WITHHELD as CONSENT_WITHHELD
 from huzhu.enrollment.models import Enrollment, MemberConsent, SchemeYear
@@ -381,16 +381,16 @@ def caches_clear() -> None:
     api_keys_forget()
 
 
-_lookup_sql: tuple[str, list] | None = None
+_lookup_sql: dict[int, tuple[str, list]] = {}
 
 
-def _lookup_query() -> tuple[str, list]:
+def _lookup_query(keys: int = 1) -> tuple[str, list]:
     """One round trip for everything a settle reads before it locks: the scheme year of the
     discharge date, the member's enrollment in it (renewal or new), the newest plan version
     of that year, and the stored answer of this request_id. Table and column names come from
-    the models."""
-    global _lookup_sql
-    if _lookup_sql is None:
+    the models. The member is found by the blind index of the ID number under each of the
+    `keys` configured field keys (more than one only during a key rotation)."""
+    if keys not in _lookup_sql:
         qn = connection.ops.quote_name
 
         def t(model):
@@ -407,7 +407,7 @@ def _lookup_query() -> tuple[str, list]:
         sql = f"""
 SELECT sy.{c(Y, "id")}, sy.{c(Y, "year")}, sy.{c(Y, "start")}, sy.{c(Y, "end")},
   e.{c(E, "id")}, e.{c(E, "union")}, e.{c(E, "enrolled_on")},
-  m.{c(M, "id")}, m.{c(M, "name")}, m.{c(M, "sex")}, m.{c(M, "id_number")},
+  m.{c(M, "id")}, m.{c(M, "name")}, m.{c(M, "sex")}, m.{c(M, "id_number_masked")},
   {renewal},
   (SELECT pv.{c(V, "id")} FROM {t(V)} pv WHERE pv.{c(V, "scheme_year")} = sy.{c(Y, "id")}
     ORDER BY pv.{c(V, "version")} DESC LIMIT 1),
@@ -416,15 +416,15 @@ SELECT sy.{c(Y, "id")}, sy.{c(Y, "year")}, sy.{c(Y, "start")}, sy.{c(Y, "end")},
   r.{c(R, "body_sha256")}, r.{c(R, "response")}
 FROM (SELECT 1 AS one) x
 LEFT JOIN {t(Y)} sy ON sy.{c(Y, "start")} <= %s AND sy.{c(Y, "end")} >= %s
-LEFT JOIN {t(M)} m ON m.{c(M, "id_number")} = %s
+LEFT JOIN {t(M)} m ON m.{c(M, "id_number_hash")} IN ({", ".join(["%s"] * keys)})
 LEFT JOIN {t(E)} e ON e.{c(E, "member")} = m.{c(M, "id")}
   AND e.{c(E, "scheme_year")} = sy.{c(Y, "id")} AND e.{c(E, "withdrawn_at")} IS NULL
 LEFT JOIN {t(R)} r ON r.{c(R, "hospital_code")} = %s AND r.{c(R, "action")} = %s
   AND r.{c(R, "request_id")} = %s
 ORDER BY CASE WHEN e.{c(E, "id")} IS NULL THEN 1 ELSE 0 END, sy.{c(Y, "year")}
 LIMIT 1"""
-        _lookup_sql = (sql, params)
-    return _lookup_sql
+        _lookup_sql[keys] = (sql, params)
+    return _lookup_sql[keys]
 
 
 def _from_db(model, values: dict):
@@ -443,8 +443,9 @@ def _lookup(
 ) -> tuple[_Year, tuple[str, dict] | None]:
     """The member-year of the stay and, for a settle, (body digest, answer) stored for this
     request_id. One query; the plan comes from this process's cache."""
-    sql, params = _lookup_query()
-    params = [*params, stay.discharge, stay.discharge, stay.id_number]
+    indexes = blind_indexes("id_number", stay.id_number)
+    sql, params = _lookup_query(len(indexes))
+    params = [*params, stay.discharge, stay.discharge, *indexes]
     params += [hospital.code, OnestopAction.SETTLE, request_id]
     with prepared_cursor() as cursor:
         cursor.execute(sql, params)
@@ -462,7 +463,9 @@ def _lookup(
     )
     enrollment = None
     if e_id is not None:
-        member = _from_db(Member, {"id": m_id, "name": m_name, "sex": m_sex, "id_number": m_idn})
+        member = _from_db(
+            Member, {"id": m_id, "name": m_name, "sex": m_sex, "id_number_masked": m_idn}
+        )
         enrollment = _from_db(
             Enrollment,
             {
@@ -647,7 +650,7 @@ def _priced(code, stay, hospital, y: _Year, computed: _Computed, numbers=None) -
         amount=fen_to_yuan(total),
         amount_fen=total,
         items=items,
-        member={"name": member.name, "id_number": mask_id_number(member.id_number)},
+        member={"name": member.name, "id_number": member.id_number_masked},
         scheme_year=y.scheme_year.year,
         plan_version=y.version[0],
         year_after=_left(y.plan, computed.state),

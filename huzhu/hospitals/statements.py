@@ -26,7 +26,6 @@ from huzhu.claims.models import (
     ClaimStatus,
     PayeeKind,
 )
-from huzhu.core.masking import mask_id_number
 from huzhu.core.money import fen_to_yuan
 
 from .models import Hospital
@@ -151,7 +150,7 @@ def hospital_statements(*, month: dt.date, hospital_code: str = "") -> list[Hosp
                 claim_number=c.number,
                 settlement_id=c.settlement_id or "",
                 member_name=c.member.name,
-                id_number_masked=mask_id_number(c.member.id_number),
+                id_number_masked=c.member.id_number_masked,
                 admit_date=c.admit_date,
                 discharge_date=c.discharge_date,
                 benefit=c.benefit_name or c.benefit_code,

@@ -14,7 +14,7 @@ from django.db import IntegrityError, transaction
 from huzhu.audit.services import audit_record
 from huzhu.members.fields import FieldError, normalize_name
 from huzhu.members.idnumbers import IdNumberError, normalize_id_number
-from huzhu.members.models import Member
+from huzhu.members.models import Member, id_number_q
 from huzhu.members.sms import wait_text
 from huzhu.members.throttle import (
     Limit,
@@ -141,7 +141,7 @@ def _bind(*, phone: str, number: str, clean_name: str) -> User:
                 "该手机号已绑定另一名职工，不能重复绑定。如有疑问，请联系所在工会。",
                 field="phone",
             )
-        member = Member.objects.select_for_update().filter(id_number=number).first()
+        member = Member.objects.select_for_update().filter(id_number_q(number)).first()
         if member is None or _stored_name(member.name) != clean_name:
             raise MemberAppError("no_match", NO_MATCH, field="id_number")
         if member.user_id is not None:

@@ -1,10 +1,65 @@
-"""The member registry. ID numbers are the members' identity; bank accounts are encrypted."""
+"""The member registry. ID numbers are the members' identity; ID numbers, phones and bank
+accounts are encrypted at rest, ID numbers and phones with a blind index for exact lookups
+(huzhu.core.crypto, docs/security.md)."""
 
 from django.db import models
+from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from huzhu.core.crypto import decrypt_text, encrypt_text
-from huzhu.core.masking import mask_account, mask_id_number
+from huzhu.core.crypto import blind_index, blind_indexes, decrypt_text, encrypt_text
+from huzhu.core.masking import mask_account, mask_id_number, mask_phone
+
+
+def id_number_index(value: str) -> str:
+    """The blind index of a normalised ID number under the current key (what is written)."""
+    return blind_index("id_number", value)
+
+
+def phone_index(value: str) -> str:
+    """The blind index of a normalised phone under the current key (what is written)."""
+    return blind_index("phone", value)
+
+
+def id_number_q(value: str, prefix: str = "") -> Q:
+    """The condition "ID number is `value`" (normalised) on Member, or through a relation
+    (`prefix="member__"`): its blind index under any configured key. The one way to look a
+    member up by ID number."""
+    return Q(**{f"{prefix}id_number_hash__in": blind_indexes("id_number", value)})
+
+
+def phone_q(value: str, prefix: str = "") -> Q:
+    """The condition "phone is `value`" (normalised), as `id_number_q`."""
+    return Q(**{f"{prefix}phone_hash__in": blind_indexes("phone", value)})
+
+
+def _index_values(kind: str, lookup: str, value) -> list[str]:
+    values = [value] if lookup in ("", "exact") else list(value)
+    # An empty phone is stored as an empty index (no phone), not as the index of "".
+    return [h for v in values for h in (blind_indexes(kind, v) if v else [""])]
+
+
+class MemberQuerySet(models.QuerySet):
+    """Member.objects: `filter(id_number=…)`, `id_number__in=[…]`, `phone=…` (and `get`,
+    `exclude`) are answered through the blind indexes, as `id_number_q` / `phone_q`; other
+    lookups on those two (ranges, `startswith`…) are refused: the columns hold ciphertext."""
+
+    def _filter_or_exclude(self, negate, args, kwargs):
+        rewritten = {}
+        for key, value in kwargs.items():
+            field, _, lookup = key.partition("__")
+            if field in ("id_number", "phone"):
+                if lookup not in ("", "exact", "in"):
+                    raise TypeError(
+                        f"Member.{field} is encrypted: look it up exactly (=, __in), or use "
+                        f"{field}_masked for its visible parts"
+                    )
+                rewritten[f"{field}_hash__in"] = _index_values(field, lookup, value)
+            else:
+                rewritten[key] = value
+        return super()._filter_or_exclude(negate, args, rewritten)
+
+    def with_id_number(self, value: str) -> "MemberQuerySet":
+        return self.filter(id_number_q(value))
 
 
 class Sex(models.TextChoices):
@@ -13,9 +68,18 @@ class Sex(models.TextChoices):
 
 
 class Member(models.Model):
-    id_number = models.CharField(_("身份证号"), max_length=18, unique=True)
+    # The ID number: encrypted (Fernet), its blind index (unique: one member per number) and
+    # the masked form lists show (first 6 + last 4), which partial searches use. Read and
+    # write `member.id_number` (a property); look up with `id_number_q`.
+    id_number_encrypted = models.TextField()
+    id_number_hash = models.CharField(max_length=32, unique=True)
+    id_number_masked = models.CharField(_("身份证号"), max_length=18)
     name = models.CharField(_("姓名"), max_length=64)
-    phone = models.CharField(_("手机号"), max_length=20, blank=True)
+    # The phone, the same way (`member.phone`, `phone_q`); not unique (a family may share
+    # one), no index: no page looks members up by phone (logins are Users).
+    phone_encrypted = models.TextField(blank=True)
+    phone_hash = models.CharField(max_length=32, blank=True)
+    phone_masked = models.CharField(_("手机号"), max_length=20, blank=True)
     sex = models.CharField(_("性别"), max_length=8, choices=Sex.choices)
     birth_date = models.DateField(_("出生日期"))
     bank_name = models.CharField(_("开户银行"), max_length=128, blank=True)
@@ -43,6 +107,8 @@ class Member(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
+    objects = MemberQuerySet.as_manager()
+
     class Meta:
         ordering = ["id"]
         verbose_name = _("职工")
@@ -55,8 +121,40 @@ class Member(models.Model):
         return f"{self.name}（{self.id_number_masked}）"
 
     @property
-    def id_number_masked(self) -> str:
-        return mask_id_number(self.id_number)
+    def id_number(self) -> str:
+        """The clear ID number. Showing it to staff is an audited reveal (members.services)."""
+        cached = self.__dict__.get("_id_number_clear")
+        if cached is not None and cached[0] == self.id_number_encrypted:
+            return cached[1]
+        value = decrypt_text(self.id_number_encrypted) if self.id_number_encrypted else ""
+        self.__dict__["_id_number_clear"] = (self.id_number_encrypted, value)
+        return value
+
+    @id_number.setter
+    def id_number(self, value: str) -> None:
+        value = (value or "").strip()
+        self.id_number_encrypted = encrypt_text(value) if value else ""
+        self.id_number_hash = id_number_index(value) if value else ""
+        self.id_number_masked = mask_id_number(value)
+        self.__dict__["_id_number_clear"] = (self.id_number_encrypted, value)
+
+    @property
+    def phone(self) -> str:
+        """The clear phone (members' own pages, notices by SMS; staff see it masked)."""
+        cached = self.__dict__.get("_phone_clear")
+        if cached is not None and cached[0] == self.phone_encrypted:
+            return cached[1]
+        value = decrypt_text(self.phone_encrypted) if self.phone_encrypted else ""
+        self.__dict__["_phone_clear"] = (self.phone_encrypted, value)
+        return value
+
+    @phone.setter
+    def phone(self, value: str) -> None:
+        value = (value or "").strip()
+        self.phone_encrypted = encrypt_text(value) if value else ""
+        self.phone_hash = phone_index(value) if value else ""
+        self.phone_masked = mask_phone(value) if value else ""
+        self.__dict__["_phone_clear"] = (self.phone_encrypted, value)
 
     @property
     def bank_account(self) -> str:

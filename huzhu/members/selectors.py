@@ -14,7 +14,7 @@ from django.http import Http404
 
 from huzhu.organizations.selectors import union_descendant_ids, union_visible_ids
 
-from .models import Member
+from .models import Member, id_number_q, phone_q
 
 __all__ = ["access_member_by_id", "member_list", "members_visible"]
 
@@ -22,6 +22,7 @@ __all__ = ["access_member_by_id", "member_list", "members_visible"]
 _MASKED_RE = re.compile(r"^([0-9]{0,17})\*+([0-9]{0,17}X?)$")
 _ID_PART_RE = re.compile(r"^[0-9]{1,17}X?$")
 _ID_FULL_RE = re.compile(r"^[0-9]{17}[0-9X]$")
+_PHONE_RE = re.compile(r"^1[0-9]{10}$")
 
 
 def members_visible(user) -> QuerySet:
@@ -31,9 +32,14 @@ def members_visible(user) -> QuerySet:
 
 
 def member_search_condition(q: str) -> Q | None:
-    """The condition on Member for a search box: a name (or part of one), a full ID number,
-    a masked one as lists show it (`330683********1234`), or its first 6 / last 4 digits.
-    None when `q` is blank."""
+    """The condition on Member for a search box: a name (or part of one), a full ID number
+    or mobile number (exact, through its blind index), a masked ID as lists show it
+    (`330683********1234`), or its first 6 / last 4 digits. None when `q` is blank.
+
+    ID numbers are stored encrypted; the only clear parts are the masked form's first 6 and
+    last 4 digits (`id_number_masked`), so a partial search matches on those: a longer
+    prefix or suffix is narrowed to its first 6 / last 4 digits (the results may include
+    members whose hidden digits differ; lists show the masked number either way)."""
     return _search(q)
 
 
@@ -45,15 +51,17 @@ def _search(q: str) -> Q | None:
     if masked:
         cond = Q()
         if masked[1]:
-            cond &= Q(id_number__startswith=masked[1])
+            cond &= Q(id_number_masked__startswith=masked[1][:6])
         if masked[2]:
-            cond &= Q(id_number__endswith=masked[2])
+            cond &= Q(id_number_masked__endswith=masked[2][-4:])
         return cond
     if _ID_FULL_RE.match(text):
-        return Q(id_number=text)
+        return id_number_q(text)
     if _ID_PART_RE.match(text):
-        # The first 6 (region) or last 4 digits of an ID number, as lists show them.
-        return Q(id_number__startswith=text) | Q(id_number__endswith=text)
+        # The first 6 (region) or last 4 digits of an ID number, as lists show them; eleven
+        # digits may also be a mobile number.
+        cond = Q(id_number_masked__startswith=text[:6]) | Q(id_number_masked__endswith=text[-4:])
+        return cond | phone_q(text) if _PHONE_RE.match(text) else cond
     return Q(name__icontains=text)
 
 

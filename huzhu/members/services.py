@@ -8,7 +8,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 
 from huzhu.audit.services import audit_record
-from huzhu.core.masking import mask_account
+from huzhu.core.masking import mask_account, mask_id_number, mask_phone
 from huzhu.organizations.selectors import union_visible_ids
 
 from .fields import (
@@ -19,12 +19,18 @@ from .fields import (
     normalize_phone,
 )
 from .idnumbers import IdNumberError, normalize_id_number
-from .models import Member
+from .models import Member, id_number_q
 
 __all__ = ["EDITABLE_FIELDS", "REVEALABLE_FIELDS", "member_reveal", "member_update"]
 
 EDITABLE_FIELDS = ("name", "id_number", "phone", "bank_name", "bank_account")
-REVEALABLE_FIELDS = ("id_number", "bank_account")
+REVEALABLE_FIELDS = ("id_number", "phone", "bank_account")
+# The columns behind each field that a save writes.
+_STORED = {
+    "bank_account": ["bank_account_encrypted", "bank_account_last4"],
+    "id_number": ["id_number_encrypted", "id_number_hash", "id_number_masked"],
+    "phone": ["phone_encrypted", "phone_hash", "phone_masked"],
+}
 
 
 def _check_scope(member, acting_user) -> None:
@@ -46,8 +52,13 @@ def _normalized(field: str, value) -> str:
 
 
 def _audit_value(field: str, value: str) -> str:
+    """What the audit trail keeps of a value: personal numbers masked, as lists show them."""
     if field == "bank_account":
         return mask_account(value[-4:]) if value else ""
+    if field == "id_number":
+        return mask_id_number(value)
+    if field == "phone":
+        return mask_phone(value) if value else ""
     return value
 
 
@@ -72,7 +83,7 @@ def member_update(*, member, acting_user, **changes) -> Member:
             code = "missing_id_number" if getattr(exc, "code", "") == "empty" else exc.code
             errors[field] = ValidationError(exc.message, code=code)
     if "id_number" in clean and not errors:
-        clash = Member.objects.filter(id_number=clean["id_number"]).exclude(pk=member.pk)
+        clash = Member.objects.filter(id_number_q(clean["id_number"])).exclude(pk=member.pk)
         if clash.exists():
             errors["id_number"] = ValidationError(
                 "该身份证号已属于另一名职工", code="id_number_taken"
@@ -95,14 +106,14 @@ def member_update(*, member, acting_user, **changes) -> Member:
             return locked
         update_fields = ["updated_at"]
         for field in after:
-            if field == "bank_account":
-                update_fields += ["bank_account_encrypted", "bank_account_last4"]
-            elif field == "id_number":
-                update_fields += ["id_number", "sex", "birth_date"]
+            if field in _STORED:
+                update_fields += _STORED[field]
+            if field == "id_number":
+                update_fields += ["sex", "birth_date"]
                 number = locked.id_number
                 locked.sex = "male" if int(number[16]) % 2 else "female"
                 locked.birth_date = date(int(number[6:10]), int(number[10:12]), int(number[12:14]))
-            else:
+            elif field not in _STORED:
                 update_fields.append(field)
         locked.save(update_fields=update_fields)
         audit_record(
@@ -112,10 +123,11 @@ def member_update(*, member, acting_user, **changes) -> Member:
 
 
 def member_reveal(*, member, field: str, acting_user) -> str:
-    """The clear `id_number` or `bank_account` of a member; writes an audit event "reveal"."""
+    """The clear `id_number`, `phone` or `bank_account` of a member; writes an audit event
+    "reveal" (who, whose, which field; never the value)."""
     if field not in REVEALABLE_FIELDS:
         raise ValueError(f"cannot reveal {field!r}")
     _check_scope(member, acting_user)
-    value = member.id_number if field == "id_number" else member.bank_account
+    value = getattr(member, field)
     audit_record(actor=acting_user, action="reveal", obj=member, after={"field": field})
     return value

@@ -17,6 +17,8 @@ from collections.abc import Sequence
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from django.conf import settings
 
+from huzhu.core.crypto import decrypt_text, field_keys
+
 
 class AccountDecryptError(ValueError):
     pass
@@ -40,6 +42,7 @@ def decrypt_many(tokens: Sequence[str]) -> list[str]:
     raw = base64.urlsafe_b64decode(settings.FIELD_ENCRYPTION_KEY.encode())
     signing_key, encryption_key = raw[:16], raw[16:]
     unique = list(dict.fromkeys(tokens))
+    old: dict[str, str] = {}
     a2b = binascii.a2b_base64
     digest = hmac.digest
     compare = hmac.compare_digest
@@ -52,18 +55,25 @@ def decrypt_many(tokens: Sequence[str]) -> list[str]:
         if len(data) < 73 or data[0] != 0x80 or (len(data) - 57) % 16:
             raise AccountDecryptError(f"token {position}: not a Fernet token")
         if not compare(digest(signing_key, data[:-32], "sha256"), data[-32:]):
+            if len(field_keys()) > 1:  # a key rotation under way: maybe under an old key
+                try:
+                    old[token] = decrypt_text(token)
+                    continue
+                except ValueError:
+                    pass
             raise AccountDecryptError(
                 f"token {position}: HMAC mismatch (HUZHU_FIELD_KEY differs from the key it "
                 "was written with)"
             )
         datas.append(data)
+    unique = [t for t in unique if t not in old]
     ciphertext = b"".join(d[25:-32] for d in datas)
     chained = b"".join(d[9:-48] for d in datas)  # IV + every ciphertext block but the last
     decrypted = Cipher(algorithms.AES(encryption_key), modes.ECB()).decryptor().update(ciphertext)
     plain = (int.from_bytes(decrypted, "big") ^ int.from_bytes(chained, "big")).to_bytes(
         len(decrypted), "big"
     )
-    clear: dict[str, str] = {}
+    clear: dict[str, str] = dict(old)
     offset = 0
     for position, (token, data) in enumerate(zip(unique, datas, strict=True)):
         size = len(data) - 57

@@ -746,7 +746,7 @@ def report_caps(scope: Scope, by: str | None = None, *, limit: int = 20) -> Repo
                 "hospital_name",
                 "discharge_date",
                 "member__name",
-                "member__id_number",
+                "member__id_number_masked",
                 "union__name",
             )
             .order_by("-amount_fen", "id")[:limit]

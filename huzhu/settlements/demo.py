@@ -157,7 +157,7 @@ def _people(year: SchemeYear):
     enrolled = (
         Enrollment.objects.filter(scheme_year=year, withdrawn_at__isnull=True)
         .select_related("member")
-        .order_by("member__id_number")
+        .order_by("member__id_number_hash")
     )
     renewed, waiting = [], []
     for e in enrolled[:4000]:

@@ -33,8 +33,10 @@ from huzhu.claims.models import (
     MemberYearLedger,
 )
 from huzhu.core.bulk import sqlite_cache
+from huzhu.core.crypto import blind_index_many, field_keys
 from huzhu.enrollment.models import Enrollment
 from huzhu.enrollment.selectors import renewal_exists
+from huzhu.members.idnumbers import with_id_number_check
 from huzhu.plans.rules.bulk import adjudicate_frame
 from huzhu.plans.rules.records import RecordsFormatError, column_plan
 
@@ -129,14 +131,15 @@ def _existing_ids(ids: list[str]) -> set[str]:
 
 
 def _coverage(lp: LoadedPlan) -> pl.DataFrame:
-    """Enrolled members of the plan's year: member (ID number), enrolled_on, renewal, and the
-    ids a claim needs."""
+    """Enrolled members of the plan's year: member_hash (the ID number's blind index),
+    enrolled_on, renewal, and the ids a claim needs. `_with_members` turns the index into the
+    ID number for the members the file names."""
     year = lp.scheme_year
     return _rows_frame(
         Enrollment.objects.filter(scheme_year=year, withdrawn_at__isnull=True)
         .annotate(renewal=renewal_exists(year_ref=year.year))
         .values_list(
-            "member__id_number",
+            "member__id_number_hash",
             "enrolled_on",
             "member_id",
             "id",
@@ -145,7 +148,7 @@ def _coverage(lp: LoadedPlan) -> pl.DataFrame:
             "renewal",
         ),
         {
-            "member": pl.String,
+            "member_hash": pl.String,
             "enrolled_on": pl.Date,
             "member_id": pl.Int64,
             "enrollment_id": pl.Int64,
@@ -154,6 +157,44 @@ def _coverage(lp: LoadedPlan) -> pl.DataFrame:
             "renewal": pl.Boolean,
         },
     )
+
+
+def _file_id_index(engine_in: pl.DataFrame) -> pl.DataFrame:
+    """The file's valid ID numbers (normalised as the engine does) with their blind index:
+    columns member, member_hash (current key), then the same numbers under any old key
+    still configured (a rotation under way). One keyed hash per distinct number, no query."""
+    ids = (
+        with_id_number_check(
+            engine_in.lazy().select(pl.col("id_number").unique()),
+            "id_number",
+            out="member",
+            code="__err",
+        )
+        .filter(pl.col("__err").is_null())
+        .select(pl.col("member").unique())
+        .collect()
+        .get_column("member")
+    )
+    numbers = ids.to_list()
+    return pl.concat(
+        [
+            pl.DataFrame(
+                {
+                    "member": ids,
+                    "member_hash": pl.Series(
+                        blind_index_many("id_number", numbers, field_key=key), dtype=pl.String
+                    ),
+                }
+            )
+            for key in field_keys()
+        ]
+    )
+
+
+def _with_members(coverage: pl.DataFrame, id_index: pl.DataFrame) -> pl.DataFrame:
+    """The coverage of the members the file names, with their ID number (`member`), as the
+    engine and the writes join on it; members the file does not name are left out."""
+    return coverage.join(id_index, on="member_hash", how="inner").drop("member_hash")
 
 
 def _rows_frame(queryset, schema: dict) -> pl.DataFrame:
@@ -465,6 +506,8 @@ def _import(source_input, batch, plans, report: Progress, coverages_read) -> Imp
             fresh = rec  # nothing to drop: no copy of a million rows
         engine_in, reversals = _resolve_reversals(fresh)
         coverages = coverages_read.result() if coverages_read is not None else _coverages(plans)
+        id_index = _file_id_index(engine_in)
+        coverages = [_with_members(c, id_index) for c in coverages]
         report(total // 5, total)
         outcomes = _adjudicate(engine_in, plans, coverages, columns)
         del engine_in
@@ -481,5 +524,6 @@ def _import(source_input, batch, plans, report: Progress, coverages_read) -> Imp
             summary=summary,
             report=report,
             row_offset=source_input.first_row - 1,
+            id_index=id_index.head(id_index.height // len(field_keys())),
         )
     return result

@@ -107,7 +107,13 @@ class SettlementRecord(models.Model):
         db_constraint=False,
     )
     row_number = models.PositiveIntegerField(_("行号"))
-    id_number = models.CharField(_("身份证号"), max_length=18)
+    # The ID number as the bureau sent it (normalised when valid): never in clear. Its blind
+    # index (huzhu.core.crypto; no database index: nothing looks records up by it yet), its
+    # masked form, and its ciphertext only when no member is linked (a linked member holds
+    # the same number).
+    id_number_hash = models.CharField(max_length=32)
+    id_number_masked = models.CharField(_("身份证号"), max_length=18)
+    id_number_encrypted = models.TextField(blank=True)
     member = models.ForeignKey(
         "members.Member",
         null=True,

@@ -14,7 +14,9 @@ from huzhu.claims.models import (
     ClaimStatus,
 )
 from huzhu.claims.numbers import claim_serials_allocate, format_claim_number
+from huzhu.core.crypto import blind_index_many, encrypt_text_many
 from huzhu.core.framewrite import db_datetime, frame_insert, reserve_ids
+from huzhu.core.masking import mask_id_number
 from huzhu.core.money import fen_to_yuan
 from huzhu.enrollment.consent import consent_withheld_member_ids
 from huzhu.plans.rules.outcomes import REASON_MESSAGES
@@ -46,6 +48,7 @@ def write_import(
     report,
     columns=None,
     row_offset: int = 0,
+    id_index: pl.DataFrame | None = None,
 ):
     from .importing import ImportResult, _lifetime_held, _members_with_history
     from .recompute import recompute_member_years
@@ -180,10 +183,14 @@ def write_import(
         "settlement_id",
         pl.lit(batch.pk, dtype=pl.Int64).alias("batch_id"),
         (pl.col("row") + row_offset).alias("row_number"),
-        pl.when(pl.col("member") != "")
-        .then(pl.col("member"))
-        .otherwise(pl.col("id_number").str.slice(0, 18))
-        .alias("id_number"),
+        # The ID number: its blind index, its masked form, and the ciphertext only when the
+        # record has no member (a linked member holds the same number, matched by index).
+        "id_number_hash",
+        "id_number_masked",
+        pl.when(pl.col("status").is_in(["covered", "waiting_period"]))
+        .then(pl.lit(""))
+        .otherwise(pl.col("id_number_encrypted"))
+        .alias("id_number_encrypted"),
         pl.when(pl.col("status").is_in(["covered", "waiting_period"]))
         .then(pl.col("member_id"))
         .alias("member_id"),
@@ -223,7 +230,7 @@ def write_import(
         .alias("plan_version_number"),
         pl.lit(now_db).alias("created_at"),
     ]
-    records = stored.join(reversed_by, on="settlement_id", how="left")
+    records = _with_id_columns(stored.join(reversed_by, on="settlement_id", how="left"), id_index)
 
     flagged = (pl.col("reason_code") == "reversal_unmatched") | (
         (pl.col("status") == "covered") & (pl.col("__review") != "")
@@ -616,3 +623,54 @@ def _enqueue_delivery(lo: int, hi: int, created_at) -> None:
     from .tasks import deliver_import_notifications
 
     deliver_import_notifications.enqueue(lo, hi, created_at.isoformat())
+
+
+def _with_id_columns(records: pl.DataFrame, id_index: pl.DataFrame | None) -> pl.DataFrame:
+    """`records` with id_number_hash, id_number_masked and id_number_encrypted (what a record
+    stores of its ID number; the clear text is not stored). Computed once per distinct
+    number: blind indexes taken from `id_index` (the file's valid numbers, member →
+    member_hash) where it has them, the rest (invalid texts) hashed here; ciphertexts
+    (`encrypt_text_many`) only for numbers of records without a member."""
+    text = (
+        pl.when(pl.col("member") != "")
+        .then(pl.col("member"))
+        .otherwise(pl.col("id_number").str.slice(0, 18))
+    )
+    records = records.with_columns(text.alias("__idn"))
+    linked = pl.col("status").is_in(["covered", "waiting_period"])
+    values = records.select(pl.col("__idn").unique())
+    if id_index is not None:
+        values = values.join(
+            id_index.rename({"member": "__idn", "member_hash": "id_number_hash"}),
+            on="__idn",
+            how="left",
+        )
+    else:
+        values = values.with_columns(pl.lit(None, dtype=pl.String).alias("id_number_hash"))
+    missing = values.filter(pl.col("id_number_hash").is_null()).get_column("__idn").to_list()
+    if missing:
+        values = values.update(
+            pl.DataFrame(
+                {"__idn": missing, "id_number_hash": blind_index_many("id_number", missing)},
+                schema={"__idn": pl.String, "id_number_hash": pl.String},
+            ),
+            on="__idn",
+        )
+    unlinked = records.filter(~linked).get_column("__idn").unique().to_list()
+    secret = pl.DataFrame(
+        {"__idn": unlinked, "id_number_encrypted": encrypt_text_many(unlinked)},
+        schema={"__idn": pl.String, "id_number_encrypted": pl.String},
+    )
+    length = pl.col("__idn").str.len_chars()
+    values = values.join(secret, on="__idn", how="left").with_columns(
+        pl.when(length == 18)
+        .then(pl.col("__idn").str.slice(0, 6) + "********" + pl.col("__idn").str.slice(14))
+        .otherwise(
+            pl.col("__idn").map_elements(mask_id_number, return_dtype=pl.String)
+            if values.height and (values.get_column("__idn").str.len_chars() != 18).any()
+            else pl.lit("")
+        )
+        .alias("id_number_masked"),
+        pl.col("id_number_encrypted").fill_null(""),
+    )
+    return records.join(values, on="__idn", how="left").drop("__idn")

@@ -35,8 +35,8 @@ class MemberSearchForm(forms.Form):
 
 
 class MemberCorrectionForm(forms.Form):
-    """An operator corrects a member's details. An empty ID number or bank account keeps the
-    stored one (they are not put into the page: that would reveal them without an audit)."""
+    """An operator corrects a member's details. An empty ID number, phone or bank account keeps
+    the stored one (they are not put into the page: that would reveal them without an audit)."""
 
     name = forms.CharField(label=_("姓名"), max_length=64)
     # Not prefilled: showing the clear number would be an unaudited reveal.
@@ -47,7 +47,13 @@ class MemberCorrectionForm(forms.Form):
         help_text=_("留空表示不修改；更正后性别和出生日期随之更新"),
         widget=forms.TextInput(attrs={"autocomplete": "off"}),
     )
-    phone = forms.CharField(label=_("手机号"), max_length=20, required=False)
+    phone = forms.CharField(
+        label=_("手机号"),
+        max_length=20,
+        required=False,
+        help_text=_("留空表示不修改"),
+        widget=forms.TextInput(attrs={"autocomplete": "off"}),
+    )
     bank_name = forms.CharField(label=_("开户银行"), max_length=128, required=False)
     bank_account = forms.CharField(
         label=_("银行账号"),
@@ -61,10 +67,10 @@ class MemberCorrectionForm(forms.Form):
         """Only the fields whose value differs from the member's (trimmed)."""
         data = {k: (v or "").strip() for k, v in self.cleaned_data.items()}
         changes = {}
-        for field in ("name", "phone", "bank_name"):
+        for field in ("name", "bank_name"):
             if data[field] != getattr(member, field):
                 changes[field] = data[field]
-        for field in ("id_number", "bank_account"):
+        for field in ("id_number", "phone", "bank_account"):
             if data[field]:
                 changes[field] = data[field]
         return changes
@@ -72,7 +78,7 @@ class MemberCorrectionForm(forms.Form):
 
 class RevealForm(forms.Form):
     field = forms.ChoiceField(
-        choices=[("id_number", "id_number"), ("bank_account", "bank_account")]
+        choices=[("id_number", "id_number"), ("phone", "phone"), ("bank_account", "bank_account")]
     )
 
 

@@ -64,6 +64,7 @@ PAGE_ROLES: dict[str, frozenset[str]] = {
 # member's claim or bank details are wrong; the reviewer checks identities; finance pays.
 REVEAL_ROLES: dict[str, frozenset[str]] = {
     "id_number": MEMBER_DATA_ROLES,
+    "phone": MEMBER_DATA_ROLES,
     "bank_account": frozenset({Role.UNION_OPERATOR, Role.FEDERATION_FINANCE, Role.ADMIN}),
 }
 

@@ -19,6 +19,7 @@ from huzhu.audit.services import audit_record
 from huzhu.core.tabular import RowProblem, cell_text, read_table
 from huzhu.members.idnumbers import IdNumberError, normalize_id_number
 from huzhu.members.models import Member
+from huzhu.members.personal import members_by_id_number
 
 from .models import BindingSource, WeChatBinding
 from .services import OPENID_RE, wechat_bind
@@ -93,7 +94,7 @@ def wechat_bindings_import(
         by_openid.setdefault(r.openid, r)
         by_id.setdefault(r.id_number, r)
     with transaction.atomic():
-        members = {m.id_number: m for m in Member.objects.filter(id_number__in=list(by_id))}
+        members = members_by_id_number(by_id)
         bindings = {
             b.openid: b
             for b in WeChatBinding.objects.select_for_update().filter(openid__in=list(by_openid))

@@ -10,6 +10,7 @@ from django.db import connection
 from huzhu.core.bulk import as_db_text, bulk_insert, bulk_update_rows
 from huzhu.core.crypto import decrypt_text, encrypt_text_many
 from huzhu.members.models import Member
+from huzhu.members.personal import PERSONAL_COLUMNS, personal_values
 from tests.enrollment.helpers import id_number
 from tests.factories import MemberFactory, UnionFactory
 
@@ -34,9 +35,17 @@ def test_bulk_insert_returns_ids_in_order_and_stores_dates():
     numbers = [id_number(), id_number(female=True)]
     ids = bulk_insert(
         Member,
-        ("id_number", "name", "sex", "birth_date", "union", "created_at", "updated_at"),
+        (*PERSONAL_COLUMNS, "name", "sex", "birth_date", "union", "created_at", "updated_at"),
         [
-            (n, f"职工{i}", "male", date(1985, 6, 15), union.id, now, now)
+            (
+                *personal_values([n], [""])[0],
+                f"职工{i}",
+                "male",
+                date(1985, 6, 15),
+                union.id,
+                now,
+                now,
+            )
             for i, n in enumerate(numbers)
         ],
     )
@@ -47,7 +56,12 @@ def test_bulk_insert_returns_ids_in_order_and_stores_dates():
     later = MemberFactory(union=union)  # the ORM continues after the reserved ids
     assert later.pk > ids[1]
 
-    bulk_update_rows(Member, ("phone", "updated_at"), [(ids[1], ("13912345678", now))])
+    phone = personal_values([numbers[1]], ["13912345678"])[0][3:]
+    bulk_update_rows(
+        Member,
+        ("phone_encrypted", "phone_hash", "phone_masked", "updated_at"),
+        [(ids[1], (*phone, now))],
+    )
     assert Member.objects.get(pk=ids[1]).phone == "13912345678"
 
 
@@ -59,9 +73,9 @@ def test_bulk_insert_streams_an_iterator_of_announced_length():
 
     def rows():
         for n in numbers:
-            yield (n, "职工", "male", "1985-06-15", union.id, now, now)
+            yield (*personal_values([n], [""])[0], "职工", "male", "1985-06-15", union.id, now, now)
 
-    fields = ("id_number", "name", "sex", "birth_date", "union", "created_at", "updated_at")
+    fields = (*PERSONAL_COLUMNS, "name", "sex", "birth_date", "union", "created_at", "updated_at")
     ids = bulk_insert(Member, fields, rows(), count=3, dates_as_text=True)
     assert len(ids) == 3
     member = Member.objects.get(pk=ids[2])
@@ -69,7 +83,15 @@ def test_bulk_insert_streams_an_iterator_of_announced_length():
     assert member.created_at == datetime(2026, 1, 5, 8, 30, tzinfo=UTC)
 
     another = id_number()
-    row = (another, "职工", "male", date(1985, 6, 15), union.id, now, now)
+    row = (
+        *personal_values([another], [""])[0],
+        "职工",
+        "male",
+        date(1985, 6, 15),
+        union.id,
+        now,
+        now,
+    )
     assert bulk_insert(Member, fields, [row], returning=False) == []
     assert Member.objects.filter(id_number=another).exists()
     with pytest.raises(ValueError):

@@ -28,7 +28,7 @@ def test_demo_members_and_enrollments_twice_creates_nothing_new():
     ) == counts
 
     assert counts[0] == enrollment_demo.MEMBERS
-    ids = list(Member.objects.values_list("id_number", flat=True))
+    ids = [m.id_number for m in Member.objects.all()]
     assert all(normalize_id_number(n) == n and n.startswith("330683") for n in ids)
 
     today = timezone.localdate()

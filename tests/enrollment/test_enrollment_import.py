@@ -178,7 +178,7 @@ def test_valid_only_imports_the_valid_rows_and_reports_the_rest(union, year):
         "not_consented": 0,
     }
     assert codes(result) == [(3, "身份证号", "bad_check_digit")]
-    assert list(Member.objects.values_list("id_number", flat=True)) == [good]
+    assert [m.id_number for m in Member.objects.all()] == [good]
     batch = EnrollmentImport.objects.get(pk=result.batch_id)
     assert batch.policy == "valid_only"
     assert (
@@ -303,7 +303,7 @@ def test_enrollment_date_column_then_flag_then_today(union, year):
         header=[*HEADER, "参保日期"],
     )
     run(data, union, year, enrolled_on=date(2025, 10, 8))
-    dates = dict(Enrollment.objects.values_list("member__id_number", "enrolled_on"))
+    dates = {e.member.id_number: e.enrolled_on for e in Enrollment.objects.select_related("member")}
     assert dates == {a: date(2025, 11, 3), b: date(2025, 12, 1), c: date(2025, 10, 8)}
 
 
@@ -383,7 +383,7 @@ def test_text_marks_old_exports_put_on_numbers(union, year):
     )
     result = run(data, union, year)
     assert result.problems == []
-    assert dict(Member.objects.values_list("id_number", "phone")) == {
+    assert {m.id_number: m.phone for m in Member.objects.all()} == {
         a: "13812345678",
         b: "13912345678",
     }

@@ -101,11 +101,13 @@ def test_member_update_normalises_saves_and_audits_masked(tree):
     assert event.actor == operator
     assert event.before == {
         "name": "张三",
-        "phone": "13800000000",
+        "phone": "138****0000",
         "bank_account": "**** **** **** 0001",
     }
     assert event.after["bank_account"] == "**** **** **** 9999"
+    assert event.after["phone"] == "139****5678"
     assert "6222029999999999999" not in str(event.after)
+    assert "13912345678" not in str(event.after)
 
 
 def test_member_update_without_changes_writes_nothing(tree):
@@ -165,5 +167,7 @@ def test_reveal_returns_the_clear_value_and_is_audited(tree):
     events = AuditEvent.objects.filter(action="reveal", object_id=str(member.pk))
     assert sorted(e.after["field"] for e in events) == ["bank_account", "id_number"]
     assert all(e.actor == operator for e in events)
+    assert member_reveal(member=member, field="phone", acting_user=operator) == member.phone
+    assert AuditEvent.objects.filter(action="reveal", after__field="phone").count() == 1
     with pytest.raises(ValueError):
-        member_reveal(member=member, field="phone", acting_user=operator)
+        member_reveal(member=member, field="name", acting_user=operator)

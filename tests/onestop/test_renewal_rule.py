@@ -46,8 +46,8 @@ def test_every_reader_says_renewal_alike(plans, year2026, union):
     this_year = Enrollment.objects.filter(scheme_year=year2026)
     annotated = {e.member.name: e.is_renewal for e in enrollments_with_coverage(this_year)}
     plain = {e.member.name: enrollment_is_renewal(e) for e in this_year.select_related("member")}
-    by_id = {m.id_number: name for name, m in members.items()}
-    imported = {by_id[r["member"]]: r["renewal"] for r in _coverage(plans[0]).to_dicts()}
+    by_hash = {m.id_number_hash: name for name, m in members.items()}
+    imported = {by_hash[r["member_hash"]]: r["renewal"] for r in _coverage(plans[0]).to_dicts()}
     hospital = make_hospital()
     onestop = {
         name: _lookup(_stay(stay(f"S-{i}", m)), hospital)[0].renewal

@@ -364,7 +364,7 @@ def test_history_lists_corrections_and_withdrawals(login, operator_a, tree):
     )
     client.post(reverse("web:enrollment_withdraw", args=[enrollment.pk]), {"reason": "重复登记"})
     page = client.get(reverse("web:member_detail", args=[member.pk])).content.decode()
-    assert "手机号：13800000000 → 13911112222" in page
+    assert "手机号：138****0000 → 139****2222" in page
     assert "重复登记" in page
 
 

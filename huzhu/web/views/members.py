@@ -23,7 +23,7 @@ from huzhu.web.permissions import REVEAL_ROLES, can_open, has_role, staff_requir
 from ._common import paginate
 from ._exports import export_xlsx
 
-REVEAL_LABELS = {"id_number": "身份证号", "bank_account": "银行账号"}
+REVEAL_LABELS = {"id_number": "身份证号", "phone": "手机号", "bank_account": "银行账号"}
 
 
 @staff_required("members")
@@ -89,9 +89,7 @@ def _render_detail(
         "reveal_labels": REVEAL_LABELS,
         "can_edit": can_open(user, "member_edit"),
         "edit_form": edit_form
-        or MemberCorrectionForm(
-            initial={"name": member.name, "phone": member.phone, "bank_name": member.bank_name}
-        ),
+        or MemberCorrectionForm(initial={"name": member.name, "bank_name": member.bank_name}),
         "withdraw_form": withdraw_form or WithdrawForm(),
         "history": history,
         "consent": consent_state(member),
