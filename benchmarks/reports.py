@@ -2,6 +2,7 @@
 
     .venv/bin/python benchmarks/reports.py [--claims 1000000] [--members 200000]
                                            [--backend sqlite|postgres|both] [--runs 3] [--keep]
+                                           [--reuse]
 
 Targets (issue 18): each report answers in <= 1 s on PostgreSQL and <= 3 s on SQLite;
 each role's dashboard in <= 300 ms.
@@ -19,6 +20,11 @@ recoveries and top-ups, fee receipts. After ANALYZE, each report is made `--runs
 through `report_make` (as the command and the pages call it) for the whole federation and
 for one township's subtree; the best and the worst run are printed. Then each role's
 dashboard (`huzhu.reports.dashboards.dashboard_for`) the same way.
+
+Filling a million claims takes minutes; `--keep` keeps the databases (PostgreSQL
+`huzhu_bench_reports_<claims>`, SQLite `$TMPDIR/huzhu-bench-reports/<claims>.sqlite3`) and `--reuse`
+measures an earlier kept one again (migrated first, so new indexes are built, then ANALYZEd)
+instead of filling a new one; it refuses a database of another size.
 """
 
 from __future__ import annotations
@@ -406,12 +412,32 @@ def measure(runs: int) -> dict:
     return figures
 
 
+def reuse_data(n_claims: int, n_members: int) -> dict:
+    from django.db import connection
+
+    from huzhu.claims.models import Claim
+    from huzhu.members.models import Member
+
+    found = (Claim.objects.count(), Member.objects.count())
+    if found != (n_claims, n_members):
+        raise SystemExit(
+            f"--reuse: the kept database has {found[0]:,} claims / {found[1]:,} members, "
+            f"not {n_claims:,} / {n_members:,}; run without --reuse to fill a new one"
+        )
+    with connection.cursor() as cursor:
+        cursor.execute("VACUUM ANALYZE" if connection.vendor == "postgresql" else "ANALYZE")
+    return {"members": n_members, "claims": n_claims, "reused": True}
+
+
 def child(args) -> None:
     _django()
     from django.core.management import call_command
 
     call_command("migrate", verbosity=0)
-    out = {"setup": setup_data(args.claims, args.members)}
+    if args.reuse:
+        out = {"setup": reuse_data(args.claims, args.members)}
+    else:
+        out = {"setup": setup_data(args.claims, args.members)}
     out["figures"] = measure(args.runs)
     print(json.dumps(out, ensure_ascii=False))
 
@@ -422,25 +448,41 @@ def main() -> None:
     parser.add_argument("--members", type=int, default=200_000)
     parser.add_argument("--backend", choices=["sqlite", "postgres", "both"], default="both")
     parser.add_argument("--runs", type=int, default=3)
-    parser.add_argument("--keep", action="store_true")
+    parser.add_argument("--keep", action="store_true", help="keep the databases afterwards")
+    parser.add_argument(
+        "--reuse", action="store_true", help="measure the databases an earlier --keep left"
+    )
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         return child(args)
     backends = ["sqlite", "postgres"] if args.backend == "both" else [args.backend]
     results = {}
+    kept = args.keep or args.reuse
+    pg_db = f"{PG_DB}_{args.claims}" if kept else PG_DB
     for backend in backends:
         env = dict(os.environ)
-        tmp = tempfile.mkdtemp(prefix="huzhu-bench-reports-")
-        env["HUZHU_VAR_DIR"] = tmp
-        if backend == "postgres":
-            _admin(f"DROP DATABASE IF EXISTS {PG_DB}")
-            _admin(f"CREATE DATABASE {PG_DB}")
-            env["DATABASE_URL"] = f"postgres://postgres@127.0.0.1:5432/{PG_DB}"
+        if kept:
+            tmp = str(Path(tempfile.gettempdir()) / "huzhu-bench-reports")
+            Path(tmp).mkdir(exist_ok=True)
         else:
-            env["DATABASE_URL"] = f"sqlite:///{tmp}/bench.sqlite3"
+            tmp = tempfile.mkdtemp(prefix="huzhu-bench-reports-")
+        env["HUZHU_VAR_DIR"] = tmp
+        sqlite_file = Path(tmp) / (f"{args.claims}.sqlite3" if kept else "bench.sqlite3")
+        if backend == "postgres":
+            if not args.reuse:
+                _admin(f"DROP DATABASE IF EXISTS {pg_db}")
+                _admin(f"CREATE DATABASE {pg_db}")
+            env["DATABASE_URL"] = f"postgres://postgres@127.0.0.1:5432/{pg_db}"
+        else:
+            if not args.reuse:
+                sqlite_file.unlink(missing_ok=True)
+            elif not sqlite_file.exists():
+                raise SystemExit(f"--reuse: no kept SQLite database at {sqlite_file}")
+            env["DATABASE_URL"] = f"sqlite:///{sqlite_file}"
         print(
-            f"{backend}: setting up {args.claims:,} claims / {args.members:,} members …",
+            f"{backend}: {'reusing' if args.reuse else 'setting up'} "
+            f"{args.claims:,} claims / {args.members:,} members …",
             file=sys.stderr,
             flush=True,
         )
@@ -454,11 +496,15 @@ def main() -> None:
             str(args.members),
             "--runs",
             str(args.runs),
+            *(["--reuse"] if args.reuse else []),
         ]
         done = subprocess.run(cmd, env=env, stdout=subprocess.PIPE, text=True, check=True)
         results[backend] = json.loads(done.stdout.strip().splitlines()[-1])
-        if backend == "postgres" and not args.keep:
-            _admin(f"DROP DATABASE IF EXISTS {PG_DB}")
+        if not kept:
+            if backend == "postgres":
+                _admin(f"DROP DATABASE IF EXISTS {pg_db}")
+            else:
+                sqlite_file.unlink(missing_ok=True)
     target = {"sqlite": 3.0, "postgres": 1.0}
     for backend, res in results.items():
         worst = max(v["worst_s"] for k, v in res["figures"].items() if "worst_s" in v)

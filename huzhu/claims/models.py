@@ -348,6 +348,26 @@ class Claim(models.Model):
                 condition=Q(status__in=["submitted", "union_reviewed", "returned"]),
             ),
             models.Index(fields=["union", "status"]),
+            # The reports and dashboards (huzhu/reports): every column their aggregates over a
+            # year's approved and paid claims read, so a GROUP BY over a million claims reads
+            # this index alone (PostgreSQL index-only scan, SQLite covering index) instead of
+            # the wide rows; (status, scheme year, amount) first also serves the fund balance,
+            # the approved-unpaid totals and the largest claims (a backward range).
+            models.Index(
+                fields=[
+                    "status",
+                    "scheme_year",
+                    "amount_fen",
+                    "union",
+                    "approved_at",
+                    "paid_at",
+                    "discharge_date",
+                    "benefit_code",
+                    "source",
+                    "filer",
+                ],
+                name="claim_report_facts",
+            ),
             # Also serves lookups of one member's stay by dates (a member has few claims).
             models.Index(fields=["member", "scheme_year", "discharge_date"]),
         ]

@@ -108,17 +108,17 @@ def benefit_labels(scope: Scope) -> dict[str, str]:
 
 
 def claim_facts(scope: Scope) -> list[dict]:
-    """One GROUP BY over the year's approved-or-paid claims: per (union, benefit, channel,
-    status, approval month, payment month) the count and amount. Reports that need several
-    roll-ups (the fund) read the claims once through this, not once per table."""
+    """One GROUP BY over the year's approved-or-paid claims: per (union, benefit, status,
+    approval month, payment month) the count and amount, read from the `claim_report_facts`
+    index alone. Reports that need several roll-ups (the fund) read the claims once through
+    this, not once per table."""
     return list(
         approved_claims(scope)
         .annotate(
-            channel=CHANNEL,
             approved_month=LocalMonth("approved_at"),
             paid_month=LocalMonth("paid_at"),
         )
-        .values("union_id", "benefit_code", "channel", "status", "approved_month", "paid_month")
+        .values("union_id", "benefit_code", "status", "approved_month", "paid_month")
         .annotate(claims=Count("id"), amount_fen=Sum("amount_fen"))
         .order_by()
     )
@@ -128,7 +128,6 @@ _FACT_KEYS = {
     "benefit": "benefit_code",
     "union": "union_id",
     "month": "approved_month",
-    "channel": "channel",
 }
 
 
