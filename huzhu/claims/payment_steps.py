@@ -36,9 +36,10 @@ from .models import (
     Claim,
     ClaimStatus,
     Notification,
+    PayeeKind,
 )
 from .notifications import deliver, redelivery_schedule
-from .workflow import TRANSITIONS, actor_kind
+from .workflow import TRANSITIONS, Actor, actor_kind
 
 __all__ = [
     "ClaimStepsRefused",
@@ -87,7 +88,7 @@ def _lock_claims(claim_ids) -> list[tuple]:
         Claim.objects.filter(id__in=claim_ids)
         .select_for_update(of=("self",))
         .order_by("id")
-        .values_list("id", "status", "amount_fen", "number", "member_id")
+        .values_list("id", "status", "amount_fen", "number", "member_id", "payee_kind")
     )
 
 
@@ -188,18 +189,29 @@ def claims_mark_paid_many(*, pays, acting_user, paid_at: dt.datetime, reason: st
     return len(ids)
 
 
+_PAYMENT_FAILURE_ACTORS = frozenset({Actor.PLATFORM, Actor.FEDERATION_FINANCE})
+
+
 def claims_record_payment_failure_many(*, failures: dict[int, str], acting_user) -> int:
-    # (few claims per return file fail: a plain list of ids is fine here)
     """The bank refused these payments (claim id -> reason): the claims stay `approved`, the
-    failure and reason are recorded, each member is asked to check the card."""
+    failure and reason are recorded (audited), and each member-payee claim's member is asked
+    to check the card (a hospital's refused transfer is the hospital's account, not the
+    member's). The only payment-failure path: `claim_record_payment_failure` calls it with
+    one claim. Refused as a whole (nothing written) when the actor is neither the platform
+    nor federation finance, a reason is blank, or a claim is no longer approved."""
+    if actor_kind(acting_user) not in _PAYMENT_FAILURE_ACTORS:
+        raise ClaimError(ClaimErrorCode.ROLE_NOT_ALLOWED, _("您的角色不能办理此操作。"))
     if not failures:
         return 0
+    failures = {claim_id: (reason or "").strip() for claim_id, reason in failures.items()}
+    if not all(failures.values()):
+        raise ClaimError(ClaimErrorCode.REASON_REQUIRED, _("请填写发放失败原因。"), field="reason")
     now = timezone.now()
     locked = _lock_claims(sorted(failures))
     _refuse(
         [
             _status_problem(number, status, fen)
-            for _i, status, fen, number, _m in locked
+            for _i, status, fen, number, _m, _p in locked
             if status != ClaimStatus.APPROVED
         ],
         _("发放失败记录"),
@@ -240,7 +252,8 @@ def claims_record_payment_failure_many(*, failures: dict[int, str], acting_user)
                 "claim_payment_failed",
                 text % {"n": number, "amt": format_fen(fen), "r": failures[claim_id]},
             )
-            for claim_id, _s, fen, number, member_id in locked
+            for claim_id, _s, fen, number, member_id, payee in locked
+            if payee == PayeeKind.MEMBER
         ]
     )
     return len(locked)

@@ -187,3 +187,43 @@ def test_attach_settlement_already_claimed_is_refused(world):
         services.claim_attach_settlement(claim=manual, settlement_id="S-779", stay={})
     assert err.value.code == E.DUPLICATE_SETTLEMENT
     assert Claim.objects.get(pk=manual.pk).settlement_id is None
+
+
+def test_one_payment_failure_path_for_one_claim_and_a_bank_return_file(world):
+    """Issue 15: a failed payment was written two ways (`claim_record_payment_failure`, and
+    the bank return file's set-based twin, which asked no role, took a blank reason and told
+    the member of a one-stop claim to check their card when the *hospital's* transfer
+    failed). Now the single case calls the batch one: same checks, same rows."""
+    from huzhu.claims.models import PayeeKind
+    from huzhu.claims.payment_steps import claims_record_payment_failure_many
+
+    hospital_paid = make_claim(
+        world, S.APPROVED, payee_kind=PayeeKind.HOSPITAL, hospital_code="H001", source="onestop"
+    )
+    member_paid = make_claim(world, S.APPROVED)
+    # A reviewer may not record a failure, in a file or one by one; a reason is required.
+    with pytest.raises(ClaimError) as err:
+        claims_record_payment_failure_many(
+            failures={member_paid.pk: "户名不符"}, acting_user=world.reviewer
+        )
+    assert err.value.code == E.ROLE_NOT_ALLOWED
+    with pytest.raises(ClaimError) as err:
+        claims_record_payment_failure_many(
+            failures={member_paid.pk: " "}, acting_user=world.finance
+        )
+    assert err.value.code == E.REASON_REQUIRED
+    assert not Claim.objects.filter(payment_failed_at__isnull=False).exists()
+    n = claims_record_payment_failure_many(
+        failures={hospital_paid.pk: "医院账户已销户", member_paid.pk: "户名不符"},
+        acting_user=world.finance,
+    )
+    assert n == 2
+    # Only the member payee is asked to check the card.
+    told = Notification.objects.filter(kind="claim_payment_failed")
+    assert list(told.values_list("claim_id", flat=True)) == [member_paid.pk]
+    # The one-claim step writes the same audit row as the file's.
+    again = make_claim(world, S.APPROVED)
+    services.claim_record_payment_failure(claim=again, reason="卡已挂失", acting_user=world.finance)
+    rows = AuditEvent.objects.filter(action="claim.payment_failed").order_by("id")
+    shapes = {(r.before is None, tuple(sorted(r.after)), bool(r.reason)) for r in rows}
+    assert rows.count() == 3 and len(shapes) == 1

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from django.db import transaction
-from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from huzhu.audit.services import audit_record
@@ -14,7 +13,6 @@ from ..ledger import ledger_lock
 from ..models import (
     Claim,
     ClaimStatus,
-    PayeeKind,
 )
 from ..notifications import notify_member
 from ..workflow import Actor, actor_kind
@@ -32,7 +30,6 @@ S = ClaimStatus
 E = ClaimErrorCode
 
 
-_PAYMENT_ACTORS = frozenset({Actor.PLATFORM, Actor.FEDERATION_FINANCE})
 _RECOMPUTE_ACTORS = frozenset({Actor.PLATFORM, Actor.FEDERATION_REVIEWER})
 
 
@@ -43,40 +40,15 @@ def _require_actor(acting_user, allowed: frozenset[Actor]) -> None:
 
 def claim_record_payment_failure(*, claim: Claim, reason: str, acting_user=None) -> Claim:
     """The bank refused the payment: the claim stays `approved`, with the failure recorded,
-    ready for the next batch; the member is asked to check their bank account."""
-    _require_actor(acting_user, _PAYMENT_ACTORS)
-    reason = _require_reason(reason, _("发放失败原因"))
+    ready for the next batch; a member payee is asked to check their bank account.
+
+    The same step as a bank return file's (`payment_steps.claims_record_payment_failure_many`,
+    which it calls with this one claim): same checks, fields, audit row and message."""
+    from ..payment_steps import claims_record_payment_failure_many
+
     with transaction.atomic():
-        locked = (
-            Claim.objects.select_for_update(of=("self",)).select_related("member").get(pk=claim.pk)
-        )
-        if locked.status != S.APPROVED:
-            raise ClaimError(
-                E.TRANSITION_NOT_ALLOWED,
-                _("申请%(n)s状态为“%(s)s”，只有已核准未发放的申请才能记录发放失败。")
-                % {"n": locked.number, "s": locked.get_status_display()},
-            )
-        locked.payment_failed_at = timezone.now()
-        locked.payment_failure_reason = reason
-        locked.save(update_fields=["payment_failed_at", "payment_failure_reason", "updated_at"])
-        audit_record(
-            actor=acting_user,
-            action="claim.payment_failed",
-            obj=locked,
-            after={"payment_failure_reason": reason},
-            reason=reason,
-        )
-        if locked.payee_kind == PayeeKind.MEMBER:
-            _notify_payment_failure(locked, reason)
-    return locked
-
-
-def _notify_payment_failure(claim: Claim, reason: str) -> None:
-    text = _(
-        "您的申请（%(n)s）互助金%(amt)s元发放失败：%(r)s。请核对或更新银行卡信息，"
-        "更新后将在下一批次发放。"
-    ) % {"n": claim.number, "amt": format_fen(claim.amount_fen), "r": reason}
-    notify_member(member=claim.member, kind="claim_payment_failed", text=text, claim=claim)
+        claims_record_payment_failure_many(failures={claim.pk: reason}, acting_user=acting_user)
+    return Claim.objects.select_related("member").get(pk=claim.pk)
 
 
 def claim_recompute(
