@@ -57,6 +57,7 @@ from .rowchecks import (
     check_rows,
     problem,
 )
+from .signals import enrollments_imported
 
 __all__ = [
     "ALIASES",
@@ -292,7 +293,17 @@ def _import(
         return _run(*args, False, acting_user, consent_attested)
     with transaction.atomic():
         _lock_imports()
-        return _run(*args, True, acting_user, consent_attested)
+        result = _run(*args, True, acting_user, consent_attested)
+        if result.written and result.summary["enrolled"]:
+            # Once committed, the apps above may act on the new enrollments (settlement
+            # records refused as not enrolled are adjudicated again).
+            transaction.on_commit(
+                lambda: enrollments_imported.send(
+                    sender=type(scheme_year), scheme_year=scheme_year, batch_id=result.batch_id
+                ),
+                robust=True,
+            )
+        return result
 
 
 def _lock_imports() -> None:

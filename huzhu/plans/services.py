@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from django.db import transaction
 
@@ -11,6 +11,7 @@ from huzhu.enrollment.models import SchemeYear
 
 from .models import PlanVersion
 from .schema import Plan, plan_content_hash, plan_from_yaml
+from .signals import plan_version_loaded
 
 __all__ = ["PlanLoadResult", "plan_load"]
 
@@ -22,6 +23,9 @@ class PlanLoadResult:
     created: bool  # False: an identical file was already loaded, nothing changed
     scheme_year_created: bool
     scheme_year_updated: list[str]
+    # What the receivers of `plan_version_loaded` did (claims re-priced, records adjudicated
+    # again), by their keys; empty when nothing was loaded.
+    follow_ups: dict = field(default_factory=dict)
 
 
 def _year_fields(plan: Plan) -> dict:
@@ -41,7 +45,9 @@ def plan_load(*, source_text: str, source_name: str = "", acting_user=None) -> P
     An identical file (same content hash) changes nothing. The scheme year is created
     from the plan (period, fee, waiting period, claim window) if missing, and brought in
     line with a new version otherwise. Raises PlanError listing every problem.
-    Recomputing unpaid claims under a new version belongs to the claims app.
+    A new version is announced (`signals.plan_version_loaded`) inside the same
+    transaction: the apps above re-price the year's unpaid, unfixed claims under it and
+    adjudicate refused settlement records again; their summaries come back in `follow_ups`.
     """
     plan = plan_from_yaml(source_text)
     digest = plan_content_hash(source_text)
@@ -88,4 +94,10 @@ def plan_load(*, source_text: str, source_name: str = "", acting_user=None) -> P
             },
             reason=f"加载方案文件 {source_name}".strip(),
         )
-    return PlanLoadResult(version, plan, True, year_created, changed)
+        follow_ups: dict = {}
+        for _receiver, response in plan_version_loaded.send(
+            sender=PlanVersion, version=version, plan=plan, acting_user=acting_user
+        ):
+            if isinstance(response, dict):
+                follow_ups.update(response)
+    return PlanLoadResult(version, plan, True, year_created, changed, follow_ups)

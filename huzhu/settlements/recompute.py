@@ -11,6 +11,11 @@ key) order with the row engine (`adjudicate_member_year`):
   the new amount and what the claim already carries (amount ± its adjustment items) becomes
   a top-up or recovery item;
 - new covered stays become auto-claims (`claim_create_auto`), lump sums included.
+
+Also the walk of late data (`readjudicate.py`): stored refused records that the enrollment or
+plan now covers come in as new stays; and of a new plan version (`keep_fixed=True`): the
+year's unpaid, unfixed claims are re-priced under it, fixed ones keep the version they used
+(see `huzhu.claims.services.repricing`, `adjust_fixed=False`).
 """
 
 from __future__ import annotations
@@ -109,6 +114,7 @@ def _create(ctx: dict, stay, claim, code: str, name: str, amount, review: str) -
     )
     out = ctx["out"]
     out["created"] += 1
+    out["created_claims"].append(created.number)
     if created.status == S.APPROVED:
         out["approved"] += 1
         out["approved_fen"] += created.amount_fen or 0
@@ -117,20 +123,38 @@ def _create(ctx: dict, stay, claim, code: str, name: str, amount, review: str) -
     return created
 
 
-def recompute_member_years(work: list[MemberYearWork], *, plans, batch) -> dict:
-    """Recompute each member-year of `work` (precondition: inside the import's transaction).
-    Returns counts of the claims it created.
+def recompute_member_years(
+    work: list[MemberYearWork],
+    *,
+    plans,
+    batch=None,
+    reason: str = "",
+    keep_fixed: bool = False,
+) -> dict:
+    """Recompute each member-year of `work` (precondition: inside a transaction holding the
+    settlement import's lock: the import's own, or `readjudicate.settlements_lock`).
+    `reason` is told to members whose claims change (default: the import `batch`'s);
+    `keep_fixed`: a new plan version (fixed claims keep theirs, no adjustment item).
+    Returns counts of the claims it created and of the unfixed claims it re-priced.
 
     In bulk: the ledger rows of every member-year are locked in one statement, their claims
     read (and row-locked) in one query, the lifetime lump sums paid in other years in one
     query, and the walks done by one call of the claims core's re-pricing service
     (`member_years_reprice`)."""
-    out = {"created": 0, "approved": 0, "for_review": 0, "approved_fen": 0}
+    out = {
+        "created": 0,
+        "approved": 0,
+        "for_review": 0,
+        "approved_fen": 0,
+        "created_claims": [],  # numbers
+        "changed": 0,  # unfixed claims whose amount changed
+        "difference_fen": 0,  # the sum of (new − old amount) over them
+    }
     pairs = [(w.member_id, w.scheme_year_id) for w in work]
     ledgers = ledger_lock_many(pairs)
     year_claims = year_claims_locked(pairs, statuses=LIVE_STATUSES)
     members = Member.objects.in_bulk([w.member_id for w in work])
-    why = f"医保结算数据更新（导入批次{batch.pk}），按出院顺序重新计算本年度住院互助"
+    why = reason or f"医保结算数据更新（导入批次{batch.pk}），按出院顺序重新计算本年度住院互助"
     # A stay settled at a hospital cashier (one-stop) reaches the bureau's file later with the
     # same settlement id: it is the same stay, already claimed (domain.md): no second claim.
     claimed = set(
@@ -228,6 +252,7 @@ def recompute_member_years(work: list[MemberYearWork], *, plans, batch) -> dict:
                 sex=member.sex,
                 held=frozenset(held),
                 price_unpriced=frozenset(attached_ids),
+                adjust_fixed=not keep_fixed,
             )
         )
         years.append((w, lp, member, remaining, {s.settlement_id: s for s in new_stays}))
@@ -238,6 +263,10 @@ def recompute_member_years(work: list[MemberYearWork], *, plans, batch) -> dict:
         inpatient = plan.inpatient
         ledger = ledgers[(w.member_id, w.scheme_year_id)]
         ctx = {"member": member, "scheme_year": lp.scheme_year, "ledger": ledger, "out": out}
+        for claim, before, after in done.changed:
+            if not (claim.is_fixed or claim.status == S.PAID):
+                out["changed"] += 1
+                out["difference_fen"] += after - before
         # 4. New covered stays become auto-claims, in ledger order.
         for key, b in done.new.items():
             stay = fresh[key]

@@ -13,7 +13,11 @@ from django_tasks import task
 from huzhu.claims.models import Notification
 from huzhu.claims.notifications import deliver, redelivery_schedule
 
-__all__ = ["settlement_import_task", "deliver_import_notifications"]
+__all__ = [
+    "deliver_import_notifications",
+    "settlement_import_task",
+    "settlements_readjudicate_task",
+]
 
 
 @task()
@@ -45,3 +49,12 @@ def deliver_import_notifications(first_id: int, last_id: int, created_at: str) -
     if failed:
         redelivery_schedule()
     return sent
+
+
+@task()
+def settlements_readjudicate_task(years: list[int] | None = None) -> dict:
+    """Adjudicate the stored refused records again (after an enrollment import); returns the
+    run's summary."""
+    from .readjudicate import settlements_readjudicate
+
+    return settlements_readjudicate(years=years).summary()

@@ -58,7 +58,7 @@ def claim_recompute(
     version). Returns (claim, the previous amount_fen or None). Fixed and final claims are
     refused: their differences become adjustment items (`adjustment_create`).
 
-    Holds the member-year lock; audited; an approved claim whose amount changed is told.
+    Holds the member-year lock; audited; the member is told when the amount changed.
     """
     _require_actor(acting_user, _RECOMPUTE_ACTORS)
     reason = _require_reason(reason, _("重新计算的原因"))
@@ -91,12 +91,19 @@ def claim_recompute(
             after={k: _jsonable(v) for k, v in changes.items()},
             reason=reason,
         )
-        if locked.status == S.APPROVED and old != locked.amount_fen:
+        if old != locked.amount_fen and locked.amount_fen is not None:
+            # Any change of amount is told: on a claim still in review it is the amount
+            # the review starts from.
+            ctx = {"n": locked.number, "amt": format_fen(locked.amount_fen), "r": reason}
             notify_member(
                 member=locked.member,
                 kind="claim_recomputed",
-                text=_("您的申请（%(n)s）金额已重新计算为%(amt)s元：%(r)s")
-                % {"n": locked.number, "amt": format_fen(locked.amount_fen), "r": reason},
+                text=(
+                    _("您的申请（%(n)s）金额已重新计算为%(amt)s元：%(r)s")
+                    if locked.status == S.APPROVED
+                    else _("您的申请（%(n)s）正在审核，计算金额已更新为%(amt)s元：%(r)s")
+                )
+                % ctx,
                 claim=locked,
             )
     return locked, old

@@ -25,7 +25,11 @@ the member-year's ledger lock, the claims loaded with `select_for_update`, e.g. 
    - a fixed or paid claim never changes: when its **computed** amount moved (override-aware:
      `claim_priced_fen`, never `amount_fen`), the change becomes a top-up or recovery item
      (`adjustment_for_new_amount`, told to the member) — unless `adjust_fixed=False`
-     (a new plan version: fixed claims keep the version they used);
+     (a new plan version, domain.md "Plan versions": fixed claims keep the version they
+     used. They are not priced under the new plan at all: the walk moves on by what their
+     stored breakdown says they consumed of the deductible, bands and cap, and prices the
+     unfixed stays after them under the new plan from there. The year's unfixed, unpaid
+     lump-sum claims take the new plan's amount for their benefit);
    - an unfixed, unpaid claim whose amount or breakdown differs is recomputed
      (`claim_recompute`, audited, the member told when its approved amount changed);
 4. returns `YearRepriced`: the engine's result (`result.state` for the ledger, `result.lump_sums`),
@@ -43,14 +47,18 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-from huzhu.plans.rules.ledger import CoveredStay, LedgerState, MemberYearResult
+from huzhu.plans.rules.ledger import (
+    CoveredStay,
+    LedgerState,
+    MemberYearResult,
+)
 from huzhu.plans.rules.ledger import adjudicate_member_year as _walk
 from huzhu.plans.rules.outcomes import StayBenefit
 from huzhu.plans.schema import Plan
 
 from .. import texts
 from ..ledger import LedgerTotals
-from ..models import COMPUTED_STATUSES, LIVE_STATUSES, Claim, ClaimStatus
+from ..models import COMPUTED_STATUSES, LIVE_STATUSES, VOIDABLE_STATUSES, Claim, ClaimStatus
 from .adjustments import (
     _net_adjustments_fen,
     adjustment_for_new_amount,
@@ -190,6 +198,82 @@ def _stays(walk: YearWalk) -> tuple[dict[str, Claim], list[CoveredStay]]:
     return claims, stays
 
 
+def _fixed_use(claim: Claim) -> tuple[int, int, int] | None:
+    """What a settled claim consumed of its year when it was priced (deductible, excess,
+    computed amount), from its stored breakdown; None when the breakdown does not say."""
+    b = claim.breakdown if isinstance(claim.breakdown, dict) else {}
+    try:
+        used, excess = int(b["deductible_fen"]), int(b["excess_fen"])
+        amount = int(b["amount_fen"]) if b.get("amount_fen") is not None else None
+    except (KeyError, TypeError, ValueError):
+        return None
+    return used, excess, claim_computed_fen(claim) if amount is None else amount
+
+
+def _walk_keeping_fixed(
+    plan: Plan, stays: list[CoveredStay], fixed: dict, *, sex, state: LedgerState
+) -> MemberYearResult:
+    """The engine's walk, except that the stays in `fixed` (key -> stored consumption) are
+    not priced: the state moves on by what they consumed under their own version, and the
+    stays between them are priced under `plan` from there."""
+    benefits, lumps, segment = [], [], []
+
+    def flush(state: LedgerState) -> LedgerState:
+        if not segment:
+            return state
+        part = _walk(plan, segment, sex=sex, state=state)
+        benefits.extend(part.benefits)
+        lumps.extend(part.lump_sums)
+        segment.clear()
+        return part.state
+
+    for stay in sorted(stays, key=lambda s: (s.discharge_date, s.key)):
+        if stay.key not in fixed:
+            segment.append(stay)
+            continue
+        state = flush(state)
+        used, excess, amount = fixed[stay.key]
+        state = LedgerState(
+            state.deductible_used_fen + used,
+            state.cumulative_excess_fen + excess,
+            state.paid_fen + amount,
+            state.lump_sums_paid,
+        )
+    state = flush(state)
+    return MemberYearResult(tuple(benefits), tuple(lumps), state)
+
+
+def _lump_sums_to_plan(walk: YearWalk, out: YearRepriced, write: bool) -> None:
+    """A new plan version: the unfixed, unpaid lump-sum claims of the year take its amount
+    for their benefit (a benefit the version no longer has leaves its claims alone)."""
+    by_code = {b.code: b for b in walk.plan.lump_sums}
+    for c in walk.claims:
+        benefit = by_code.get(c.benefit_code)
+        if (
+            benefit is None
+            or c.pk in walk.exclude
+            or claim_is_settled(c)
+            or c.status not in VOIDABLE_STATUSES
+            or c.amount_fen is None
+        ):
+            continue
+        amount = ClaimAmount(
+            amount_fen=benefit.lump_sum_fen,
+            breakdown=texts.lump_breakdown_dict(
+                walk.plan, walk.version[0], benefit, c.diagnosis_code
+            ),
+            explanation=texts.lump_explanation_text(walk.plan, benefit),
+            plan_version_number=walk.version[0],
+            plan_version_id=walk.version[1],
+        )
+        if c.amount_fen != amount.amount_fen:
+            out.changed.append((c, c.amount_fen, amount.amount_fen))
+        elif c.breakdown == amount.breakdown and c.plan_version_id == walk.version[1]:
+            continue
+        if write:
+            claim_recompute(claim=c, amount=amount, reason=walk.reason)
+
+
 def member_years_reprice(walks: Iterable[YearWalk], *, write: bool = True) -> list[YearRepriced]:
     """Walk each member-year again and store what moved (see the module docstring); one
     result per walk, in the order given."""
@@ -199,7 +283,13 @@ def member_years_reprice(walks: Iterable[YearWalk], *, write: bool = True) -> li
         held = walk.held
         if held is None:
             held = frozenset(b.code for b in walk.plan.lump_sums)
-        result = _walk(walk.plan, stays, sex=walk.sex, state=LedgerState(lump_sums_paid=held))
+        start = LedgerState(lump_sums_paid=held)
+        if walk.adjust_fixed:
+            result = _walk(walk.plan, stays, sex=walk.sex, state=start)
+        else:
+            fixed = {k: _fixed_use(c) for k, c in claims.items() if claim_is_settled(c)}
+            fixed = {k: use for k, use in fixed.items() if use is not None}
+            result = _walk_keeping_fixed(walk.plan, stays, fixed, sex=walk.sex, state=start)
         out = YearRepriced(walk=walk, result=result, claims=claims, new={})
         for b in result.benefits:
             claim = claims.get(b.key)
@@ -224,6 +314,8 @@ def member_years_reprice(walks: Iterable[YearWalk], *, write: bool = True) -> li
                 continue
             if write:
                 claim_recompute(claim=claim, amount=amount, reason=walk.reason)
+        if not walk.adjust_fixed:
+            _lump_sums_to_plan(walk, out, write)
         done.append(out)
     return done
 

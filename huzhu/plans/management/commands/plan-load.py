@@ -59,6 +59,19 @@ class Command(HuzhuCommand):
                     else ""
                 )
             )
+            repriced = result.follow_ups.get("repriced")
+            if repriced:
+                self.stdout.write(
+                    f"按新版本重新计算尚未发放的申请{repriced['recomputed']}件，"
+                    f"金额变化{repriced['changed']}件，差额合计{repriced['difference']}元；"
+                    f"金额已锁定或已发放的{repriced['kept_fixed']}件保持原版本"
+                )
+            again = result.follow_ups.get("readjudicated")
+            if again and again["checked"]:
+                self.stdout.write(
+                    f"重新判定未获补助的结算记录{again['checked']}条：现可补助{again['covered']}条，"
+                    f"新建申请{again['created']}件"
+                )
         else:
             self.stdout.write(f"与已加载的{plan.year}年度方案第{v.version}版完全相同，未作改动")
         self.write_summary(
@@ -74,5 +87,10 @@ class Command(HuzhuCommand):
                 "content_hash": v.content_hash,
                 "fee_per_member": fen_to_yuan(plan.fee_per_member_fen),
                 "period": [plan.period.start.isoformat(), plan.period.end.isoformat()],
+                **{
+                    k: result.follow_ups[k]
+                    for k in ("repriced", "readjudicated")
+                    if k in result.follow_ups
+                },
             }
         )
