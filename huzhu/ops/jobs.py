@@ -89,6 +89,14 @@ def _traces_prune() -> dict:
     return {"traces": traces, "heartbeats": beats}
 
 
+def _settlements_readjudicate() -> dict:
+    """Stored bureau records refused for want of an enrollment or a plan, adjudicated again
+    (also run after each enrollment import and plan load; this catches any missed run)."""
+    from huzhu.settlements.readjudicate import settlements_readjudicate
+
+    return settlements_readjudicate().summary()
+
+
 JOBS: dict[str, Job] = {
     job.name: job
     for job in (
@@ -100,5 +108,12 @@ JOBS: dict[str, Job] = {
         Job("sms-codes-prune", 86400, _sms_codes_prune, at_hour=3, title="清理过期验证码"),
         Job("task-results-prune", 86400, _task_results_prune, at_hour=4, title="清理旧任务记录"),
         Job("traces-prune", 86400, _traces_prune, at_hour=4, title="清理请求追踪与心跳"),
+        Job(
+            "settlements-readjudicate",
+            86400,
+            _settlements_readjudicate,
+            at_hour=2,
+            title="重新判定迟到数据的结算记录",
+        ),
     )
 }

@@ -33,3 +33,12 @@ def test_other_roles_are_refused(client, role):
     assert client.get("/staff/ops/").status_code == 403
     assert client.post("/staff/ops/jobs/documents-prune/run/").status_code == 403
     assert not ScheduledJob.objects.exists()
+
+
+def test_the_nightly_readjudication_is_on_the_page_and_runs_from_it(client):
+    client.force_login(UserFactory(username="adm2", role=Role.ADMIN))
+    page = client.get("/staff/ops/").content.decode()
+    assert "settlements-readjudicate" in page and "重新判定迟到数据的结算记录" in page
+    assert client.post("/staff/ops/jobs/settlements-readjudicate/run/").status_code == 302
+    row = ScheduledJob.objects.get(name="settlements-readjudicate")
+    assert row.runs == 1 and row.last_ok is True

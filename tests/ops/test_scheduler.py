@@ -103,3 +103,19 @@ def test_workers_ticking_together_claim_each_period_once(counted_job):
     results = run_together([lambda: scheduler_tick(now=now) for _ in range(4)])
     assert sorted(sum((r for r in results), [])) == ["count"]
     assert ScheduledJob.objects.get(name="count").runs == 1
+
+
+def test_readjudication_of_late_data_runs_nightly_in_the_worker(
+    django_capture_on_commit_callbacks,
+):
+    """Issue 20: re-adjudication of late data is one of the worker's periodic jobs, run
+    once a night, and its result is the command's summary."""
+    job = JOBS["settlements-readjudicate"]
+    assert (job.period_seconds, job.at_hour) == (86400, 2)
+    now = timezone.now()
+    assert next_run_after(job, now) - now <= timedelta(days=1)
+    result = scheduled_job_run("settlements-readjudicate")
+    assert result["command"] == "settlements-readjudicate"
+    assert (result["checked"], result["created"]) == (0, 0)
+    row = ScheduledJob.objects.get(name="settlements-readjudicate")
+    assert row.last_ok and row.runs == 1 and '"created": 0' in row.last_result
