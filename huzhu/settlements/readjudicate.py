@@ -11,7 +11,9 @@ data arrives they are adjudicated again and earn their claims:
   under the loaded plans and today's enrollments (domain.md "Outcome", in its order); its
   status is brought up to date, and the covered ones become claims through the member-year
   recompute (`recompute.recompute_member_years`: ledger locks, ledger order, fixed claims'
-  adjustments, lump sums, the claims core's trail and notices). Run after an enrollment
+  adjustments, lump sums, the claims core's trail and notices). A stay of a member who
+  refused or withdrew consent becomes a claim for a reviewer (submitted, with the
+  import's consent reason), never an automatic payment. Run after an enrollment
   import commits (a task), after a plan load (in its transaction), nightly (ops job
   `settlements-readjudicate`) and by `huzhu settlements-readjudicate [--year YYYY]`.
 - `plan_version_reprice(version)`: a new plan version re-prices the year's unpaid,
@@ -36,6 +38,7 @@ from django.db.models import Exists, OuterRef, Q
 from huzhu.audit.services import audit_record
 from huzhu.claims.models import VOIDABLE_STATUSES, Claim, ClaimStatus
 from huzhu.core.money import fen_to_yuan
+from huzhu.enrollment.consent import consent_withheld_member_ids
 from huzhu.enrollment.models import Enrollment
 from huzhu.members.models import Member
 from huzhu.plans.rules.ledger import Coverage
@@ -156,6 +159,9 @@ def _readjudicate(years, plans: list[LoadedPlan], acting_user) -> Readjudication
             withdrawn_at__isnull=True,
         ).values_list("member_id", "scheme_year__year")
     )
+    # Members who refused or withdrew consent: their stays wait for a reviewer, never paid
+    # automatically (the import's rule, the same words).
+    withheld = set(consent_withheld_member_ids())
     work: dict[tuple[int, int], MemberYearWork] = {}
     for rec in records:
         status, member, enrollment, idx = _classify(rec, plans, members, enrollments, renewals)
@@ -175,6 +181,7 @@ def _readjudicate(years, plans: list[LoadedPlan], acting_user) -> Readjudication
                     discharge=rec.discharge_date,
                     name=(rec.name or "").strip(),
                     member_name=member.name,
+                    consent_withheld=member.pk in withheld,
                 )
             )
             key = (member.pk, lp.scheme_year.pk)
@@ -255,7 +262,8 @@ def _new_stay(rec: SettlementRecord, plan, enrollment, review: str) -> NewStay:
 def plan_version_reprice(version, *, acting_user=None) -> dict:
     """Re-price the year's unpaid, unfixed claims under `version` (the year's newest), with
     the claims core's audit and notices; fixed claims keep the version they used. Returns
-    the summary (also audited as `plan.reprice` on the version).
+    the summary (also audited as `plan.reprice` on the version), with `claims`: (number,
+    amount before, amount after) of each claim whose amount changed (the first 500).
 
     Precondition: inside a transaction holding `settlements_lock` (plan_load's)."""
     plans = loaded_plans()
@@ -299,11 +307,18 @@ def plan_version_reprice(version, *, acting_user=None) -> dict:
         "difference": fen_to_yuan(out["difference_fen"]),
         "kept_fixed": kept,
     }
+    changed = [list(c) for c in out["changed_claims"][:500]]
+    summary_claims = changed  # kept apart from the summary (the command's JSON line)
     audit_record(
         actor=acting_user,
         action="plan.reprice",
         obj=version,
-        after={**summary, "difference_fen": out["difference_fen"]},
+        after={
+            **summary,
+            "difference_fen": out["difference_fen"],
+            # (claim number, amount before, amount after) of each change, for the plans page
+            "claims": summary_claims,
+        },
         reason=why,
     )
-    return summary
+    return {**summary, "claims": summary_claims}

@@ -24,7 +24,8 @@ def on_plan_version_loaded(sender, *, version, acting_user=None, **kwargs) -> di
     settlements_lock()
     repriced = plan_version_reprice(version, acting_user=acting_user)
     again = _readjudicate([version.scheme_year.year], loaded_plans(), acting_user)
-    return {"repriced": repriced, "readjudicated": again.summary()}
+    claims = repriced.pop("claims", [])
+    return {"repriced": repriced, "repriced_claims": claims, "readjudicated": again.summary()}
 
 
 def on_enrollments_imported(sender, *, scheme_year, **kwargs) -> None:

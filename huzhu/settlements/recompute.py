@@ -149,6 +149,7 @@ def recompute_member_years(
         "created_claims": [],  # numbers
         "changed": 0,  # unfixed claims whose amount changed
         "difference_fen": 0,  # the sum of (new − old amount) over them
+        "changed_claims": [],  # (number, old fen, new fen) of each
     }
     pairs = [(w.member_id, w.scheme_year_id) for w in work]
     ledgers = ledger_lock_many(pairs)
@@ -267,6 +268,7 @@ def recompute_member_years(
             if not (claim.is_fixed or claim.status == S.PAID):
                 out["changed"] += 1
                 out["difference_fen"] += after - before
+                out["changed_claims"].append((claim.number, before, after))
         # 4. New covered stays become auto-claims, in ledger order.
         for key, b in done.new.items():
             stay = fresh[key]

@@ -264,3 +264,30 @@ def test_two_runs_and_an_import_at_once_create_each_claim_once(tmp_path):
     assert Claim.objects.filter(settlement_id__startswith="C").count() == 12
     assert Claim.objects.filter(settlement_id__startswith="D").count() == 12
     assert not SettlementRecord.objects.filter(status="not_enrolled").exists()
+
+
+def test_a_record_of_a_member_who_refused_consent_is_kept_for_review_not_paid(
+    plans, enroll, write_csv
+):
+    from django.utils import timezone
+
+    from huzhu.enrollment.consent import consent_text_current
+    from huzhu.enrollment.models import MemberConsent
+    from huzhu.settlements.frames import CONSENT_WITHHELD_REASON
+
+    idn = id_number()
+    settlement_import_file(path=write_csv([row("L1", idn, **STAY)]))
+    m = enroll(id_number=idn)
+    MemberConsent.objects.create(
+        member=m,
+        status="refused",
+        source="enrollment",
+        text=consent_text_current(),
+        recorded_at=timezone.now(),
+    )
+    s = settlements_readjudicate().summary()
+    assert (s["created"], s["approved"], s["for_review"]) == (1, 0, 1)
+    claim = Claim.objects.get(settlement_id="L1")
+    assert claim.status == "submitted" and CONSENT_WITHHELD_REASON in claim.review_reason
+    record = SettlementRecord.objects.get(settlement_id="L1")
+    assert CONSENT_WITHHELD_REASON in record.review_reason
