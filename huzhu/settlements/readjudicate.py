@@ -124,7 +124,7 @@ def _readjudicate(years, plans: list[LoadedPlan], acting_user) -> Readjudication
     years = sorted(set(years)) if years is not None else None
     result = ReadjudicationResult(years=years)
     enrolled = Enrollment.objects.filter(
-        member__id_number=OuterRef("id_number"), withdrawn_at__isnull=True
+        member__id_number_hash=OuterRef("id_number_hash"), withdrawn_at__isnull=True
     )
     records = SettlementRecord.objects.filter(
         status__in=REFUSED, is_reversal=False, reversed_by=""
@@ -143,7 +143,8 @@ def _readjudicate(years, plans: list[LoadedPlan], acting_user) -> Readjudication
         return result
 
     members = {
-        m.id_number: m for m in Member.objects.filter(id_number__in={r.id_number for r in records})
+        m.id_number_hash: m
+        for m in Member.objects.filter(id_number_hash__in={r.id_number_hash for r in records})
     }
     year_ids = [lp.scheme_year.pk for lp in plans]
     enrollments = {
@@ -187,10 +188,13 @@ def _readjudicate(years, plans: list[LoadedPlan], acting_user) -> Readjudication
             key = (member.pk, lp.scheme_year.pk)
             item = work.setdefault(key, MemberYearWork(*key, plan_index=idx))
             item.new_stays.append(_new_stay(rec, plan, enrollment, review))
+        linked = status in (R.COVERED, R.WAITING_PERIOD)
         SettlementRecord.objects.filter(pk=rec.pk).update(
             status=status,
             reason="" if status == R.COVERED else REASON_MESSAGES[status],
-            member_id=member.pk if status in (R.COVERED, R.WAITING_PERIOD) else None,
+            member_id=member.pk if linked else None,
+            # The import keeps the number's ciphertext only on records without a member.
+            **({"id_number_encrypted": ""} if linked else {}),
             scheme_year_id=lp.scheme_year.pk if lp else None,
             plan_version_number=lp.version if lp else None,
             review_reason=review,
@@ -225,7 +229,7 @@ def _classify(rec, plans, members, enrollments, renewals):
     """(status, member, enrollment, plan index) of a stored record under today's data,
     in domain.md's order: out_of_period -> not_enrolled -> waiting_period -> covered."""
     idx = _plan_for(plans, rec.discharge_date)
-    member = members.get(rec.id_number)
+    member = members.get(rec.id_number_hash)
     if idx is None:
         return R.OUT_OF_PERIOD, member, None, None
     lp = plans[idx]
