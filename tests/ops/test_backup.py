@@ -15,7 +15,9 @@ from django.core.management import call_command
 from django.db import connection
 
 from huzhu.audit.services import audit_record
+from huzhu.core.crypto import decrypt_text
 from huzhu.members.documents import document_check, document_store
+from huzhu.members.models import Member
 from huzhu.ops.backup import BackupError, backup_create
 from huzhu.payments.models import PaymentBatch
 from tests.factories import ClaimFactory
@@ -107,6 +109,19 @@ def test_backup_then_restore_onto_an_empty_database(world, tmp_path, capsys):
             (claim.number, claim.status)
         ]
         assert query("SELECT number FROM payments_paymentbatch") == [("PB2026-0001",)]
+        # ID numbers and phones come back as stored: ciphertext, index and mask, readable.
+        member = Member.objects.get(pk=claim.member_id)
+        (stored,) = query(
+            "SELECT id_number_encrypted, id_number_hash, id_number_masked, phone_encrypted "
+            f"FROM members_member WHERE id = {member.pk}"
+        )
+        assert stored == (
+            member.id_number_encrypted,
+            member.id_number_hash,
+            member.id_number_masked,
+            member.phone_encrypted,
+        )
+        assert decrypt_text(stored[0]) == member.id_number
         assert query("SELECT action, object_id FROM audit_auditevent") == [
             ("claim.approve", str(claim.pk))
         ]
