@@ -157,6 +157,7 @@ def child_setup(members: int) -> dict:
     from django.utils import timezone
 
     from huzhu.core.bulk import bulk_insert
+    from huzhu.members.personal import PERSONAL_COLUMNS, personal_values
     from huzhu.enrollment.models import Enrollment, SchemeYear
     from huzhu.members.idnumbers import id_birth_date, id_sex
     from huzhu.members.models import Member
@@ -187,9 +188,8 @@ def child_setup(members: int) -> dict:
         member_ids = bulk_insert(
             Member,
             [
-                "id_number",
+                *PERSONAL_COLUMNS,
                 "name",
-                "phone",
                 "sex",
                 "birth_date",
                 "bank_name",
@@ -200,8 +200,8 @@ def child_setup(members: int) -> dict:
                 "updated_at",
             ],
             [
-                (n, name_of(i), "", id_sex(n), id_birth_date(n), "", "", "", union.pk, now, now)
-                for i, n in enumerate(ids)
+                (*p, name_of(i), id_sex(n), id_birth_date(n), "", "", "", union.pk, now, now)
+                for i, (n, p) in enumerate(zip(ids, personal_values(ids, [""] * len(ids))))
             ],
         )
         fields = ["member_id", "scheme_year_id", "union_id", "enrolled_on", "fee_fen", "created_at"]
