@@ -157,10 +157,10 @@ def child_setup(members: int) -> dict:
     from django.utils import timezone
 
     from huzhu.core.bulk import bulk_insert
-    from huzhu.members.personal import PERSONAL_COLUMNS, personal_values
     from huzhu.enrollment.models import Enrollment, SchemeYear
     from huzhu.members.idnumbers import id_birth_date, id_sex
     from huzhu.members.models import Member
+    from huzhu.members.personal import PERSONAL_COLUMNS, personal_values
     from huzhu.organizations.models import Union, UnionKind
 
     t = time.perf_counter()
@@ -201,7 +201,9 @@ def child_setup(members: int) -> dict:
             ],
             [
                 (*p, name_of(i), id_sex(n), id_birth_date(n), "", "", "", union.pk, now, now)
-                for i, (n, p) in enumerate(zip(ids, personal_values(ids, [""] * len(ids))))
+                for i, (n, p) in enumerate(
+                    zip(ids, personal_values(ids, [""] * len(ids)), strict=True)
+                )
             ],
         )
         fields = ["member_id", "scheme_year_id", "union_id", "enrolled_on", "fee_fen", "created_at"]
