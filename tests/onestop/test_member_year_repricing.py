@@ -165,3 +165,32 @@ def test_the_single_case_and_the_batch_give_the_same_result(plans, enroll, write
     # write=False wrote nothing.
     assert not AdjustmentItem.objects.exists()
     assert Claim.objects.get(settlement_id="X1").amount_fen == 0
+
+
+def test_an_earlier_bureau_stay_under_a_one_stop_claim_at_the_cap_keeps_the_cap_in_effect(
+    plans, enroll, write_csv
+):
+    """The cluster test's audit (deploy/local-cluster.sh) counts `amount_fen` of approved
+    claims; a fixed one-stop claim keeps its amount when an earlier stay arrives from the
+    bureau, and the difference is a recovery item (domain.md). What holds is the cap on what
+    the claims are worth (amount ± items), and the ledger equals that."""
+    from huzhu.claims.models import MemberYearLedger
+    from huzhu.claims.services import claim_effective_fen
+
+    m = enroll()
+    answer = onestop_settle(
+        hospital=make_hospital(),
+        data={
+            **stay("OS-1", m, base="70000.00", admit="2026-06-01", discharge="2026-06-10"),
+            "request_id": "r-cap",
+        },
+    )
+    assert answer["amount_fen"] == 3_000_000  # capped at 30,000.00
+    settlement_import_file(path=write_csv([row("A1", m, **A)]))
+    claims = list(Claim.objects.filter(member=m, benefit_code="inpatient", status="approved"))
+    assert sum(c.amount_fen for c in claims) == 3_125_000  # what the cluster audit sums
+    onestop_claim = next(c for c in claims if c.settlement_id == "OS-1")
+    assert _top_up(onestop_claim) == [("recovery", 125_000)]
+    worth = sum(claim_effective_fen(c) for c in claims)
+    ledger = MemberYearLedger.objects.get(member=m)
+    assert worth == ledger.paid_toward_cap_fen == 3_000_000
