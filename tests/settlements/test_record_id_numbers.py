@@ -33,3 +33,39 @@ def test_records_are_matched_by_index_and_keep_no_clear_number(plans, enroll, wr
         cursor.execute(f"SELECT * FROM {SettlementRecord._meta.db_table}")
         raw = str(cursor.fetchall())
     assert member.id_number not in raw and stranger not in raw
+
+
+def test_rotation_re_indexes_records_and_imports_still_match(plans, enroll, write_csv, settings):
+    from cryptography.fernet import Fernet
+    from django.test import override_settings
+
+    from huzhu.ops.keyrotation import rotate_keys
+
+    member = enroll(name="甲")
+    stranger = make_id_number()
+    settlement_import_file(path=write_csv([row("M1", member), row("N1", stranger)]))
+    old, new = settings.FIELD_ENCRYPTION_KEY, Fernet.generate_key().decode()
+    with override_settings(FIELD_ENCRYPTION_KEY=new, FIELD_ENCRYPTION_OLD_KEYS=[old]):
+        # Mid-rotation (nothing rewritten yet): an import still matches the member.
+        result = settlement_import_file(
+            path=write_csv([row("M2", member, admit="2026-06-01", discharge="2026-06-05")])
+        )
+        assert result.summary["covered"] == 1
+        summary = rotate_keys(batch_size=1).summary()
+        assert summary["unreadable"] == 0
+        # M1 and N1; M2 was written under the new key already.
+        assert summary["tables"]["settlements.SettlementRecord"]["rewritten"] == 2
+        assert rotate_keys().tables["settlements.SettlementRecord"]["rewritten"] == 0
+    with override_settings(FIELD_ENCRYPTION_KEY=new, FIELD_ENCRYPTION_OLD_KEYS=[]):
+        index = blind_index("id_number", member.id_number)
+        assert set(
+            SettlementRecord.objects.filter(settlement_id__in=["M1", "M2"]).values_list(
+                "id_number_hash", flat=True
+            )
+        ) == {index}
+        unmatched = SettlementRecord.objects.get(settlement_id="N1")
+        assert decrypt_text(unmatched.id_number_encrypted) == stranger
+        result = settlement_import_file(
+            path=write_csv([row("M3", member, admit="2026-07-01", discharge="2026-07-05")])
+        )
+        assert result.summary["covered"] == 1
