@@ -143,29 +143,28 @@ def plan_list(request):
                 return _confirm(request)
             except PlanError as exc:
                 problems = exc.problems
-        upload = request.FILES.get("file")
-        if problems:
-            pass
-        elif upload is None:
-            messages.error(request, "请选择方案文件（.yaml）。")
-        elif upload.size > MAX_PLAN_BYTES:
-            messages.error(request, "方案文件过大（上限 256 KB）。")
         else:
-            try:
-                text = upload.read().decode("utf-8-sig")
-                plan = plan_from_yaml(text)
-                same = PlanVersion.objects.filter(
-                    scheme_year__year=plan.year, content_hash=plan_content_hash(text)
-                ).first()
-                if same is None:
-                    return _preview(request, text, upload.name)
-            except UnicodeDecodeError:
-                messages.error(request, "方案文件应为 UTF-8 编码的 YAML 文本。")
-            except PlanError as exc:
-                problems = exc.problems
+            upload = request.FILES.get("file")
+            if upload is None:
+                messages.error(request, "请选择方案文件（.yaml）。")
+            elif upload.size > MAX_PLAN_BYTES:
+                messages.error(request, "方案文件过大（上限 256 KB）。")
             else:
-                messages.info(request, f"与已加载的第{same.version}版完全相同，未作改动。")
-                return redirect("web:plan_version", pk=same.pk)
+                try:
+                    text = upload.read().decode("utf-8-sig")
+                    plan = plan_from_yaml(text)
+                    same = PlanVersion.objects.filter(
+                        scheme_year__year=plan.year, content_hash=plan_content_hash(text)
+                    ).first()
+                    if same is None:
+                        return _preview(request, text, upload.name)
+                except UnicodeDecodeError:
+                    messages.error(request, "方案文件应为 UTF-8 编码的 YAML 文本。")
+                except PlanError as exc:
+                    problems = exc.problems
+                else:
+                    messages.info(request, f"与已加载的第{same.version}版完全相同，未作改动。")
+                    return redirect("web:plan_version", pk=same.pk)
     years = []
     for y in SchemeYear.objects.prefetch_related("plan_versions__loaded_by").order_by("-year"):
         versions = list(y.plan_versions.all())  # newest first
