@@ -3,6 +3,9 @@
 Plain functions of a Scope (year + union subtree); each returns a Report. Every figure is a
 GROUP BY in the database; Python only labels and orders the few result rows (and turns the
 turnaround histograms into percentiles).
+
+Counts are COUNT(*), never COUNT(id): the claims' id is not in the `claim_report_facts`
+index, and counting it made PostgreSQL read the million wide rows instead of the index.
 """
 
 from __future__ import annotations
@@ -119,7 +122,7 @@ def claim_facts(scope: Scope) -> list[dict]:
             paid_month=LocalMonth("paid_at"),
         )
         .values("union_id", "benefit_code", "status", "approved_month", "paid_month")
-        .annotate(claims=Count("id"), amount_fen=Sum("amount_fen"))
+        .annotate(claims=Count("*"), amount_fen=Sum("amount_fen"))
         .order_by()
     )
 
@@ -174,7 +177,7 @@ def payout_rows(scope: Scope, by: str, *, facts: list[dict] | None = None) -> li
             approved_claims(scope)
             .annotate(k=expr)
             .values("k")
-            .annotate(claims=Count("id"), amount_fen=Sum("amount_fen"))
+            .annotate(claims=Count("*"), amount_fen=Sum("amount_fen"))
             .order_by()
         )
     if by == "union":
@@ -255,7 +258,7 @@ def report_zero_trip(scope: Scope, by: str | None = None) -> Report:
         approved_claims(scope)
         .annotate(month=LocalMonth("approved_at"), channel=CHANNEL)
         .values("month", "channel")
-        .annotate(claims=Count("id"), amount_fen=Sum("amount_fen"))
+        .annotate(claims=Count("*"), amount_fen=Sum("amount_fen"))
         .order_by()
     )
     months: dict[str, dict] = {}
@@ -398,7 +401,7 @@ def report_turnaround(scope: Scope, by: str | None = None) -> Report:
             ),
         )
         .values("channel", "a_days", "p_days")
-        .annotate(n=Count("id"))
+        .annotate(n=Count("*"))
         .order_by()
     ):
         to_approval.setdefault(r["channel"], []).append((r["a_days"], r["n"]))
@@ -533,7 +536,7 @@ def queue_ages(scope: Scope, *, now: dt.datetime | None = None) -> list[dict]:
         )
         .annotate(queue=queue, band=band("status_changed_at"))
         .values("queue", "band")
-        .annotate(n=Count("id"), fen=Sum("amount_fen"))
+        .annotate(n=Count("*"), fen=Sum("amount_fen"))
         .order_by()
     )
     payment = (
@@ -541,7 +544,7 @@ def queue_ages(scope: Scope, *, now: dt.datetime | None = None) -> list[dict]:
         .filter(status=ClaimStatus.APPROVED, amount_fen__gt=0)
         .annotate(queue=Value("payment", output_field=CharField()), band=band("approved_at"))
         .values("queue", "band")
-        .annotate(n=Count("id"), fen=Sum("amount_fen"))
+        .annotate(n=Count("*"), fen=Sum("amount_fen"))
         .order_by()
     )
     for r in [*review, *payment]:
@@ -562,7 +565,7 @@ def report_rejections(scope: Scope, by: str | None = None) -> Report:
             claim__scheme_year_id=scope.scheme_year_id,
         )
         .values("to_status", "reason")
-        .annotate(n=Count("id"), claims=Count("claim_id", distinct=True))
+        .annotate(n=Count("*"), claims=Count("claim_id", distinct=True))
         .order_by()
     )
     if scope.union_ids is not None:
@@ -608,7 +611,7 @@ def report_rejections(scope: Scope, by: str | None = None) -> Report:
         claims_of(scope)
         .filter(status=ClaimStatus.VOID)
         .values("status_reason")
-        .annotate(n=Count("id"), fen=Sum("amount_fen"))
+        .annotate(n=Count("*"), fen=Sum("amount_fen"))
         .order_by()
     )
     adjustments = AdjustmentItem.objects.filter(claim__scheme_year_id=scope.scheme_year_id)
@@ -617,7 +620,7 @@ def report_rejections(scope: Scope, by: str | None = None) -> Report:
     adj = {
         r["kind"]: r
         for r in adjustments.values("kind")
-        .annotate(n=Count("id"), fen=Sum("amount_fen"), settled=Sum("settled_amount_fen"))
+        .annotate(n=Count("*"), fen=Sum("amount_fen"), settled=Sum("settled_amount_fen"))
         .order_by()
     }
     reversal_rows = [

@@ -165,7 +165,7 @@ def dashboard_for(user, *, today=None) -> Dashboard:
 
     elif role in (Role.FEDERATION_FINANCE, Role.ADMIN):
         unpaid = Claim.objects.filter(status=S.APPROVED, amount_fen__gt=0).aggregate(
-            n=Count("id"),
+            n=Count("*"),
             fen=Sum("amount_fen"),
             failed=Count("id", filter=Q(payment_failed_at__isnull=False)),
             failed_fen=Sum("amount_fen", filter=Q(payment_failed_at__isnull=False)),
