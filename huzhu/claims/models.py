@@ -368,6 +368,13 @@ class Claim(models.Model):
                 ],
                 name="claim_report_facts",
             ),
+            # Approved claims whose bank payment failed (the finance dashboard, the payment
+            # queue): few, and an import writes none, so it costs the import nothing.
+            models.Index(
+                fields=["status"],
+                name="claim_payment_failed",
+                condition=Q(payment_failed_at__isnull=False),
+            ),
             # Also serves lookups of one member's stay by dates (a member has few claims).
             models.Index(fields=["member", "scheme_year", "discharge_date"]),
         ]
