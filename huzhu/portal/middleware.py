@@ -7,10 +7,15 @@ page (two drafts of one notice) or, when the slug it checked a moment ago has ju
 taken by the autosave, fails with a 500 (the issue's "autosave racing the save button").
 
 Here, creating pages under one parent is serialised (a row lock on the parent on
-PostgreSQL; SQLite's IMMEDIATE transactions serialise writers already), each page an
-autosave creates is remembered for a short while (`AutosavedCreation`), and a non-autosave
-"create" from the same user for the same parent and slug within that while is handed to
-the edit view of the page the autosave made — one page, holding what the click sent.
+PostgreSQL; SQLite's IMMEDIATE transactions serialise writers already), each page created
+from the form is remembered for a short while (`AutosavedCreation`, with whether an
+autosave made it), and within that while, for the same user, parent and slug:
+- a click's "create" after an autosave made the page goes to the edit view of that page —
+  one page, holding what the click sent;
+- an autosave's "create" after a click made the page writes nothing (Wagtail's own
+  `invalid_revision` answer: the browser is leaving the form anyway);
+- a click's "create" after a click made a page creates a second page, as before (two
+  notices with one title are common; `PortalPageForm` gives it `-2`).
 """
 
 from __future__ import annotations
