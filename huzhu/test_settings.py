@@ -18,3 +18,15 @@ EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 # no role must use one here. The tests of the second factor (tests/organizations/
 # test_login_security.py) turn it on with the `settings` fixture.
 HUZHU_SECOND_FACTOR_ROLES = []
+
+# SQLite: the test database is a file, not Django's shared in-memory one. With an in-memory
+# database Django hands the browser tests' live server the test thread's single connection, and
+# a browser's parallel requests (a page and its /cms/jsi18n/ or /cms/sprite/) then break each
+# other's savepoints. On a file every server thread has its own connection, as in production.
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":  # noqa: F405
+    import tempfile
+    from pathlib import Path
+
+    DATABASES["default"]["TEST"] = {  # noqa: F405
+        "NAME": str(Path(tempfile.gettempdir()) / f"huzhu-test-{os.getpid()}.sqlite3")
+    }
