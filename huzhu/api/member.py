@@ -44,18 +44,20 @@ BIND_MAX_AGE = 15 * 60
 
 
 def member_token_issue(user: User) -> str:
-    return signing.dumps({"u": user.pk, "p": user.phone}, salt=TOKEN_SALT, compress=True)
+    # The phone's blind index, not the phone: a token is signed, not encrypted.
+    return signing.dumps({"u": user.pk, "p": user.phone_hash}, salt=TOKEN_SALT, compress=True)
 
 
 def member_token_user(token: str) -> User | None:
     """The active member login a token names; None when it is bad, expired or stale (the
-    login's phone changed since it was issued)."""
+    login's phone changed since it was issued, or `huzhu rotate-keys` re-computed its
+    index: the member logs in again)."""
     try:
         data = signing.loads(token, salt=TOKEN_SALT, max_age=TOKEN_MAX_AGE)
     except signing.BadSignature:
         return None
     user = User.objects.filter(pk=data.get("u"), is_active=True, role=Role.MEMBER).first()
-    if user is None or user.phone != data.get("p"):
+    if user is None or not user.phone_hash or user.phone_hash != data.get("p"):
         return None
     return user
 

@@ -1,20 +1,23 @@
 """Member logins: a phone verified by SMS code, bound once to a member by name + ID number.
 
-A member's login is a `User` with role `member`, no usable password, `phone` set, no union
-(a union on the User would widen `union_visible_ids` to the whole union), linked through
-`Member.user`. Pages and the API both call these functions.
+A member's login is a `User` with role `member`, no usable password, `phone` set (stored
+encrypted with its blind index; the user name, `m<random hex>` or `wx<member id>`, holds no
+phone), no union (a union on the User would widen `union_visible_ids` to the whole union),
+linked through `Member.user`. Pages and the API both call these functions.
 """
 
 from __future__ import annotations
 
+import secrets
 from datetime import datetime, timedelta
 
-from django.db import IntegrityError, transaction
+from django.db import transaction
 
 from huzhu.audit.services import audit_record
+from huzhu.core.masking import mask_phone
 from huzhu.members.fields import FieldError, normalize_name
 from huzhu.members.idnumbers import IdNumberError, normalize_id_number
-from huzhu.members.models import Member, id_number_q
+from huzhu.members.models import Member, id_number_q, phone_q
 from huzhu.members.sms import wait_text
 from huzhu.members.throttle import (
     Limit,
@@ -48,16 +51,21 @@ def member_of_user(user) -> Member | None:
 
 
 def member_user_for_phone(phone: str) -> User | None:
-    """The active member login already bound for this (normalised) phone, if any."""
+    """The active member login already bound for this (normalised) phone, if any (looked up
+    by the phone's blind index)."""
     return (
-        User.objects.filter(role=Role.MEMBER, phone=phone, is_active=True, member__isnull=False)
+        User.objects.filter(phone_q(phone), role=Role.MEMBER, is_active=True, member__isnull=False)
         .order_by("id")
         .first()
     )
 
 
-def _masked_phone(phone: str) -> str:
-    return f"{phone[:3]}****{phone[-4:]}" if len(phone) >= 7 else "****"
+def member_username() -> str:
+    """A new member login's user name: `m` + 16 random hex digits, nothing of the phone."""
+    while True:
+        name = f"m{secrets.token_hex(8)}"
+        if not User.objects.filter(username=name).exists():
+            return name
 
 
 def _stored_name(name: str) -> str:
@@ -149,27 +157,28 @@ def _bind(*, phone: str, number: str, clean_name: str) -> User:
             if bound.phone == phone and bound.is_active:
                 return bound
             raise MemberAppError("no_match", NO_MATCH, field="id_number")
-        try:
-            with transaction.atomic():
-                user = User(username=f"m{phone}", role=Role.MEMBER, phone=phone, union=None)
-                user.first_name = member.name
-                user.set_unusable_password()
-                user.save()
-        except IntegrityError:
-            # A former login of this phone (unbound since): reuse it.
-            user = User.objects.get(username=f"m{phone}")
-            if user.role != Role.MEMBER:
-                raise MemberAppError("phone_taken", "该手机号不能用于职工登录。", field="phone")
+        # A former login of this phone (unbound since) is reused, else a new one is made.
+        user = (
+            User.objects.filter(phone_q(phone), role=Role.MEMBER, member__isnull=True)
+            .order_by("id")
+            .first()
+        )
+        if user is not None:
             user.is_active = True
             user.first_name = member.name
             user.save(update_fields=["is_active", "first_name"])
+        else:
+            user = User(username=member_username(), role=Role.MEMBER, phone=phone, union=None)
+            user.first_name = member.name
+            user.set_unusable_password()
+            user.save()
         member.user = user
         member.save(update_fields=["user", "updated_at"])
         audit_record(
             actor=user,
             action="member.bind",
             obj=member,
-            after={"phone": _masked_phone(phone), "user": user.pk},
+            after={"phone": mask_phone(phone), "user": user.pk},
         )
     return user
 
@@ -185,11 +194,10 @@ def member_login_ensure(member: Member) -> User | None:
         member = Member.objects.select_for_update().get(pk=member.pk)
         if member.user_id is not None:  # created meanwhile
             return member_login_ensure(member)
-        phone = member.phone or ""
-        username = f"m{phone}" if phone else f"wx{member.pk}"
-        if not phone or User.objects.filter(username=username).exists():
-            username = f"wx{member.pk}"
-        user = User(username=username, role=Role.MEMBER, phone=phone, union=None)
+        username = f"wx{member.pk}"
+        if User.objects.filter(username=username).exists():
+            username = member_username()
+        user = User(username=username, role=Role.MEMBER, phone=member.phone or "", union=None)
         user.first_name = member.name
         user.set_unusable_password()
         user.save()

@@ -6,8 +6,9 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from huzhu.core.crypto import blind_index, blind_indexes, decrypt_text, encrypt_text
-from huzhu.core.masking import mask_account, mask_id_number, mask_phone
+from huzhu.core.crypto import blind_index, decrypt_text, encrypt_text
+from huzhu.core.masking import mask_account, mask_phone
+from huzhu.core.sealed import SealedQuerySet, sealed_property, sealed_q
 
 
 def id_number_index(value: str) -> str:
@@ -24,39 +25,22 @@ def id_number_q(value: str, prefix: str = "") -> Q:
     """The condition "ID number is `value`" (normalised) on Member, or through a relation
     (`prefix="member__"`): its blind index under any configured key. The one way to look a
     member up by ID number."""
-    return Q(**{f"{prefix}id_number_hash__in": blind_indexes("id_number", value)})
+    return sealed_q("id_number", value, prefix)
 
 
 def phone_q(value: str, prefix: str = "") -> Q:
-    """The condition "phone is `value`" (normalised), as `id_number_q`."""
-    return Q(**{f"{prefix}phone_hash__in": blind_indexes("phone", value)})
+    """The condition "phone is `value`" (normalised), as `id_number_q`. Also serves the member
+    logins (`User.objects.filter(phone_q(p))`, `phone_q(p, prefix="user__")`) and SMS codes,
+    which store the phone the same way."""
+    return sealed_q("phone", value, prefix)
 
 
-def _index_values(kind: str, lookup: str, value) -> list[str]:
-    values = [value] if lookup in ("", "exact") else list(value)
-    # An empty phone is stored as an empty index (no phone), not as the index of "".
-    return [h for v in values for h in (blind_indexes(kind, v) if v else [""])]
-
-
-class MemberQuerySet(models.QuerySet):
+class MemberQuerySet(SealedQuerySet):
     """Member.objects: `filter(id_number=…)`, `id_number__in=[…]`, `phone=…` (and `get`,
     `exclude`) are answered through the blind indexes, as `id_number_q` / `phone_q`; other
     lookups on those two (ranges, `startswith`…) are refused: the columns hold ciphertext."""
 
-    def _filter_or_exclude(self, negate, args, kwargs):
-        rewritten = {}
-        for key, value in kwargs.items():
-            field, _, lookup = key.partition("__")
-            if field in ("id_number", "phone"):
-                if lookup not in ("", "exact", "in"):
-                    raise TypeError(
-                        f"Member.{field} is encrypted: look it up exactly (=, __in), or use "
-                        f"{field}_masked for its visible parts"
-                    )
-                rewritten[f"{field}_hash__in"] = _index_values(field, lookup, value)
-            else:
-                rewritten[key] = value
-        return super()._filter_or_exclude(negate, args, rewritten)
+    sealed_fields = ("id_number", "phone")
 
     def with_id_number(self, value: str) -> "MemberQuerySet":
         return self.filter(id_number_q(value))
@@ -120,41 +104,13 @@ class Member(models.Model):
     def __str__(self) -> str:
         return f"{self.name}（{self.id_number_masked}）"
 
-    @property
-    def id_number(self) -> str:
-        """The clear ID number. Showing it to staff is an audited reveal (members.services)."""
-        cached = self.__dict__.get("_id_number_clear")
-        if cached is not None and cached[0] == self.id_number_encrypted:
-            return cached[1]
-        value = decrypt_text(self.id_number_encrypted) if self.id_number_encrypted else ""
-        self.__dict__["_id_number_clear"] = (self.id_number_encrypted, value)
-        return value
-
-    @id_number.setter
-    def id_number(self, value: str) -> None:
-        value = (value or "").strip()
-        self.id_number_encrypted = encrypt_text(value) if value else ""
-        self.id_number_hash = id_number_index(value) if value else ""
-        self.id_number_masked = mask_id_number(value)
-        self.__dict__["_id_number_clear"] = (self.id_number_encrypted, value)
-
-    @property
-    def phone(self) -> str:
-        """The clear phone (members' own pages, notices by SMS; staff see it masked)."""
-        cached = self.__dict__.get("_phone_clear")
-        if cached is not None and cached[0] == self.phone_encrypted:
-            return cached[1]
-        value = decrypt_text(self.phone_encrypted) if self.phone_encrypted else ""
-        self.__dict__["_phone_clear"] = (self.phone_encrypted, value)
-        return value
-
-    @phone.setter
-    def phone(self, value: str) -> None:
-        value = (value or "").strip()
-        self.phone_encrypted = encrypt_text(value) if value else ""
-        self.phone_hash = phone_index(value) if value else ""
-        self.phone_masked = mask_phone(value) if value else ""
-        self.__dict__["_phone_clear"] = (self.phone_encrypted, value)
+    id_number = sealed_property(
+        "id_number",
+        doc="The clear ID number. Showing it to staff is an audited reveal (members.services).",
+    )
+    phone = sealed_property(
+        "phone", doc="The clear phone (members' own pages, notices by SMS; staff see it masked)."
+    )
 
     @property
     def bank_account(self) -> str:
@@ -172,10 +128,17 @@ class Member(models.Model):
         return mask_account(self.bank_account_last4) if self.bank_account_last4 else ""
 
 
-class SmsCode(models.Model):
-    """One SMS login code sent to a phone (huzhu.members.sms). Only its hash is stored."""
+class SmsCodeQuerySet(SealedQuerySet):
+    sealed_fields = ("phone",)
 
-    phone = models.CharField(_("手机号"), max_length=20)
+
+class SmsCode(models.Model):
+    """One SMS login code sent to a phone (huzhu.members.sms). Only the code's hash is
+    stored; the phone is encrypted with its blind index, as a member's (`filter(phone=…)`
+    is answered through the index)."""
+
+    phone_encrypted = models.TextField(blank=True, default="")
+    phone_hash = models.CharField(max_length=32, blank=True, default="")
     code_hash = models.CharField(max_length=64)
     created_at = models.DateTimeField()
     expires_at = models.DateTimeField()
@@ -184,12 +147,18 @@ class SmsCode(models.Model):
     # The provider's refusal when the code could not be sent (huzhu.members.sms).
     send_error = models.CharField(_("发送错误"), max_length=255, blank=True, default="")
 
+    objects = SmsCodeQuerySet.as_manager()
+
+    phone = sealed_property("phone", masked=False)
+
     class Meta:
         ordering = ["-created_at", "-id"]
-        indexes = [models.Index(fields=["phone", "created_at"])]
+        indexes = [
+            models.Index(fields=["phone_hash", "created_at"], name="members_sms_phone_hash_at")
+        ]
 
     def __str__(self) -> str:
-        return f"{self.phone[:3]}****{self.phone[-4:]} @ {self.created_at:%Y-%m-%d %H:%M:%S}"
+        return f"{mask_phone(self.phone)} @ {self.created_at:%Y-%m-%d %H:%M:%S}"
 
 
 class ThrottleEvent(models.Model):

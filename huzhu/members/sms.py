@@ -1,7 +1,8 @@
 """SMS login codes for members: request, send through a pluggable backend, verify.
 
 Rules: one code per phone per 60 s; a code lives 5 minutes and is stored hashed (HMAC with
-the site's SECRET_KEY), never in clear. Limits, counted in the database so that they hold
+the site's SECRET_KEY), never in clear; the row's phone is encrypted with its blind index
+(`SmsCode.objects.filter(phone=…)` looks the index up). Limits, counted in the database so that they hold
 across every app process (huzhu.members.throttle), per client address (`client`: see
 huzhu.organizations.security.client_ip; IPv6 counts by its /64):
 - codes sent: 5 per address per minute and `HUZHU_SMS_CODES_PER_ADDRESS` (default 20) per
@@ -226,7 +227,7 @@ def sms_code_request(*, phone: str, client: str, now: datetime | None = None) ->
         with transaction.atomic():
             last = (
                 SmsCode.objects.select_for_update()
-                .filter(phone=phone, send_error="")
+                .filter(phone=phone, send_error="")  # by the phone's blind index
                 .order_by("-created_at", "-id")
                 .first()
             )

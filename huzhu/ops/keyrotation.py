@@ -57,6 +57,17 @@ ENCRYPTED = (
         ("id_number_encrypted",),
         (("id_number_hash", "id_number", "id_number_encrypted"),),
     ),
+    # Member logins and SMS codes store the phone as members do.
+    Encrypted(
+        "organizations.User",
+        ("phone_encrypted",),
+        (("phone_hash", "phone", "phone_encrypted"),),
+    ),
+    Encrypted(
+        "members.SmsCode",
+        ("phone_encrypted",),
+        (("phone_hash", "phone", "phone_encrypted"),),
+    ),
     Encrypted("hospitals.Hospital", ("bank_account_encrypted",)),
     Encrypted("api.ApiKey", ("secret_encrypted",)),
     Encrypted("payments.PaymentRow", ("account_encrypted",)),

@@ -1,8 +1,10 @@
 """The union tree and the staff accounts that work in it."""
 
-from django.contrib.auth.models import AbstractUser
+from django.contrib.auth.models import AbstractUser, UserManager
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+
+from huzhu.core.sealed import SealedQuerySet, sealed_property
 
 
 class UnionKind(models.TextChoices):
@@ -55,8 +57,21 @@ class Role(models.TextChoices):
 FEDERATION_ROLES = frozenset({Role.FEDERATION_REVIEWER, Role.FEDERATION_FINANCE, Role.ADMIN})
 
 
+class UserQuerySet(SealedQuerySet):
+    sealed_fields = ("phone",)
+
+
+class LoginManager(UserManager.from_queryset(UserQuerySet)):
+    """Django's UserManager; `filter(phone=…)` is answered through the phone's blind index."""
+
+
 class User(AbstractUser):
-    """A login. Staff accounts belong to one union with one role; members log in by phone."""
+    """A login. Staff accounts belong to one union with one role; members log in by phone.
+
+    A member login's phone is stored as a member's is (huzhu.core.sealed): encrypted, its
+    blind index (`phone_hash`, what login and binding look up) and masked; its user name
+    (`m` + random hex) says nothing about the phone.
+    """
 
     role = models.CharField(_("角色"), max_length=32, choices=Role.choices, default=Role.MEMBER)
     union = models.ForeignKey(
@@ -67,7 +82,13 @@ class User(AbstractUser):
         on_delete=models.PROTECT,
         related_name="staff",
     )
-    phone = models.CharField(_("手机号"), max_length=20, blank=True)
+    phone_encrypted = models.TextField(blank=True, default="")
+    phone_hash = models.CharField(max_length=32, blank=True, default="", db_index=True)
+    phone_masked = models.CharField(_("手机号"), max_length=20, blank=True, default="")
+
+    objects = LoginManager()
+
+    phone = sealed_property("phone", doc="The login's clear phone (the SMS login's number).")
 
     @property
     def is_federation_staff(self) -> bool:

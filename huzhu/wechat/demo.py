@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from urllib.parse import quote
 
-from huzhu.members.models import Member
+from huzhu.members.models import Member, phone_q
 
 from .config import wechat_settings
 from .models import WeChatBinding
@@ -21,7 +21,7 @@ def run(*, stdout) -> None:
     config = wechat_settings()
     if not config.enabled:
         return
-    member = Member.objects.filter(user__phone=DEMO_PHONE).first()
+    member = Member.objects.filter(phone_q(DEMO_PHONE, prefix="user__")).first()
     if member is None:
         stdout.write("微信演示：缺少演示职工登录（先运行线上申请演示），跳过。")
         return

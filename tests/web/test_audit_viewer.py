@@ -125,3 +125,15 @@ def test_audit_rows_cannot_be_deleted_or_rewritten(events):
     with pytest.raises(RuntimeError):
         event.delete()
     assert AuditEvent.objects.count() == 4
+
+
+def test_a_member_login_is_found_by_its_phone_and_shown_masked(login, admin):
+    member_login = UserFactory(username="m0123456789abcdef", role=Role.MEMBER, union=None)
+    member_login.phone = "13912345678"
+    member_login.save()
+    audit_record(actor=member_login, action="consent.accept", object_type="members.member")
+    page = login(admin).get(reverse("web:audit_list"), {"who": "13912345678"})
+    assert [row["event"].action for row in page.context["rows"]] == ["consent.accept"]
+    assert 'm0123456789abcdef</a> <span class="small muted">职工 139****5678' in (
+        page.content.decode()
+    )

@@ -10,6 +10,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import urlencode
 
+from huzhu.core.crypto import decrypt_text, encrypt_text
 from huzhu.members.accounts import member_of_user
 from huzhu.organizations.models import Role
 
@@ -20,14 +21,18 @@ VERIFIED_TTL_SECONDS = 15 * 60
 
 
 def verified_phone_remember(session, phone: str) -> None:
-    session[VERIFIED_PHONE_KEY] = {"phone": phone, "at": int(time.time())}
+    # Encrypted: the session table is stored data too (docs/security.md).
+    session[VERIFIED_PHONE_KEY] = {"phone_encrypted": encrypt_text(phone), "at": int(time.time())}
 
 
 def verified_phone(session) -> str | None:
     data = session.get(VERIFIED_PHONE_KEY) or {}
     if not data or time.time() - data.get("at", 0) > VERIFIED_TTL_SECONDS:
         return None
-    return data.get("phone")
+    try:
+        return decrypt_text(data.get("phone_encrypted") or "") or None
+    except ValueError:  # written under a key no longer configured
+        return None
 
 
 def verified_phone_forget(session) -> None:
