@@ -11,8 +11,19 @@ from .rowchecks import COLUMN_LABELS
 
 __all__ = ["enrollment_problems_xlsx", "enrollment_template_xlsx"]
 
-TEMPLATE_COLUMNS = ["name", "id_number", "phone", "bank_name", "bank_account", "enrolled_on"]
+TEMPLATE_COLUMNS = [
+    "name",
+    "id_number",
+    "phone",
+    "bank_name",
+    "bank_account",
+    "enrolled_on",
+    "consent",
+]
 _WIDTHS = {"name": 12, "id_number": 22, "phone": 14, "bank_name": 24, "bank_account": 24}
+# The 同意书 column's dropdown: the two values people pick (the import accepts the other
+# spellings of CONSENT_VALUES too).
+CONSENT_CHOICES = ["是", "否"]
 _NOTES = [
     "姓名、身份证号必填；其余各列可空（空格不会清除系统中已有的信息）。",
     "身份证号、手机号、银行账号三列已设为“文本”格式，请勿改为数字：Excel 会把18位身份证号"
@@ -20,6 +31,8 @@ _NOTES = [
     "参保日期格式 YYYY-MM-DD；不填则为导入当天（或导入页面上填写的日期）。",
     "新参保职工有观察期，观察期结束晚于年度结束的不能参保本年度（会提示改为下一年度）。",
     "一人一年只能通过一个工会参保；同一文件重复导入不会产生重复记录。",
+    "同意书（个人信息处理同意书）一列可空：职工已签署的填“是”或留空，未签署、不同意的填"
+    "“否”。填“否”的职工，医保结算数据不会自动办理互助金，转人工审核。",
     "表头上方可以有标题行，空行会被跳过。",
 ]
 
@@ -49,6 +62,19 @@ def enrollment_template_xlsx(*, rows: int = 500) -> bytes:
             "value": 18,
             "error_title": "身份证号",
             "error_message": "身份证号应为18位（请按文本输入）",
+        },
+    )
+    consent = TEMPLATE_COLUMNS.index("consent")
+    sheet.data_validation(
+        1,
+        consent,
+        rows,
+        consent,
+        {
+            "validate": "list",
+            "source": CONSENT_CHOICES,
+            "error_title": "同意书",
+            "error_message": "请填“是”或“否”，或留空（视为已签署）",
         },
     )
     notes = book.add_worksheet("填写说明")

@@ -250,3 +250,32 @@ def test_publishing_a_version_numbers_it_and_audits(operator):
 
     with pytest.raises(ValidationError):
         consent_text_publish(title="x", body="太短", acting_user=admin)
+
+
+def test_the_template_has_the_consent_column_the_import_reads(union, year, operator):
+    import openpyxl
+
+    from huzhu.enrollment.sheets import CONSENT_CHOICES, enrollment_template_xlsx
+
+    # Given the template a workplace downloads, filled in: one 否, one 是, one blank
+    book = openpyxl.load_workbook(io.BytesIO(enrollment_template_xlsx()))
+    sheet = book["参保名单"]
+    headers = [c.value for c in sheet[1]]
+    assert headers[-1] == "同意书"
+    lists = [v for v in sheet.data_validations.dataValidation if v.type == "list"]
+    assert [v.formula1 for v in lists] == ['"是,否"'] and CONSENT_CHOICES == ["是", "否"]
+    assert "同意书" in "".join(c.value or "" for c in book["填写说明"]["A"])
+    refused, given, blank = id_number(), id_number(), id_number()
+    for row, (name, number, answer) in enumerate(
+        [("张三", refused, "否"), ("李四", given, "是"), ("王五", blank, None)], start=2
+    ):
+        sheet.cell(row, headers.index("姓名") + 1, name)
+        sheet.cell(row, headers.index("身份证号") + 1, number)
+        sheet.cell(row, headers.index("同意书") + 1, answer)
+    out = io.BytesIO()
+    book.save(out)
+    # When it is imported, Then the 否 is recorded as a refusal, the others as consent
+    result = run(out.getvalue(), union, year, acting_user=operator)
+    assert result.summary["enrolled"] == 3 and result.summary["not_consented"] == 1
+    assert consent_withheld_member_ids() == [member(refused).pk]
+    assert consent_state(member(given)).status == "given"

@@ -290,6 +290,7 @@ def test_template_downloads_with_text_columns_for_the_numbers(login, operator_a)
         "开户银行",
         "银行账号",
         "参保日期",
+        "同意书",
     ]
     assert sheet.column_dimensions["B"].number_format == "@"  # ID numbers stay text
     assert "填写说明" in book.sheetnames
