@@ -5,6 +5,13 @@ token (`Authorization: Bearer <token>`, valid `TOKEN_MAX_AGE` seconds) when the 
 already bound, else a short-lived `bind_token` for `POST login/bind` (name + ID number).
 A logged-in browser session works too. Every other endpoint needs a member login and sees
 only that member's data. Same services as the /m/ pages (huzhu.claims.filing, huzhu.members.accounts, …).
+
+Consent (个人信息处理同意书, PIPL art. 29), as on /m/: until the member has answered the
+current version (`GET consent` shows it, `POST consent` accepts or withdraws, audited
+`consent.accept` / `consent.withdraw`), coverage, claims and attachments answer 403 with
+code `consent_required`; a declined or withdrawn consent is an answer (the member may go
+on, their bureau records then go to a reviewer). The check runs on every call, so a version
+published while a token is valid is asked for at the next call.
 """
 
 from __future__ import annotations
@@ -15,13 +22,19 @@ from typing import Any
 from django.core import signing
 from django.http import Http404
 from ninja import Field, File, Form, Router, Schema, Status
-from ninja.errors import HttpError
 from ninja.files import UploadedFile
 from ninja.security import HttpBearer, django_auth
 
 from huzhu.claims import member_selectors as selectors
 from huzhu.claims.filing import claim_file
 from huzhu.claims.selectors import access_claim_by_id, claim_timeline
+from huzhu.enrollment.consent import (
+    consent_answer_due,
+    consent_answered_version,
+    consent_member_answer,
+    consent_state,
+    consent_text_current,
+)
 from huzhu.members.accounts import (
     MemberAppError,
     member_bind,
@@ -33,7 +46,13 @@ from huzhu.members.sms import SmsError, sms_code_request, sms_code_verify
 from huzhu.organizations.models import Role, User
 from huzhu.organizations.security import client_ip
 
-__all__ = ["member_token_issue", "member_token_user", "router"]
+__all__ = [
+    "MemberApiRefusal",
+    "member_api_refused",
+    "member_token_issue",
+    "member_token_user",
+    "router",
+]
 
 router = Router(tags=["member"])
 
@@ -70,10 +89,38 @@ class MemberBearer(HttpBearer):
 AUTH = [MemberBearer(), django_auth]
 
 
-def _member(request):
+class MemberApiRefusal(Exception):
+    """A member call refused before its handler ran: answered as a `Problem` with `status`
+    (`member_api_refused`, registered in huzhu.api.routers)."""
+
+    def __init__(self, status: int, code: str, detail: str) -> None:
+        super().__init__(detail)
+        self.status = status
+        self.code = code
+        self.detail = detail
+
+
+def member_api_refused(request, exc: MemberApiRefusal):
+    from huzhu.api.api import api
+
+    return api.create_response(request, {"detail": exc.detail, "code": exc.code}, status=exc.status)
+
+
+def _member(request, *, consent: bool = True):
+    """The member of the login; with `consent`, only once they answered the current consent
+    text (else 403 `consent_required`, as the /m/ pages lead to /m/consent/)."""
     member = member_of_user(request.auth)
     if member is None:
-        raise HttpError(403, "请使用已绑定的职工账号登录")
+        raise MemberApiRefusal(403, "not_member", "请使用已绑定的职工账号登录")
+    if consent:
+        due = consent_answer_due(member)
+        if due is not None:
+            raise MemberApiRefusal(
+                403,
+                "consent_required",
+                f"请先阅读并回答《{due.title}》（第{due.version}版）：GET /api/member/consent 查看，"
+                "POST /api/member/consent 同意或不同意",
+            )
     return member
 
 
@@ -108,6 +155,27 @@ class LoginOut(Schema):
     expires_in: int = 0
     bind_token: str = Field("", description="未绑定时，用于 login/bind，15分钟内有效")
     name: str = ""
+    consent_due: bool = Field(
+        False, description="须先回答个人信息处理同意书（GET/POST consent），其他接口才可用"
+    )
+
+
+class ConsentOut(Schema):
+    version: int = Field(..., description="现行同意书版本")
+    title: str
+    body: str
+    published_at: datetime
+    due: bool = Field(..., description="尚未回答现行版本：其他接口返回403 consent_required")
+    answered_version: int = Field(..., description="本人回答过的最新版本（0：从未回答）")
+    status: str = Field(..., description="given / refused / withdrawn / unknown")
+    status_label: str
+    withheld: bool = Field(..., description="未同意或已撤回：医保结算数据转人工审核")
+    detail: str
+
+
+class ConsentIn(Schema):
+    action: str = Field(..., description="accept（同意）或 withdraw（不同意/撤回）")
+    version: int = Field(..., description="职工看到并回答的版本（GET consent 的 version）")
 
 
 class BindIn(Schema):
@@ -227,12 +295,81 @@ def login_code(request, body: CodeIn):
 
 
 def _login_answer(user: User) -> dict:
+    member = member_of_user(user)
     return {
         "bound": True,
         "token": member_token_issue(user),
         "expires_in": TOKEN_MAX_AGE,
         "name": user.first_name,
+        "consent_due": member is not None and consent_answer_due(member) is not None,
     }
+
+
+# --- consent -------------------------------------------------------------------------------
+
+
+def _consent(member, text) -> dict:
+    state = consent_state(member)
+    answered = consent_answered_version(member)
+    return {
+        "version": text.version,
+        "title": text.title,
+        "body": text.body,
+        "published_at": text.published_at,
+        "due": answered < text.version,
+        "answered_version": answered,
+        "status": state.status,
+        "status_label": str(state.label),
+        "withheld": state.withheld,
+        "detail": state.detail,
+    }
+
+
+NO_TEXT = {"detail": "尚未发布个人信息处理同意书", "code": "no_consent_text"}
+
+
+@router.get("/consent", response={200: ConsentOut, 403: Problem, 404: Problem}, auth=AUTH)
+def consent_read(request):
+    """个人信息处理同意书：现行版本的全文和本人的回答（未回答前其他接口返回403
+    consent_required）。"""
+    member = _member(request, consent=False)
+    text = consent_text_current()
+    if text is None:
+        return Status(404, NO_TEXT)
+    return Status(200, _consent(member, text))
+
+
+@router.post(
+    "/consent",
+    response={200: ConsentOut, 400: Problem, 403: Problem, 404: Problem, 409: Problem},
+    auth=AUTH,
+)
+def consent_answer(request, body: ConsentIn):
+    """同意（accept）或不同意/撤回（withdraw）现行同意书；`version` 须为职工看到的版本，
+    其间发布了新版本时返回409 consent_version_changed（请重新读取）。撤回后平台不再根据
+    医保结算数据自动办理互助金，职工仍可在线申请。记入审计日志。"""
+    member = _member(request, consent=False)
+    if body.action not in ("accept", "withdraw"):
+        return Status(
+            400,
+            {"detail": "action 应为 accept 或 withdraw", "code": "bad_action", "field": "action"},
+        )
+    text = consent_text_current()
+    if text is None:
+        return Status(404, NO_TEXT)
+    if body.version != text.version:
+        return Status(
+            409,
+            {
+                "detail": f"同意书已更新为第{text.version}版，请重新阅读后回答",
+                "code": "consent_version_changed",
+                "field": "version",
+            },
+        )
+    consent_member_answer(
+        member=member, accept=body.action == "accept", acting_user=request.auth, text=text
+    )
+    return Status(200, _consent(member, text))
 
 
 @router.post("/login/verify", response={200: LoginOut, 400: Problem, 429: Problem}, auth=None)
@@ -270,27 +407,30 @@ def login_bind(request, body: BindIn):
 # --- coverage and claims -------------------------------------------------------------------
 
 
-@router.get("/coverage", response=list[CoverageOut], auth=AUTH)
+@router.get("/coverage", response={200: list[CoverageOut], 403: Problem}, auth=AUTH)
 def coverage(request):
     """我的保障：各年度参保、保障开始、观察期、方案补助标准（由方案生成）。"""
     member = _member(request)
-    return [
-        {
-            "year": c.scheme_year.year,
-            "scheme_year": str(c.scheme_year),
-            "union": c.union_name,
-            "enrolled_on": c.enrolled_on,
-            "renewal": c.renewal,
-            "coverage_start": c.coverage_start,
-            "waiting_period_end": c.waiting_end,
-            "claim_window_days": c.claim_window_days,
-            "benefits": [
-                {"code": b.code, "name": b.name, "kind": b.kind, "lines": list(b.lines)}
-                for b in c.benefits
-            ],
-        }
-        for c in selectors.coverages_of_member(member)
-    ]
+    return Status(
+        200,
+        [
+            {
+                "year": c.scheme_year.year,
+                "scheme_year": str(c.scheme_year),
+                "union": c.union_name,
+                "enrolled_on": c.enrolled_on,
+                "renewal": c.renewal,
+                "coverage_start": c.coverage_start,
+                "waiting_period_end": c.waiting_end,
+                "claim_window_days": c.claim_window_days,
+                "benefits": [
+                    {"code": b.code, "name": b.name, "kind": b.kind, "lines": list(b.lines)}
+                    for b in c.benefits
+                ],
+            }
+            for c in selectors.coverages_of_member(member)
+        ],
+    )
 
 
 def _summary(claim) -> dict:
@@ -356,14 +496,16 @@ def _detail(claim) -> dict:
     }
 
 
-@router.get("/claims", response=list[ClaimSummary], auth=AUTH)
+@router.get("/claims", response={200: list[ClaimSummary], 403: Problem}, auth=AUTH)
 def claims(request):
     """我的申请（最新在前）。"""
     member = _member(request)
-    return [_summary(c) for c in selectors.claims_of_member(member)[:200]]
+    return Status(200, [_summary(c) for c in selectors.claims_of_member(member)[:200]])
 
 
-@router.get("/claims/{claim_id}", response={200: ClaimDetail, 404: Problem}, auth=AUTH)
+@router.get(
+    "/claims/{claim_id}", response={200: ClaimDetail, 403: Problem, 404: Problem}, auth=AUTH
+)
 def claim_detail(request, claim_id: int):
     """申请详情：办理进度（每一步的时间和意见）、金额及计算说明。"""
     _member(request)
@@ -374,7 +516,7 @@ def claim_detail(request, claim_id: int):
     return Status(200, _detail(claim))
 
 
-@router.post("/claims", response={201: ClaimDetail, 400: Problem}, auth=AUTH)
+@router.post("/claims", response={201: ClaimDetail, 400: Problem, 403: Problem}, auth=AUTH)
 def claim_create(request, body: ClaimIn):
     """提交申请（先用 attachments 上传发票、结算单、出院小结，再带上编号提交）。"""
     member = _member(request)
@@ -392,7 +534,7 @@ def claim_create(request, body: ClaimIn):
     return Status(201, _detail(claim))
 
 
-@router.post("/attachments", response={201: DocumentOut, 400: Problem}, auth=AUTH)
+@router.post("/attachments", response={201: DocumentOut, 400: Problem, 403: Problem}, auth=AUTH)
 def attachment_upload(request, kind: Form[str], file: File[UploadedFile]):
     """上传材料（multipart：kind = invoice / settlement_sheet / discharge_summary /
     bank_card；file = JPG、PNG、HEIC 或 PDF，不超过15 MB）：按内容检查类型，照片压缩，

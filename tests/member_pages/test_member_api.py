@@ -7,7 +7,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 
 from huzhu.claims.models import Claim
 from huzhu.members.sms import MemorySmsBackend
-from tests.factories import ClaimFactory, MemberFactory, UnionFactory
+from tests.factories import ClaimFactory, MemberFactory, UnionFactory, consent_answered
 from tests.member_pages.images import PDF_BYTES, jpeg_bytes
 
 
@@ -34,6 +34,7 @@ def _token(client, phone):
 
 @pytest.fixture
 def api(client, world):
+    consent_answered(world.member)  # on an earlier visit (tests/member_pages/test_consent_api.py)
     body = _token(client, world.member.phone)
     assert body["bound"] is True
     headers = {"HTTP_AUTHORIZATION": f"Bearer {body['token']}"}
@@ -63,8 +64,19 @@ def test_first_login_binds_through_the_api(client, db):
         {"bind_token": body["bind_token"], "name": "赵敏", "id_number": member.id_number},
         content_type="application/json",
     ).json()
-    assert good["bound"] is True and good["name"] == "赵敏"
-    coverage = client.get("/api/member/coverage", HTTP_AUTHORIZATION=f"Bearer {good['token']}")
+    assert good["bound"] is True and good["name"] == "赵敏" and good["consent_due"] is True
+    auth = {"HTTP_AUTHORIZATION": f"Bearer {good['token']}"}
+    coverage = client.get("/api/member/coverage", **auth)
+    assert coverage.status_code == 403 and coverage.json()["code"] == "consent_required"
+    text = client.get("/api/member/consent", **auth).json()
+    accepted = client.post(
+        "/api/member/consent",
+        {"action": "accept", "version": text["version"]},
+        content_type="application/json",
+        **auth,
+    )
+    assert accepted.status_code == 200 and accepted.json()["due"] is False
+    coverage = client.get("/api/member/coverage", **auth)
     assert coverage.status_code == 200 and coverage.json() == []
 
 
@@ -83,7 +95,8 @@ def test_endpoints_need_a_member_token(client, world):
     assert client.get("/api/member/claims").status_code == 401
     assert client.get("/api/member/claims", HTTP_AUTHORIZATION="Bearer forged").status_code == 401
     client.force_login(world.operator)
-    assert client.get("/api/member/claims").status_code == 403
+    refused = client.get("/api/member/claims")
+    assert refused.status_code == 403 and refused.json()["code"] == "not_member"
 
 
 def test_coverage_comes_from_the_plan(api):
