@@ -13,7 +13,8 @@ timestamp; 409 a request_id reused with another body; 413 a body over 64 KiB (re
 it is read, `huzhu.api.limits`); 503 `unavailable` only when the database cannot answer
 (nothing was committed: retry with the same request_id); 500 `internal_error` for a fault of
 ours (a retry would meet it again). Permanent errors are never 5xx.
-The handlers only parse, call `huzhu.hospitals.onestop`, and render.
+The handlers only parse (with the models of `huzhu.hospitals.onestop_schemas`, which are also
+the request bodies documented below), call `huzhu.hospitals.onestop`, and render.
 """
 
 from __future__ import annotations
@@ -24,20 +25,20 @@ from typing import Any
 
 from django.db import InterfaceError, OperationalError
 from django.http import HttpResponse
-from ninja import Field, Router, Schema
+from ninja import Router, Schema
+from pydantic import BaseModel
 
 from huzhu.claims.error_codes import ClaimError
 from huzhu.hospitals.onestop import (
     OnestopCode,
     OnestopConflict,
     OnestopInputError,
-    body_digest,
-    hospital_for_key,
+    hospital_of_key,
     onestop_cancel,
     onestop_presettle,
     onestop_settle,
-    parse_body,
 )
+from huzhu.hospitals.onestop_schemas import CancelIn, SettleIn, StayIn
 
 from .keys import ApiAuthError
 from .models import ApiKeyKind
@@ -49,43 +50,13 @@ log = logging.getLogger(__name__)
 router = Router(tags=["onestop"])
 
 
-class StayIn(Schema):
-    """domain.md's settlement fields + the hospital's code; amounts are yuan strings."""
-
-    hospital_code: str = Field(..., description="医院代码（须与密钥所属医院一致）")
-    settlement_id: str = Field(..., description="医保结算编号（全区唯一）")
-    id_number: str = Field(..., description="身份证号")
-    name: str = ""
-    hospital: str = ""
-    hospital_level: str = ""
-    admit_date: str = Field(..., description="YYYY-MM-DD")
-    discharge_date: str = Field(..., description="YYYY-MM-DD")
-    total_cost: str = Field("", description="元，如 15000.00")
-    fund_paid: str = ""
-    self_pay_in_policy: str = ""
-    self_pay_out_policy: str = ""
-    diagnosis_code: str = ""
-    visit_id: str = ""
-
-
-class SettleIn(StayIn):
-    request_id: str = Field(..., description="请求编号：幂等键，超时重试时原样重发")
-
-
-class CancelIn(Schema):
-    hospital_code: str
-    request_id: str = Field(..., description="请求编号：幂等键")
-    settlement_id: str = Field(..., description="要撤销的结算编号")
-    reason: str = ""
-
-
 class Problem(Schema):
     code: str
     detail: str
     field: str = ""
 
 
-def _body_doc(schema: type[Schema]) -> dict:
+def _body_doc(schema: type[BaseModel]) -> dict:
     return {
         "requestBody": {
             "required": True,
@@ -104,14 +75,11 @@ _RESPONSES = {
     500: Problem,
     503: Problem,
 }
+# Each action: the model that parses (and documents) its body, and its service.
 _ACTIONS = {
-    "presettle": lambda hospital, data, digest: onestop_presettle(hospital=hospital, data=data),
-    "settle": lambda hospital, data, digest: onestop_settle(
-        hospital=hospital, data=data, digest=digest
-    ),
-    "cancel": lambda hospital, data, digest: onestop_cancel(
-        hospital=hospital, data=data, digest=digest
-    ),
+    "presettle": (StayIn, lambda hospital, body: onestop_presettle(hospital=hospital, stay=body)),
+    "settle": (SettleIn, lambda hospital, body: onestop_settle(hospital=hospital, stay=body)),
+    "cancel": (CancelIn, lambda hospital, body: onestop_cancel(hospital=hospital, cancel=body)),
 }
 
 
@@ -129,10 +97,10 @@ def _reply(status: int, payload: dict) -> HttpResponse:
 def _handle(request, action: str):
     try:
         key = signed_request_key(request, ApiKeyKind.HOSPITAL)
-        data = parse_body(request.body)
-        hospital = hospital_for_key(key.owner_code, data)
-        answer = _ACTIONS[action](hospital, data, body_digest(data))
-        return _reply(200, answer)
+        schema, service = _ACTIONS[action]
+        hospital = hospital_of_key(key.owner_code)
+        body = schema.parse(request.body, hospital=hospital, key_owner=key.owner_code)
+        return _reply(200, service(hospital, body))
     except ApiAuthError as exc:
         return _reply(401, {"code": exc.code, "detail": exc.message, "field": ""})
     except OnestopInputError as exc:

@@ -1,18 +1,20 @@
 """One-stop settlement at discharge (一站式结算): the hospital cashier deducts the mutual aid.
 
 Three services, called by the API (`huzhu.api.onestop`) and nothing else needs more:
-- `onestop_presettle(hospital=, data=)`: the amount and its breakdown; writes nothing.
-- `onestop_settle(hospital=, data=, request_id=)`: commits an `approved`, fixed claim whose
+- `onestop_presettle(hospital=, stay=)`: the amount and its breakdown; writes nothing.
+- `onestop_settle(hospital=, stay=)`: commits an `approved`, fixed claim whose
   payee is the hospital (plus one per lump sum the stay triggers), under the member-year
   ledger lock. Idempotent per (hospital, request_id); a settlement id already settled
   answers the earlier result with `"duplicate": true`.
-- `onestop_cancel(hospital=, data=, request_id=)`: the cashier's refund, with a reversal's
+- `onestop_cancel(hospital=, cancel=)`: the cashier's refund, with a reversal's
   effect (domain.md): the claims are voided (a paid one becomes a recovery item), the later
   stays of the member-year are recomputed (unfixed ones re-priced, fixed ones get
   adjustment items), the ledger is rewritten.
 
-Every answer is a dict with a machine-usable `code` (`OnestopCode`); bad input raises
-`OnestopInputError` naming the field; a reused request_id with another body raises
+The services take parsed bodies (`huzhu.hospitals.onestop_schemas`: `StayIn`, `SettleIn`,
+`CancelIn`, whose `parse` raises `OnestopInputError` naming the first wrong field). Every
+answer is a dict with a machine-usable `code` (`OnestopCode`); a stay without the plan's base
+amount raises `OnestopInputError` too; a reused request_id with another body raises
 `OnestopConflict`.
 
 Order and speed: the settle path is built for the cashier's real time. In the usual case
@@ -26,12 +28,10 @@ get adjustment items (domain.md).
 
 from __future__ import annotations
 
-import hashlib
 import json
 import time
 from dataclasses import dataclass, field
 from datetime import date
-from enum import StrEnum
 
 from django.db import IntegrityError, connection, connections, transaction
 
@@ -74,11 +74,9 @@ from huzhu.core.money import fen_to_yuan
 from huzhu.enrollment.consent import WITHHELD as CONSENT_WITHHELD
 from huzhu.enrollment.models import Enrollment, MemberConsent, SchemeYear
 from huzhu.enrollment.selectors import renewal_sql
-from huzhu.members.idnumbers import IdNumberError, normalize_id_number
 from huzhu.members.models import Member
 from huzhu.plans.models import PlanVersion
-from huzhu.plans.rules.amounts import SPACES, parse_amount, parse_iso_date
-from huzhu.plans.rules.explain import BASE_LABELS
+from huzhu.plans.rules.amounts import SPACES
 from huzhu.plans.rules.ledger import (
     Coverage,
     CoveredStay,
@@ -90,58 +88,20 @@ from huzhu.plans.selectors import plan_from_version
 from huzhu.settlements.frames import review_reasons
 
 from .models import Hospital, OnestopAction, OnestopRequest
+from .onestop_schemas import LABELS, CancelIn, OnestopCode, OnestopInputError, SettleIn, StayIn
 
 __all__ = [
     "OnestopCode",
     "OnestopConflict",
     "OnestopInputError",
-    "body_digest",
     "caches_clear",
-    "hospital_for_key",
+    "hospital_of_key",
     "onestop_cancel",
     "onestop_presettle",
     "onestop_settle",
 ]
 
 S = ClaimStatus
-AMOUNT_NAMES = ("total_cost", "fund_paid", "self_pay_in_policy", "self_pay_out_policy")
-
-
-class OnestopCode(StrEnum):
-    """What the cashier's system does with an answer (HTTP 200 unless noted)."""
-
-    OK = "ok"  # computed (presettle) / committed (settle) / cancelled (cancel)
-    NOT_ENROLLED = "not_enrolled"  # no mutual aid: charge the patient in full
-    WAITING_PERIOD = "waiting_period"
-    OUT_OF_PERIOD = "out_of_period"  # no scheme year / plan covers the discharge date
-    ALREADY_CLAIMED = "already_claimed"  # the stay has a claim from another channel
-    # What the bureau file import would send to a reviewer (same rule): nothing committed.
-    NEEDS_REVIEW = "needs_review"
-    CANCELLED = "cancelled"  # settle: this settlement id was settled and cancelled before
-    NOT_FOUND = "not_found"  # cancel: no one-stop settlement of this hospital with that id
-    ALREADY_CANCELLED = "already_cancelled"
-    # Errors (not 200): 400 invalid_field / hospital_mismatch / unknown_hospital,
-    # 401 (see huzhu.api.keys), 409 request_id_reused, 413 body_too_large (huzhu.api.limits),
-    # 503 unavailable (the database only), 500 internal_error (a fault of ours).
-    INVALID_FIELD = "invalid_field"
-    HOSPITAL_MISMATCH = "hospital_mismatch"
-    UNKNOWN_HOSPITAL = "unknown_hospital"
-    REQUEST_ID_REUSED = "request_id_reused"
-    UNAVAILABLE = "unavailable"
-    INTERNAL_ERROR = "internal_error"
-
-
-class OnestopInputError(Exception):
-    """Bad input (HTTP 400): `field` names it, `code` is stable, `message` is Chinese."""
-
-    def __init__(self, field: str, message: str, code: str = OnestopCode.INVALID_FIELD) -> None:
-        super().__init__(message)
-        self.field = field
-        self.message = message
-        self.code = str(code)
-
-    def as_dict(self) -> dict:
-        return {"code": self.code, "field": self.field, "detail": self.message}
 
 
 class OnestopConflict(Exception):
@@ -159,157 +119,6 @@ class OnestopConflict(Exception):
         }
 
 
-# --- reading the body --------------------------------------------------------------------------
-
-
-@dataclass
-class Stay:
-    settlement_id: str
-    id_number: str
-    name: str
-    hospital_name: str
-    admit: date
-    discharge: date
-    amounts: dict[str, int | None]
-    diagnosis_code: str
-
-    def claim_fields(self, hospital_code: str) -> dict:
-        out = {
-            "settlement_id": self.settlement_id,
-            "hospital_name": self.hospital_name,
-            "hospital_code": hospital_code,
-            "admit_date": self.admit,
-            "discharge_date": self.discharge,
-            "diagnosis_code": self.diagnosis_code,
-        }
-        for n in AMOUNT_NAMES:
-            if self.amounts.get(n) is not None:
-                out[f"{n}_fen"] = self.amounts[n]
-        return out
-
-
-_LIMITS = {
-    "request_id": 64,
-    "settlement_id": 64,
-    "hospital_code": 32,
-    "name": 64,
-    "hospital": 128,
-    "hospital_level": 32,
-    "diagnosis_code": 32,
-    "visit_id": 64,
-    "reason": 500,
-}
-_LABELS = {
-    "request_id": "请求编号",
-    "settlement_id": "结算编号",
-    "hospital_code": "医院代码",
-    "id_number": "身份证号",
-    "admit_date": "入院日期",
-    "discharge_date": "出院日期",
-    **BASE_LABELS,
-}
-
-
-def _text(data: dict, name: str, *, required: bool = False) -> str:
-    value = data.get(name)
-    if value is None:
-        value = ""
-    if isinstance(value, bool) or not isinstance(value, str | int):
-        raise OnestopInputError(name, f"{_LABELS.get(name, name)}应为文本")
-    value = str(value).strip()
-    if required and not value:
-        raise OnestopInputError(name, f"缺少{_LABELS.get(name, name)}（{name}）")
-    limit = _LIMITS.get(name)
-    if limit and len(value) > limit:
-        raise OnestopInputError(name, f"{_LABELS.get(name, name)}超过{limit}个字符")
-    return value
-
-
-def _date(data: dict, name: str) -> date:
-    text = _text(data, name, required=True)
-    parsed = parse_iso_date(text)
-    if parsed is None:
-        raise OnestopInputError(name, f"{_LABELS[name]}应为YYYY-MM-DD格式的有效日期")
-    return parsed
-
-
-def _amount(data: dict, name: str) -> int | None:
-    value = data.get(name)
-    if value is None or value == "":
-        return None
-    if not isinstance(value, str):
-        raise OnestopInputError(name, f'{_LABELS[name]}应为元字符串，如 "1234.56"')
-    fen, error = parse_amount(value)
-    if error is None and fen is not None and fen < 0:
-        error = "negative"
-    if error is not None:
-        reasons = {
-            "not_a_number": "不是有效金额",
-            "too_many_decimals": "超过两位小数",
-            "too_large": "金额过大",
-            "negative": "不能为负数",
-            "empty": "为空",
-        }
-        raise OnestopInputError(name, f"{_LABELS[name]}{reasons.get(error, '无效')}")
-    return fen
-
-
-def parse_body(raw: bytes) -> dict:
-    """The JSON object of a request body, or OnestopInputError naming the field: "body" for
-    what is not a JSON object (or is nested too deep to parse); a field whose value is not a
-    scalar (every field of a one-stop body is one, so nothing nests); a field holding a NUL
-    character (PostgreSQL cannot store one: a permanent error, not a retry)."""
-    try:
-        data = json.loads(raw or b"")
-    except (ValueError, UnicodeDecodeError):
-        raise OnestopInputError("body", "请求体不是有效的JSON") from None
-    except RecursionError:
-        raise OnestopInputError("body", "请求体JSON嵌套过深") from None
-    if not isinstance(data, dict):
-        raise OnestopInputError("body", "请求体应为JSON对象")
-    nul = b"\\u0000" in raw  # the only way JSON carries a NUL: rare, look closer only then
-    for name, value in data.items():
-        field = name.replace("\x00", "")[:64] or "body"
-        label = _LABELS.get(field, field)
-        if isinstance(value, dict | list):
-            raise OnestopInputError(field, f"{label}应为文本或数字，不能是对象或数组")
-        if nul and ("\x00" in name or (isinstance(value, str) and "\x00" in value)):
-            raise OnestopInputError(field, f"{label}含有不允许的NUL字符（\\u0000）")
-    return data
-
-
-def body_digest(data: dict) -> str:
-    """SHA-256 of the body in canonical form (key order and spacing do not matter)."""
-    canonical = json.dumps(data, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
-    return hashlib.sha256(canonical.encode()).hexdigest()
-
-
-def _stay(data: dict) -> Stay:
-    sid = _text(data, "settlement_id", required=True)
-    try:
-        id_number = normalize_id_number(_text(data, "id_number", required=True))
-    except IdNumberError as exc:
-        raise OnestopInputError("id_number", f"身份证号{exc.message}") from None
-    admit = _date(data, "admit_date")
-    discharge = _date(data, "discharge_date")
-    if discharge < admit:
-        raise OnestopInputError("discharge_date", "出院日期早于入院日期")
-    amounts = {n: _amount(data, n) for n in AMOUNT_NAMES}
-    for name in ("name", "hospital", "hospital_level", "visit_id", "out_of_area"):
-        if name in _LIMITS:
-            _text(data, name)
-    return Stay(
-        settlement_id=sid,
-        id_number=id_number,
-        name=_text(data, "name"),
-        hospital_name=_text(data, "hospital"),
-        admit=admit,
-        discharge=discharge,
-        amounts=amounts,
-        diagnosis_code=_text(data, "diagnosis_code").upper(),
-    )
-
-
 # --- hospitals and plans (small per-process caches) --------------------------------------------
 
 _HOSPITAL_TTL = 30.0
@@ -317,26 +126,15 @@ _hospitals: dict[str, tuple[float, Hospital | None]] = {}
 _plans: dict[int, tuple[Plan, int]] = {}  # PlanVersion pk -> (plan, version number)
 
 
-def hospital_for_key(owner_code: str, data: dict) -> Hospital:
-    """The registered, active hospital the API key belongs to, checked against the body's
-    `hospital_code`. Cached per process for 30 s."""
-    code = _text(data, "hospital_code", required=True)
-    if code != owner_code:
-        raise OnestopInputError(
-            "hospital_code",
-            f"医院代码{code}与接口密钥所属医院{owner_code}不一致",
-            OnestopCode.HOSPITAL_MISMATCH,
-        )
+def hospital_of_key(owner_code: str) -> Hospital | None:
+    """The registered, active hospital an API key belongs to, or None. Cached per process for
+    30 s. The body's `hospital_code` is checked against it by the parse (`OnestopIn.parse`)."""
     now = time.monotonic()
-    cached = _hospitals.get(code)
+    cached = _hospitals.get(owner_code)
     if cached is None or now - cached[0] > _HOSPITAL_TTL:
-        hospital = Hospital.objects.filter(code=code, is_active=True).first()
+        hospital = Hospital.objects.filter(code=owner_code, is_active=True).first()
         cached = (now, hospital)
-        _hospitals[code] = cached
-    if cached[1] is None:
-        raise OnestopInputError(
-            "hospital_code", f"医院{code}未登记或已停用", OnestopCode.UNKNOWN_HOSPITAL
-        )
+        _hospitals[owner_code] = cached
     return cached[1]
 
 
@@ -439,7 +237,7 @@ def _as_date(value) -> date:
 
 
 def _lookup(
-    stay: Stay, hospital: Hospital, request_id: str = ""
+    stay: StayIn, hospital: Hospital, request_id: str = ""
 ) -> tuple[_Year, tuple[str, dict] | None]:
     """The member-year of the stay and, for a settle, (body digest, answer) stored for this
     request_id. One query; the plan comes from this process's cache."""
@@ -498,7 +296,7 @@ MESSAGES = {
 }
 
 
-def _answer(code: str, stay: Stay | None, hospital: Hospital, **extra) -> dict:
+def _answer(code: str, stay: StayIn | None, hospital: Hospital, **extra) -> dict:
     out = {
         "code": str(code),
         "status": extra.pop("status", str(code)),
@@ -529,7 +327,7 @@ def _claim_amount(plan: Plan, version, b) -> ClaimAmount:
 
 def _compute(
     y: _Year,
-    stay: Stay,
+    stay: StayIn,
     base_fen: int,
     ledger: MemberYearLedger | None,
     nearby: list[Claim],
@@ -657,7 +455,7 @@ def _priced(code, stay, hospital, y: _Year, computed: _Computed, numbers=None) -
     )
 
 
-def _outcome_without_claim(stay: Stay, hospital: Hospital, y: _Year) -> dict | None:
+def _outcome_without_claim(stay: StayIn, hospital: Hospital, y: _Year) -> dict | None:
     """The answer when the stay is not covered (nothing to write), else None."""
     if y.plan is None or not (y.plan.period.start <= stay.discharge <= y.plan.period.end):
         return _answer(OnestopCode.OUT_OF_PERIOD, stay, hospital)
@@ -679,7 +477,7 @@ def _outcome_without_claim(stay: Stay, hospital: Hospital, y: _Year) -> dict | N
     return None
 
 
-def _doubts(stay: Stay, y: _Year) -> list[str]:
+def _doubts(stay: StayIn, y: _Year) -> list[str]:
     """Why the bureau file import would send this stay to a reviewer (the import's rule,
     `huzhu.settlements.frames.review_reasons`), [] when it would not."""
     return review_reasons(
@@ -693,7 +491,7 @@ def _doubts(stay: Stay, y: _Year) -> list[str]:
     )
 
 
-def _needs_review(stay: Stay, hospital: Hospital, reasons: list[str]) -> dict:
+def _needs_review(stay: StayIn, hospital: Hospital, reasons: list[str]) -> dict:
     return _answer(
         OnestopCode.NEEDS_REVIEW,
         stay,
@@ -707,12 +505,12 @@ def _needs_review(stay: Stay, hospital: Hospital, reasons: list[str]) -> dict:
     )
 
 
-def _base(y: _Year, stay: Stay) -> int:
+def _base(y: _Year, stay: StayIn) -> int:
     base_name = y.plan.inpatient.base
     base = stay.amounts.get(base_name)
     if base is None:
         raise OnestopInputError(
-            base_name, f"缺少{_LABELS.get(base_name, base_name)}（{base_name}），无法计算互助金"
+            base_name, f"缺少{LABELS.get(base_name, base_name)}（{base_name}），无法计算互助金"
         )
     return base
 
@@ -735,7 +533,7 @@ _nearby_sql: dict[bool, str] = {}
 _nearby_converters: list = []
 
 
-def _nearby(stay: Stay, y: _Year, *, reserve: bool = False):
+def _nearby(stay: StayIn, y: _Year, *, reserve: bool = False):
     """Claims that matter for this stay: any with its settlement id, and the member-year's
     claims discharged on or after its admission (same stay filed manually; later stays).
     Rows become deferred Claim instances, as `.only()` would give; the statement is built
@@ -797,7 +595,7 @@ def _nearby(stay: Stay, y: _Year, *, reserve: bool = False):
     return out, first
 
 
-def _earlier(stay: Stay, hospital: Hospital, nearby: list[Claim]) -> dict | None:
+def _earlier(stay: StayIn, hospital: Hospital, nearby: list[Claim]) -> dict | None:
     """The answer when this settlement id (or this stay) already has a claim, else None."""
     mine = [c for c in nearby if c.settlement_id == stay.settlement_id]
     if mine:
@@ -855,9 +653,8 @@ def _earlier(stay: Stay, hospital: Hospital, nearby: list[Claim]) -> dict | None
 # --- the services ----------------------------------------------------------------------------------
 
 
-def onestop_presettle(*, hospital: Hospital, data: dict) -> dict:
+def onestop_presettle(*, hospital: Hospital, stay: StayIn) -> dict:
     """What settling this stay now would deduct, with its breakdown. Writes nothing."""
-    stay = _stay(data)
     y, _stored_answer = _lookup(stay, hospital)
     refused = _outcome_without_claim(stay, hospital, y)
     if refused is not None:
@@ -920,7 +717,7 @@ def _once(hospital, action: str, request_id: str, digest: str, work) -> dict:
         return stored
 
 
-def onestop_settle(*, hospital: Hospital, data: dict, digest: str | None = None) -> dict:
+def onestop_settle(*, hospital: Hospital, stay: SettleIn) -> dict:
     """Settle a stay at the cashier: commit the fixed, hospital-payee claim(s) and answer the
     amount. Idempotent per (hospital, request_id); see the module docstring.
 
@@ -929,9 +726,8 @@ def onestop_settle(*, hospital: Hospital, data: dict, digest: str | None = None)
     neighbouring claims with the new claim's id and number (`_nearby`), the claim, one
     statement writing the transition, notification, ledger and request rows
     (`write_settlement`), the commit; after it the notification is delivered (one UPDATE)."""
-    request_id = _text(data, "request_id", required=True)
-    stay = _stay(data)
-    digest = digest or body_digest(data)
+    request_id = stay.request_id
+    digest = stay.digest()
     for attempt in range(2):
         y, stored = _lookup(stay, hospital, request_id)
         if stored is not None:
@@ -961,7 +757,9 @@ def onestop_settle(*, hospital: Hospital, data: dict, digest: str | None = None)
     raise AssertionError("unreachable")
 
 
-def _settle_locked(hospital: Hospital, stay: Stay, y: _Year, request_id: str, digest: str) -> dict:
+def _settle_locked(
+    hospital: Hospital, stay: SettleIn, y: _Year, request_id: str, digest: str
+) -> dict:
     """Under the member-year lock: price the stay, write its claim(s), the ledger and the
     request row, and answer."""
     base = _base(y, stay)
@@ -1022,15 +820,12 @@ def _settle_locked(hospital: Hospital, stay: Stay, y: _Year, request_id: str, di
     return answer
 
 
-def onestop_cancel(*, hospital: Hospital, data: dict, digest: str | None = None) -> dict:
+def onestop_cancel(*, hospital: Hospital, cancel: CancelIn) -> dict:
     """Cancel a one-stop settlement (a refund at the cashier) with a reversal's effect.
-
-    Body: `hospital_code`, `request_id`, `settlement_id`, optional `reason`. Idempotent per
-    (hospital, request_id)."""
-    request_id = _text(data, "request_id", required=True)
-    sid = _text(data, "settlement_id", required=True)
-    reason = _text(data, "reason") or "医院窗口撤销一站式结算（退费）"
-    digest = digest or body_digest(data)
+    Idempotent per (hospital, request_id)."""
+    request_id, sid = cancel.request_id, cancel.settlement_id
+    reason = cancel.reason or "医院窗口撤销一站式结算（退费）"
+    digest = cancel.digest()
 
     def work() -> dict:
         with transaction.atomic():

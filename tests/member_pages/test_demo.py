@@ -67,6 +67,18 @@ def test_demo_claims_cover_every_state_and_a_second_run_adds_nothing(demo_world)
     void = Claim.objects.get(status="void")
     assert void.source == "auto" and "冲正" in void.status_reason
     assert "13800000001" in out.getvalue()
+    assert not logins.filter(source="onestop").exists()  # no demo hospital registered
     count = Claim.objects.count()
     demo.run(stdout=io.StringIO())
     assert Claim.objects.count() == count
+
+
+def test_demo_settles_a_stay_at_the_registered_demo_hospital(demo_world):
+    from tests.onestop.conftest import make_hospital
+
+    make_hospital(code="H33068301", name="嵊州市人民医院")
+    out = io.StringIO()
+    demo.run(stdout=out)
+    onestop = Claim.objects.filter(source="onestop")
+    assert onestop.count() == 1, out.getvalue()
+    assert (onestop.get().status, onestop.get().payee_kind) == ("approved", "hospital")

@@ -23,6 +23,7 @@ from huzhu.claims.services import (
     year_claims_locked,
 )
 from huzhu.hospitals.onestop import onestop_settle
+from huzhu.hospitals.onestop_schemas import SettleIn
 from huzhu.organizations.models import Role
 from huzhu.settlements.services import settlement_import_file
 from tests.factories import UserFactory
@@ -65,6 +66,10 @@ def _overridden_at_1500(client, m, write_csv):
     return b, reviewer
 
 
+def _settle(hospital, body: dict) -> dict:
+    return onestop_settle(hospital=hospital, stay=SettleIn.parse(body, hospital=hospital))
+
+
 def _top_up(b):
     return list(AdjustmentItem.objects.filter(claim=b).values_list("kind", "amount_fen"))
 
@@ -74,9 +79,7 @@ def test_one_stop_settle_before_an_override_tops_up_the_computed_change(
 ):
     m = enroll()
     b, _reviewer = _overridden_at_1500(client, m, write_csv)
-    answer = onestop_settle(
-        hospital=make_hospital(), data={**stay("OS-A", m, **A), "request_id": "r-1"}
-    )
+    answer = _settle(make_hospital(), {**stay("OS-A", m, **A), "request_id": "r-1"})
     assert answer["code"] == "ok" and answer["amount_fen"] == 125000
     # B1's computed amount moved 1,250.00 → 1,500.00: +250.00, although 1,500.00 is also
     # its overridden amount.
@@ -178,9 +181,9 @@ def test_an_earlier_bureau_stay_under_a_one_stop_claim_at_the_cap_keeps_the_cap_
     from huzhu.claims.services import claim_effective_fen
 
     m = enroll()
-    answer = onestop_settle(
-        hospital=make_hospital(),
-        data={
+    answer = _settle(
+        make_hospital(),
+        {
             **stay("OS-1", m, base="70000.00", admit="2026-06-01", discharge="2026-06-10"),
             "request_id": "r-cap",
         },

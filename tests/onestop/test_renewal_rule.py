@@ -9,7 +9,8 @@ from django.utils import timezone
 
 from huzhu.enrollment.models import Enrollment
 from huzhu.enrollment.selectors import enrollment_is_renewal, enrollments_with_coverage
-from huzhu.hospitals.onestop import _lookup, _stay
+from huzhu.hospitals.onestop import _lookup
+from huzhu.hospitals.onestop_schemas import StayIn
 from huzhu.settlements.importing import _coverage
 from tests.factories import EnrollmentFactory, MemberFactory, SchemeYearFactory, UnionFactory
 from tests.onestop.conftest import make_hospital, stay
@@ -50,7 +51,7 @@ def test_every_reader_says_renewal_alike(plans, year2026, union):
     imported = {by_hash[r["member_hash"]]: r["renewal"] for r in _coverage(plans[0]).to_dicts()}
     hospital = make_hospital()
     onestop = {
-        name: _lookup(_stay(stay(f"S-{i}", m)), hospital)[0].renewal
+        name: _lookup(StayIn.parse(stay(f"S-{i}", m), hospital=hospital), hospital)[0].renewal
         for i, (name, m) in enumerate(members.items())
     }
     assert annotated == plain == imported == onestop == expected

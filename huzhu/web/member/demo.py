@@ -241,6 +241,7 @@ def _auto_and_onestop(members, scheme_year, today, span: int, stdout) -> None:
 
     from huzhu.hospitals.models import Hospital
     from huzhu.hospitals.onestop import OnestopConflict, OnestopInputError, onestop_settle
+    from huzhu.hospitals.onestop_schemas import SettleIn
 
     hospital = Hospital.objects.filter(code="H33068301").first()
     if hospital is None:
@@ -248,9 +249,9 @@ def _auto_and_onestop(members, scheme_year, today, span: int, stdout) -> None:
         return
     discharge = today - timedelta(days=min(35, span - 8))
     try:
-        answer = onestop_settle(
-            hospital=hospital,
-            data={
+        stay = SettleIn.parse(
+            {
+                "hospital_code": hospital.code,
                 "request_id": f"demo-{prefix}Y1",
                 "settlement_id": f"{prefix}Y1",
                 "id_number": third.id_number,
@@ -264,7 +265,9 @@ def _auto_and_onestop(members, scheme_year, today, span: int, stdout) -> None:
                 "self_pay_out_policy": "2800.00",
                 "diagnosis_code": "K80.200",
             },
+            hospital=hospital,
         )
+        answer = onestop_settle(hospital=hospital, stay=stay)
     except (OnestopInputError, OnestopConflict) as exc:
         stdout.write(f"线上申请演示：一站式结算未完成：{exc}")
         return
