@@ -28,6 +28,7 @@ from ninja.security import HttpBearer, django_auth
 from huzhu.claims import member_selectors as selectors
 from huzhu.claims.filing import claim_file
 from huzhu.claims.selectors import access_claim_by_id, claim_timeline
+from huzhu.core.errors import StepRefused
 from huzhu.enrollment.consent import (
     consent_answer_due,
     consent_answered_version,
@@ -36,7 +37,6 @@ from huzhu.enrollment.consent import (
     consent_text_current,
 )
 from huzhu.members.accounts import (
-    MemberAppError,
     member_bind,
     member_of_user,
     member_user_for_phone,
@@ -399,7 +399,7 @@ def login_bind(request, body: BindIn):
         user = member_bind(
             phone=phone, name=body.name, id_number=body.id_number, client=client_ip(request) or ""
         )
-    except MemberAppError as exc:
+    except StepRefused as exc:
         return Status(429 if exc.code == "too_many_tries" else 400, _problem(exc))
     return Status(200, _login_answer(user))
 
@@ -529,7 +529,7 @@ def claim_create(request, body: ClaimIn):
             document_ids=body.documents,
             bank=body.bank.dict() if body.bank else None,
         )
-    except MemberAppError as exc:
+    except StepRefused as exc:
         return Status(400, _problem(exc))
     return Status(201, _detail(claim))
 
@@ -548,6 +548,6 @@ def attachment_upload(request, kind: Form[str], file: File[UploadedFile]):
             name=file.name or "",
             acting_user=request.auth,
         )
-    except MemberAppError as exc:
+    except StepRefused as exc:
         return Status(400, _problem(exc))
     return Status(201, _document(doc))

@@ -4,7 +4,7 @@ that come before the claims core's transitions (`huzhu.claims.services`): the fo
 papers every claim carries (`REQUIRED_DOCUMENTS`), the invoice identity, and the bank account
 when none is on file (`huzhu.claims.payees.bank_card_change`).
 
-Refusals raise `MemberAppError` (`huzhu.members.accounts`) naming the form field.
+Refusals raise `StepRefused` (`huzhu.core.errors`) naming the form field.
 """
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ from datetime import date, timedelta
 from django.db import transaction
 from django.utils import timezone
 
+from huzhu.core.errors import StepRefused
 from huzhu.core.money import MoneyError, yuan_to_fen
-from huzhu.members.accounts import MemberAppError
 from huzhu.members.models import DocumentKind, Member, MemberDocument
 from huzhu.plans.rules.explain import BASE_LABELS
 
@@ -68,12 +68,10 @@ def _pending_documents(member: Member, ids) -> list[MemberDocument]:
         try:
             wanted.append(int(raw))
         except (TypeError, ValueError):
-            raise MemberAppError("bad_document", "材料编号无效，请重新上传", field="documents")
+            raise StepRefused("bad_document", "材料编号无效，请重新上传", field="documents")
     docs = list(MemberDocument.objects.filter(member=member, claim__isnull=True, pk__in=wanted))
     if len(docs) != len(set(wanted)):
-        raise MemberAppError(
-            "bad_document", "有材料已失效或不属于您，请重新上传", field="documents"
-        )
+        raise StepRefused("bad_document", "有材料已失效或不属于您，请重新上传", field="documents")
     return docs
 
 
@@ -101,7 +99,7 @@ def _parse_date(value, name: str) -> date | None:
     try:
         return date.fromisoformat(text)
     except ValueError:
-        raise MemberAppError(
+        raise StepRefused(
             "bad_date", f"{LABELS[name]}“{text}”不是有效日期（例如 2026-03-05）", field=name
         )
 
@@ -109,7 +107,7 @@ def _parse_date(value, name: str) -> date | None:
 def parse_claim_form(raw: dict) -> dict:
     """Form or API input (yuan amounts as text, dates as YYYY-MM-DD) -> the claim's fields.
 
-    Amounts become integer fen exactly (at most 2 decimals), or MemberAppError names the field.
+    Amounts become integer fen exactly (at most 2 decimals), or StepRefused names the field.
     """
     data: dict = {}
     for name in ("benefit_code", "hospital_name", "invoice_number", "diagnosis_code"):
@@ -129,22 +127,22 @@ def parse_claim_form(raw: dict) -> dict:
         try:
             fen = yuan_to_fen(str(value).strip().replace(",", ""))
         except MoneyError as exc:
-            raise MemberAppError(f"amount.{exc.code}", f"{LABELS[name]}：{exc.message}", field=name)
+            raise StepRefused(f"amount.{exc.code}", f"{LABELS[name]}：{exc.message}", field=name)
         if fen < 0:
-            raise MemberAppError("amount.negative", f"{LABELS[name]}不能为负数", field=name)
+            raise StepRefused("amount.negative", f"{LABELS[name]}不能为负数", field=name)
         data[target] = fen
     return data
 
 
 def _require(data: dict, name: str, target: str | None = None) -> None:
     if data.get(target or name) in (None, ""):
-        raise MemberAppError("missing", f"请填写{LABELS[name]}", field=name)
+        raise StepRefused("missing", f"请填写{LABELS[name]}", field=name)
 
 
 def _claim_window_check(scheme_year, discharge: date, today: date) -> None:
     deadline = discharge + timedelta(days=scheme_year.claim_window_days)
     if today > deadline:
-        raise MemberAppError(
+        raise StepRefused(
             "window_closed",
             f"已超过申请期限：出院日期{discharge:%Y-%m-%d}，须在出院后"
             f"{scheme_year.claim_window_days}天内（{deadline:%Y-%m-%d}前）申请。",
@@ -170,13 +168,13 @@ def _existing_claim_check(member: Member, data: dict, exclude_pk: int | None) ->
     if existing is None:
         return
     if existing.source in (ClaimSource.AUTO, ClaimSource.ONESTOP):
-        error = MemberAppError(
+        error = StepRefused(
             "auto_claimed",
             f"该次住院已自动受理（申请号{existing.number}），无需再申请。",
             field="discharge_date",
         )
     else:
-        error = MemberAppError(
+        error = StepRefused(
             "already_claimed",
             f"该次住院已申请过此项互助（申请号{existing.number}），不能重复申请。",
             field="discharge_date",
@@ -191,25 +189,25 @@ def _check_claim_input(member: Member, data: dict, *, today: date, exclude_pk=No
     _require(data, "admit_date")
     _require(data, "discharge_date")
     if data["discharge_date"] < data["admit_date"]:
-        raise MemberAppError("dates", "出院日期早于入院日期", field="discharge_date")
+        raise StepRefused("dates", "出院日期早于入院日期", field="discharge_date")
     if data["discharge_date"] > today:
-        raise MemberAppError("dates", "出院日期不能晚于今天", field="discharge_date")
+        raise StepRefused("dates", "出院日期不能晚于今天", field="discharge_date")
     scheme_year = scheme_year_for_day(data["discharge_date"])
     if scheme_year is None:
-        raise MemberAppError(
+        raise StepRefused(
             "no_scheme_year",
             f"出院日期{data['discharge_date']:%Y-%m-%d}不在任何互助年度内",
             field="discharge_date",
         )
     plan = selectors.plan_for_scheme_year(scheme_year)
     if plan is None:
-        raise MemberAppError(
+        raise StepRefused(
             "no_plan", f"{scheme_year}的互助方案尚未发布，暂不能申请", field="benefit_code"
         )
     texts = {b.code: b for b in benefit_texts(plan)}
     benefit = texts.get(data["benefit_code"])
     if benefit is None:
-        raise MemberAppError(
+        raise StepRefused(
             "bad_benefit",
             f"{scheme_year}没有互助项目“{data['benefit_code']}”",
             field="benefit_code",
@@ -233,7 +231,7 @@ def _documents_check(member: Member, docs: list[MemberDocument], *, need_bank_ca
         needed.append(DocumentKind.BANK_CARD)
     missing = [DocumentKind(k).label for k in needed if k not in kinds]
     if missing:
-        raise MemberAppError(
+        raise StepRefused(
             "missing_documents", f"请上传：{'、'.join(str(m) for m in missing)}", field="documents"
         )
 
@@ -245,15 +243,15 @@ def _invoice_identity(data: dict, docs: list[MemberDocument]) -> None:
     try:
         identity = invoice_identity(typed_number=data.get("invoice_number"), qr_codes=qr_codes)
     except InvoiceMismatch as exc:
-        raise MemberAppError("invoice_mismatch", str(exc), field="invoice_number") from None
+        raise StepRefused("invoice_mismatch", str(exc), field="invoice_number") from None
     data["invoice_number"] = identity.number
     data["invoice_code"] = identity.code
 
 
-def _claim_error(exc: ClaimError) -> MemberAppError:
+def _claim_error(exc: ClaimError) -> StepRefused:
     # The form names amounts without the unit (`total_cost` for `total_cost_fen`).
     field = exc.field.removesuffix("_fen") if exc.field else exc.field
-    return MemberAppError(str(exc.code), exc.message, field=field)
+    return StepRefused(str(exc.code), exc.message, field=field)
 
 
 def claim_file(
@@ -309,7 +307,7 @@ def claim_keep_draft(
     day = data.get("discharge_date") or timezone.localdate()
     year = draft.scheme_year if draft is not None else scheme_year_for_day(day)
     if year is None:
-        raise MemberAppError(
+        raise StepRefused(
             "no_scheme_year", f"{day:%Y-%m-%d}不在任何互助年度内", field="discharge_date"
         )
     plan = selectors.plan_for_scheme_year(year)

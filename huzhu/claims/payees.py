@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from django.db import transaction
 
 from huzhu.audit.services import audit_record
+from huzhu.core.errors import StepRefused
 from huzhu.core.masking import mask_account
-from huzhu.members.accounts import MemberAppError
 from huzhu.members.fields import (
     FieldError,
     normalize_bank_account,
@@ -65,9 +65,9 @@ def bank_card_change(
     try:
         holder = normalize_name(account_name)
     except FieldError as exc:
-        raise MemberAppError(exc.code, f"户名：{exc.message}", field="account_name") from None
+        raise StepRefused(exc.code, f"户名：{exc.message}", field="account_name") from None
     if holder != normalize_name(member.name):
-        raise MemberAppError(
+        raise StepRefused(
             "name_mismatch",
             f"户名“{holder}”与职工本人姓名不一致：互助金只能发放到本人名下的银行账户",
             field="account_name",
@@ -77,11 +77,11 @@ def bank_card_change(
         account = normalize_bank_account(bank_account)
     except FieldError as exc:
         field = "bank_name" if exc.code == "bad_bank_name" else "bank_account"
-        raise MemberAppError(exc.code, exc.message, field=field) from None
+        raise StepRefused(exc.code, exc.message, field=field) from None
     if not bank:
-        raise MemberAppError("missing", "请填写开户银行", field="bank_name")
+        raise StepRefused("missing", "请填写开户银行", field="bank_name")
     if not account:
-        raise MemberAppError("missing", "请填写银行卡号", field="bank_account")
+        raise StepRefused("missing", "请填写银行卡号", field="bank_account")
     with transaction.atomic():
         locked = Member.objects.select_for_update().get(pk=member.pk)
         old_account, old_bank = locked.bank_account, locked.bank_name

@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 from django.db import transaction
 
 from huzhu.audit.services import audit_record
+from huzhu.core.errors import StepRefused
 from huzhu.core.masking import mask_phone
 from huzhu.members.fields import FieldError, normalize_name
 from huzhu.members.idnumbers import IdNumberError, normalize_id_number
@@ -28,19 +29,7 @@ from huzhu.members.throttle import (
 )
 from huzhu.organizations.models import Role, User
 
-__all__ = ["MemberAppError", "member_bind", "member_of_user", "member_user_for_phone"]
-
-
-class MemberAppError(ValueError):
-    """A refused member-app step; `code` is stable, `message` Chinese, `field` the input."""
-
-    def __init__(self, code: str, message: str, *, field: str = "", retry_after: int = 0) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
-        self.field = field
-        self.retry_after = retry_after
-        self.claim = None  # a claim the message refers to (e.g. the auto-claim of the stay)
+__all__ = ["member_bind", "member_of_user", "member_user_for_phone"]
 
 
 def member_of_user(user) -> Member | None:
@@ -101,11 +90,11 @@ def member_bind(
     try:
         number = normalize_id_number(id_number)
     except IdNumberError as exc:
-        raise MemberAppError(f"id_number.{exc.code}", exc.message, field="id_number") from None
+        raise StepRefused(f"id_number.{exc.code}", exc.message, field="id_number") from None
     try:
         clean_name = normalize_name(name)
     except FieldError as exc:
-        raise MemberAppError(exc.code, exc.message, field="name") from None
+        raise StepRefused(exc.code, exc.message, field="name") from None
     try:
         taken = throttle_take(
             [(BIND_FAILS_PER_PHONE, phone), (BIND_FAILS_PER_ADDRESS, address_bucket(client))],
@@ -119,12 +108,12 @@ def member_bind(
             )
         else:
             message = f"本网络核对未通过的次数过多，请{wait_text(exc.retry_after)}后再试。"
-        raise MemberAppError(
+        raise StepRefused(
             "too_many_tries", message, field="id_number", retry_after=exc.retry_after
         ) from None
     try:
         user = _bind(phone=phone, number=number, clean_name=clean_name)
-    except MemberAppError as exc:
+    except StepRefused as exc:
         left = taken.left[BIND_FAILS_PER_PHONE.scope]
         if exc.code == "no_match":
             exc.message = (
@@ -144,19 +133,19 @@ def _bind(*, phone: str, number: str, clean_name: str) -> User:
     with transaction.atomic():
         # The phone first: its answer says nothing about the ID number.
         if member_user_for_phone(phone) is not None:
-            raise MemberAppError(
+            raise StepRefused(
                 "phone_taken",
                 "该手机号已绑定另一名职工，不能重复绑定。如有疑问，请联系所在工会。",
                 field="phone",
             )
         member = Member.objects.select_for_update().filter(id_number_q(number)).first()
         if member is None or _stored_name(member.name) != clean_name:
-            raise MemberAppError("no_match", NO_MATCH, field="id_number")
+            raise StepRefused("no_match", NO_MATCH, field="id_number")
         if member.user_id is not None:
             bound = User.objects.get(pk=member.user_id)
             if bound.phone == phone and bound.is_active:
                 return bound
-            raise MemberAppError("no_match", NO_MATCH, field="id_number")
+            raise StepRefused("no_match", NO_MATCH, field="id_number")
         # A former login of this phone (unbound since) is reused, else a new one is made.
         user = (
             User.objects.filter(phone_q(phone), role=Role.MEMBER, member__isnull=True)

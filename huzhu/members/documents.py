@@ -349,16 +349,17 @@ def document_thumbnail(document, *, size: int = THUMBNAIL_PX) -> bytes:
 def document_upload(*, member, kind: str, data: bytes, name: str, acting_user):
     """Check one uploaded file by content and keep it for the member (not yet on a claim).
 
-    Raises MemberAppError (`field` = the kind, code = the DocumentError's) for a bad file.
+    Raises StepRefused (`field` = the kind, code = the DocumentError's) for a bad file.
     """
-    from .accounts import MemberAppError
+    from huzhu.core.errors import StepRefused
+
     from .models import DocumentKind
 
     if kind not in DocumentKind.values:
-        raise MemberAppError("bad_kind", f"未知的材料类型“{kind}”", field="kind")
+        raise StepRefused("bad_kind", f"未知的材料类型“{kind}”", field="kind")
     try:
         checked = document_check(data, name=name, read_qr=(kind == DocumentKind.INVOICE))
     except DocumentError as exc:
-        raise MemberAppError(exc.code, exc.message, field=kind) from None
+        raise StepRefused(exc.code, exc.message, field=kind) from None
     document_prune_pending()
     return document_store(member=member, kind=kind, checked=checked, acting_user=acting_user)

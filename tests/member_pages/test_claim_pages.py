@@ -413,7 +413,7 @@ def test_a_typed_invoice_number_other_than_the_qr_is_refused_showing_both(member
 def test_one_invoice_is_never_claimed_for_two_members(client, world):
     from huzhu.claims.error_codes import ClaimErrorCode
     from huzhu.claims.filing import claim_file
-    from huzhu.members.accounts import MemberAppError
+    from huzhu.core.errors import StepRefused
 
     qr = "01,10,033002100111,12345678,15000.00,20260310,1234,ABCD"
 
@@ -447,7 +447,7 @@ def test_one_invoice_is_never_claimed_for_two_members(client, world):
     first = file_for(world.member, invoice_number="12345678")
     assert (first.invoice_code, first.invoice_number) == ("033002100111", "12345678")
     # The other member files the same invoice (typed as on the QR): refused.
-    with pytest.raises(MemberAppError) as err:
+    with pytest.raises(StepRefused) as err:
         file_for(world.other, invoice_number="12345678")
     assert err.value.code == ClaimErrorCode.DUPLICATE_INVOICE
     assert "已用于其他职工的申请" in err.value.message

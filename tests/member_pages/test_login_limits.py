@@ -9,7 +9,8 @@ from django.core import signing
 from django.utils import timezone
 
 from huzhu.api.member import BIND_SALT
-from huzhu.members.accounts import MemberAppError, member_bind
+from huzhu.core.errors import StepRefused
+from huzhu.members.accounts import member_bind
 from huzhu.members.idnumbers import check_digit
 from huzhu.members.models import Member, SmsCode, ThrottleEvent
 from huzhu.members.sms import MemorySmsBackend, SmsError, sms_code_request, sms_code_verify
@@ -236,7 +237,7 @@ def test_the_phone_may_try_again_a_day_after_its_first_failure(db, t0):
     member = MemberFactory(union=UnionFactory(), name="周杰", phone="")
     wrong = _id_number(date(1990, 1, 1), 1)
     for i in range(5):
-        with pytest.raises(MemberAppError) as exc:
+        with pytest.raises(StepRefused) as exc:
             member_bind(
                 phone="13600006666",
                 name="周杰",
@@ -245,7 +246,7 @@ def test_the_phone_may_try_again_a_day_after_its_first_failure(db, t0):
                 now=t0 + timedelta(hours=i),
             )
     assert "核对次数已用完" in exc.value.message
-    with pytest.raises(MemberAppError) as exc:
+    with pytest.raises(StepRefused) as exc:
         member_bind(
             phone="13600006666",
             name="周杰",
@@ -269,12 +270,12 @@ def test_one_address_gets_twenty_failed_binds_an_hour(db, t0):
     wrong = _id_number(date(1990, 1, 1), 1)
     for p in range(4):
         for _ in range(5):
-            with pytest.raises(MemberAppError):
+            with pytest.raises(StepRefused):
                 member_bind(
                     phone=f"1360000{p:04d}", name="周杰", id_number=wrong, client=STRANGER, now=t0
                 )
     # a fifth phone from the same address is refused, even with the right details
-    with pytest.raises(MemberAppError) as exc:
+    with pytest.raises(StepRefused) as exc:
         member_bind(
             phone="13600009999",
             name="周杰",
@@ -298,7 +299,7 @@ def test_one_address_gets_twenty_failed_binds_an_hour(db, t0):
 def test_a_successful_bind_and_a_malformed_id_are_not_counted(db, t0):
     member = MemberFactory(union=UnionFactory(), name="周杰", phone="")
     for _ in range(6):
-        with pytest.raises(MemberAppError) as exc:
+        with pytest.raises(StepRefused) as exc:
             member_bind(phone="13600006666", name="周杰", id_number="12345", client=STRANGER)
         assert exc.value.code.startswith("id_number.")
     member_bind(phone="13600006666", name="周杰", id_number=member.id_number, client=STRANGER)

@@ -11,8 +11,8 @@ from huzhu.claims import member_selectors as selectors
 from huzhu.claims.filing import claim_file, claim_keep_draft, claim_refile, invoice_claimed_by
 from huzhu.claims.models import ClaimStatus
 from huzhu.claims.selectors import access_claim_by_id, claim_timeline
+from huzhu.core.errors import StepRefused
 from huzhu.core.money import fen_to_yuan
-from huzhu.members.accounts import MemberAppError
 from huzhu.members.documents import document_upload
 from huzhu.members.models import DocumentKind, MemberDocument
 
@@ -60,7 +60,7 @@ def _save_uploads(request, member, errors: dict) -> list[MemberDocument]:
                         acting_user=request.user,
                     )
                 )
-            except MemberAppError as exc:
+            except StepRefused as exc:
                 errors.setdefault(f"file_{kind}", []).append(exc.message)
     return saved
 
@@ -172,7 +172,7 @@ def claim_new(request):
                 )
                 messages.success(request, f"申请已提交（申请号{claim.number}），请等待工会审核。")
                 return redirect("member:claim_detail", pk=claim.pk)
-        except MemberAppError as exc:
+        except StepRefused as exc:
             errors[exc.field or "form"] = [exc.message]
             stop_claim = exc.claim
     return render(
@@ -241,7 +241,7 @@ def claim_correct(request, pk: int):
                     raw=form,
                     document_ids=[d.pk for d in docs],
                 )
-            except MemberAppError as exc:
+            except StepRefused as exc:
                 errors[exc.field or "form"] = [exc.message]
             else:
                 messages.success(request, f"申请{claim.number}已重新提交。")
@@ -281,7 +281,7 @@ def invoice_scan(request):
             name=upload.name,
             acting_user=request.user,
         )
-    except MemberAppError as exc:
+    except StepRefused as exc:
         return JsonResponse({"error": exc.message, "code": exc.code}, status=400)
     qr = doc.invoice_qr or None
     if qr and qr.get("amount_fen") is not None:

@@ -10,6 +10,7 @@ from django.views.decorators.http import require_POST
 
 from huzhu.claims import member_selectors as selectors
 from huzhu.claims.payees import bank_card_change
+from huzhu.core.errors import StepRefused
 from huzhu.enrollment.consent import (
     consent_answered_version,
     consent_member_answer,
@@ -17,7 +18,6 @@ from huzhu.enrollment.consent import (
     consent_text_current,
 )
 from huzhu.members.accounts import (
-    MemberAppError,
     member_bind,
     member_of_user,
     member_user_for_phone,
@@ -100,7 +100,7 @@ def bind_view(request):
         form = {k: request.POST.get(k, "") for k in form}
         try:
             user = member_bind(phone=phone, client=client_ip(request) or "", **form)
-        except MemberAppError as exc:
+        except StepRefused as exc:
             errors[exc.field or "id_number"] = exc.message
         else:
             verified_phone_forget(request.session)
@@ -194,7 +194,7 @@ def bank_card_view(request):
         form = {k: request.POST.get(k, "") for k in form}
         try:
             result = bank_card_change(member=member, acting_user=request.user, **form)
-        except MemberAppError as exc:
+        except StepRefused as exc:
             errors[exc.field or "bank_account"] = exc.message
         else:
             messages.success(request, result.message)

@@ -39,8 +39,8 @@ from huzhu.claims.services import (
     claim_union_review,
 )
 from huzhu.claims.workflow import allowed_steps
+from huzhu.core.errors import StepRefused
 from huzhu.core.money import MoneyError, yuan_to_fen
-from huzhu.members.accounts import MemberAppError
 from huzhu.members.documents import document_thumbnail, document_upload
 from huzhu.members.models import DocumentKind, MemberDocument
 from huzhu.members.selectors import access_member_by_id, member_list
@@ -193,11 +193,11 @@ def review_act(request, pk: int):
         elif action == "override":
             raw = request.POST.get("override_amount", "").strip()
             if not raw:
-                raise MemberAppError("missing", "请填写核定金额")
+                raise StepRefused("missing", "请填写核定金额")
             try:
                 fen = yuan_to_fen(raw.replace(",", ""))
             except MoneyError as exc:
-                raise MemberAppError("amount", f"核定金额：{exc.message}") from None
+                raise StepRefused("amount", f"核定金额：{exc.message}") from None
             claim = claim_approve(
                 claim=claim,
                 acting_user=user,
@@ -209,7 +209,7 @@ def review_act(request, pk: int):
         else:
             messages.error(request, "未知的操作。")
             return redirect("web:review_detail", pk=claim.pk)
-    except (ClaimError, MemberAppError) as exc:
+    except (ClaimError, StepRefused) as exc:
         messages.error(request, exc.message)
         return redirect("web:review_detail", pk=claim.pk)
     messages.success(request, done)
@@ -232,7 +232,7 @@ def _uploads(request, member, errors: dict) -> list[MemberDocument]:
                         acting_user=request.user,
                     )
                 )
-            except MemberAppError as exc:
+            except StepRefused as exc:
                 errors.setdefault(f"file_{kind}", []).append(exc.message)
     return docs
 
@@ -272,7 +272,7 @@ def review_file_claim(request):
                     document_ids=[d.pk for d in docs],
                     bank=bank,
                 )
-            except MemberAppError as exc:
+            except StepRefused as exc:
                 errors[exc.field or "form"] = [exc.message]
             else:
                 messages.success(
@@ -318,7 +318,7 @@ def review_correct(request, pk: int):
                 claim = claim_refile(
                     acting_user=user, claim=claim, raw=form, document_ids=[d.pk for d in docs]
                 )
-            except MemberAppError as exc:
+            except StepRefused as exc:
                 errors[exc.field or "form"] = [exc.message]
             else:
                 messages.success(request, f"申请{claim.number}已修改并重新提交市总工会。")
