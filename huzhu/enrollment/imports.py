@@ -336,12 +336,14 @@ def _run(rows, sheet, data, union, scheme_year, valid_only, write, acting_user, 
         else sum(1 for r in rows if r.consent is False and r.status != STATUS_ERROR),
     }
     problems = [p for r in rows for p in r.problems]
+    # Phones are shown masked, as on every staff list; a refused one as typed, to be fixed.
+    phone_refused = {p.row for p in problems if p.column == COLUMN_LABELS["phone"]}
     preview = [
         ImportPreviewRow(
             row=r.row,
             name=r.name,
             id_number_masked=r.id_shown,
-            phone=r.phone,
+            phone=r.phone if r.row in phone_refused else mask_phone(r.phone),
             enrolled_on=r.enrolled_on,
             status=r.status,
             problems=r.problems,

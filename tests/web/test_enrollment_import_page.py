@@ -49,6 +49,7 @@ def _with_problems():
         ("错校验", bad_check, "13800001111", "", ""),  # row 6
         ("被转数字", mangled, "13800002222", "", ""),  # row 7
         ("", make_id_number(dt.date(1990, 2, 2)), "13800003333", "", ""),  # row 8: no name
+        ("坏号码", make_id_number(dt.date(1991, 3, 3)), "2380000444", "", ""),  # row 9
     ]
 
 
@@ -88,13 +89,16 @@ def test_preview_lists_every_row_and_every_rows_problems_and_writes_nothing(
     assert response.status_code == 200
     page = response.content.decode()
     rows = {r.row: r for r in response.context["page"].object_list}
-    assert sorted(rows) == [3, 4, 5, 6, 7, 8]
+    assert sorted(rows) == [3, 4, 5, 6, 7, 8, 9]
     assert [p.code for p in rows[6].problems] == ["bad_check_digit"]
+    # phones are shown masked, as on every staff list; a refused one as typed
+    assert rows[3].phone == "138****0000" and "13800000000" not in page
+    assert rows[9].phone == "2380000444" and [p.code for p in rows[9].problems] == ["bad_phone"]
     assert [p.code for p in rows[7].problems] == ["excel_mangled"]
     assert rows[8].problems[0].column == "姓名"
     assert "身份证号校验位错误" in page
     assert "3.30683E+17" in page  # the mangled message says what happened
-    assert response.context["summary"]["errors"] == 3
+    assert response.context["summary"]["errors"] == 4
     # the all-or-nothing button is disabled, the valid-only one offered
     assert re.search(r'value="all"\s+disabled', page)
     assert "只导入无误的行（3 行）" in page
@@ -114,7 +118,7 @@ def test_paging_a_preview_does_not_read_the_file_again(login, operator_a, upload
     url = reverse("web:enrollment_import_preview", args=[token])
     again = client.get(url + "?only=errors&page=1")
     assert again.status_code == 200
-    assert [r.row for r in again.context["page"].object_list] == [6, 7, 8]
+    assert [r.row for r in again.context["page"].object_list] == [6, 7, 8, 9]
     # The confirmation checks the file anew (here: it would read it again).
     with pytest.raises(AssertionError, match="read the whole file again"):
         _confirm(client, token)
@@ -156,7 +160,7 @@ def test_valid_only_writes_the_valid_rows_and_reports_the_rest(login, operator_a
     response = _confirm(client, token, "valid_only")
     assert response.status_code == 200
     assert Enrollment.objects.filter(union=tree["a"]).count() == 3
-    assert sorted(r.row for r in response.context["error_rows"]) == [6, 7, 8]
+    assert sorted(r.row for r in response.context["error_rows"]) == [6, 7, 8, 9]
     assert "身份证号校验位错误" in response.content.decode()
 
 
@@ -309,6 +313,6 @@ def test_preview_problems_download_as_a_sheet_to_send_back(login, operator_a, up
     rows = list(openpyxl.load_workbook(io.BytesIO(response.content)).active.values)
     assert rows[2] == ("行号", "姓名", "身份证号", "列", "问题")
     problems = [(r[0], r[3]) for r in rows[3:]]
-    assert problems == [(6, "身份证号"), (7, "身份证号"), (8, "姓名")]
+    assert problems == [(6, "身份证号"), (7, "身份证号"), (8, "姓名"), (9, "手机号")]
     assert "校验位" in rows[3][4]
     assert not Enrollment.objects.exists()
