@@ -9,7 +9,9 @@ encrypted), then goes through the same service the command and the staff page ca
 - parse+validate: `enrollment_import(..., dry_run=True)`: read, check every row, look the
   IDs up in the registry (empty here), classify; nothing written;
 - whole import: `enrollment_import(...)` from the bytes to committed members + enrollments;
-- re-import: the same file again (every row `already_enrolled`, nothing written).
+- re-import: the same file again (every row `already_enrolled`, nothing written);
+- next year: the same file for the next scheme year (every row a renewal: the registry
+  holds every member and the renewal rule is asked for all of them).
 
 Each backend runs in its own process on a fresh database: SQLite in a temporary file,
 PostgreSQL in a temporary database on 127.0.0.1:5432 (user postgres), dropped afterwards.
@@ -92,17 +94,30 @@ def run_backend(backend: str, path: Path) -> dict:
         fee_per_member_fen=6000,
         waiting_period_days=90,
     )
+    next_year = SchemeYear.objects.create(
+        year=2027,
+        start=dt.date(2027, 1, 1),
+        end=dt.date(2027, 12, 31),
+        fee_per_member_fen=6000,
+        waiting_period_days=90,
+    )
     data = path.read_bytes()
-    kwargs = dict(data=data, file_name=path.name, union=union, scheme_year=year)
+    kwargs = dict(data=data, file_name=path.name, union=union)
     today = dt.date(2026, 1, 5)
 
     server_cpu = _server_cpu_clock(connection)
     phases = {}
     results = {}
-    for phase, extra in (("parse_validate", {"dry_run": True}), ("import", {}), ("reimport", {})):
+    for phase, extra in (
+        ("parse_validate", {"dry_run": True, "scheme_year": year}),
+        ("import", {"scheme_year": year}),
+        ("reimport", {"scheme_year": year}),
+        ("next_year", {"scheme_year": next_year, "today": dt.date(2026, 12, 1)}),
+    ):
+        extra.setdefault("today", today)
         connection.ensure_connection()
         c, s, t = time.process_time(), server_cpu(), time.perf_counter()
-        results[phase] = enrollment_import(**kwargs, today=today, **extra)
+        results[phase] = enrollment_import(**kwargs, **extra)
         phases[phase] = (
             time.perf_counter() - t,
             time.process_time() - c,
@@ -113,7 +128,9 @@ def run_backend(backend: str, path: Path) -> dict:
     assert dry.summary["errors"] == 0, dry.problems[:5]
     assert real.summary["enrolled"] == rows and real.written
     assert again.summary["already_enrolled"] == rows and again.summary["enrolled"] == 0
-    assert Member.objects.count() == rows and Enrollment.objects.count() == rows
+    renewed = results["next_year"]
+    assert renewed.summary["renewals"] == rows and renewed.written
+    assert Member.objects.count() == rows and Enrollment.objects.count() == 2 * rows
     out = {"backend": backend, "vendor": connection.vendor, "rows": rows}
     for phase, (wall, cpu, server) in phases.items():
         out[f"{phase}_s"] = round(wall, 2)
@@ -216,6 +233,7 @@ def main() -> None:
                 ("parse_validate", "parse+validate"),
                 ("import", "whole import"),
                 ("reimport", "same file again"),
+                ("next_year", "next year"),
             ):
                 cpu = result[f"{phase}_cpu_s"] + result[f"{phase}_server_cpu_s"]
                 print(

@@ -57,6 +57,7 @@ from .rowchecks import (
     check_rows,
     problem,
 )
+from .selectors import renewal_member_ids
 from .signals import enrollments_imported
 
 __all__ = [
@@ -110,15 +111,18 @@ _M_PHONE_ENC, _M_PHONE_MASKED = 8, 9
 
 
 def _existing(rows: list[Row], year: int):
-    """Registry members of the file's IDs, and their active enrollments from year-1 on.
+    """Registry members of the file's IDs, their active enrollments from `year` on, and
+    which of those not enrolled in `year` yet would renew (`renewal_member_ids`, the rule
+    every reader uses).
 
-    Two queries whatever the file's size (one parameter holds every ID).
+    At most three queries whatever the file's size (one parameter holds every ID).
     """
     ids = [r.id_number for r in rows if r.id_number is not None]
     members: dict[str, tuple] = {}
     enrollments: dict[int, dict[int, tuple]] = {}  # member id -> {year: (union id, name, date)}
+    renewals: set[int] = set()
     if not ids:
-        return members, enrollments
+        return members, enrollments, renewals
     member_table = Member._meta.db_table
     # By blind index: under every configured key while a key rotation is under way.
     number_of: dict[str, str] = {}
@@ -131,7 +135,7 @@ def _existing(rows: list[Row], year: int):
         for values in cursor.fetchall():
             members[number_of[values[_M_IDNO]]] = values
         if not members:
-            return members, enrollments
+            return members, enrollments, renewals
         where, params = values_in("e.member_id", [m[_M_ID] for m in members.values()])
         cursor.execute(
             f"SELECT e.member_id, y.year, e.union_id, u.name, e.enrolled_on "
@@ -139,21 +143,23 @@ def _existing(rows: list[Row], year: int):
             f"JOIN {SchemeYear._meta.db_table} y ON y.id = e.scheme_year_id "
             f"JOIN {Union._meta.db_table} u ON u.id = e.union_id "
             f"WHERE {where} AND e.withdrawn_at IS NULL AND y.year >= %s",
-            [*params, year - 1],
+            [*params, year],
         )
         to_date = date.fromisoformat
         for member_id, y, union_id, union_name, enrolled_on in cursor.fetchall():
             if isinstance(enrolled_on, str):  # SQLite hands raw SQL dates back as text
                 enrolled_on = to_date(enrolled_on)
             enrollments.setdefault(member_id, {})[y] = (union_id, union_name, enrolled_on)
-    return members, enrollments
+    joining = [m[_M_ID] for m in members.values() if year not in enrollments.get(m[_M_ID], {})]
+    renewals = renewal_member_ids(joining, year)
+    return members, enrollments, renewals
 
 
 def _mask_name(name: str) -> str:
     return name[:1] + "*" * max(1, len(name) - 1)
 
 
-def _classify(rows: list[Row], members, enrollments, *, union, scheme_year) -> None:
+def _classify(rows: list[Row], members, enrollments, renewals, *, union, scheme_year) -> None:
     year = scheme_year.year
     for r in rows:
         if r.id_number is None:
@@ -190,7 +196,7 @@ def _classify(rows: list[Row], members, enrollments, *, union, scheme_year) -> N
                     r.enrolled_on = current[2]
                 continue
             if not r.problems:
-                r.status = STATUS_RENEWAL if (year - 1) in years else STATUS_NEW
+                r.status = STATUS_RENEWAL if m[_M_ID] in renewals else STATUS_NEW
         elif not r.problems:
             r.status = STATUS_NEW
     for r in rows:
@@ -315,8 +321,8 @@ def _lock_imports() -> None:
 
 def _run(rows, sheet, data, union, scheme_year, valid_only, write, acting_user, attested):
     year = scheme_year.year
-    members, enrollments = _existing(rows, year)
-    _classify(rows, members, enrollments, union=union, scheme_year=scheme_year)
+    members, enrollments, renewals = _existing(rows, year)
+    _classify(rows, members, enrollments, renewals, union=union, scheme_year=scheme_year)
 
     counts = {STATUS_NEW: 0, STATUS_RENEWAL: 0, STATUS_ALREADY: 0, STATUS_ERROR: 0}
     for r in rows:

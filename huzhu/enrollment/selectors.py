@@ -7,10 +7,14 @@ renewal, and at enrolled_on + waiting_period_days for a new enrollment.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date, timedelta
 
-from django.db import models
+from django.db import connection, models
 from django.db.models import Case, Exists, F, OuterRef, QuerySet, When
+from django.db.models.expressions import RawSQL
+
+from huzhu.core.bulk import values_in
 
 from .models import Enrollment
 
@@ -21,6 +25,7 @@ __all__ = [
     "enrollment_is_renewal",
     "enrollments_with_coverage",
     "renewal_exists",
+    "renewal_member_ids",
     "renewal_sql",
 ]
 
@@ -46,12 +51,15 @@ class AddDays(models.Func):
         )
 
 
+def _previous_year_enrollments(year_ref) -> QuerySet:
+    """The renewal rule, written once: active enrollments (any union) in the scheme year
+    before `year_ref` (a value or an expression)."""
+    return Enrollment.objects.filter(scheme_year__year=year_ref - 1, withdrawn_at__isnull=True)
+
+
 def _previous_year_enrollment(member_ref, year_ref) -> QuerySet:
-    """The renewal rule, written once: the member's active enrollments (any union) in the
-    scheme year before `year_ref`. Both references may be values or expressions."""
-    return Enrollment.objects.filter(
-        member_id=member_ref, scheme_year__year=year_ref - 1, withdrawn_at__isnull=True
-    )
+    """The rule for one member (`member_ref` a value or an expression)."""
+    return _previous_year_enrollments(year_ref).filter(member_id=member_ref)
 
 
 def renewal_exists(member_ref=None, year_ref=None) -> Exists:
@@ -70,9 +78,7 @@ def renewal_sql(member_sql: str, year_sql: str) -> tuple[str, list]:
     """The renewal rule as an SQL `EXISTS (...)` over raw column references (`member_sql` the
     member id, `year_sql` the scheme year number), compiled from the same query, for raw
     statements (the one-stop lookup). Returns (sql, params)."""
-    from django.db import connection
     from django.db.models import IntegerField
-    from django.db.models.expressions import RawSQL
 
     query = _previous_year_enrollment(
         RawSQL(member_sql, [], output_field=IntegerField()),
@@ -80,6 +86,19 @@ def renewal_sql(member_sql: str, year_sql: str) -> tuple[str, list]:
     ).values("id")[:1]
     sql, params = query.query.get_compiler(connection=connection).as_sql()
     return f"EXISTS ({sql})", list(params)
+
+
+def renewal_member_ids(member_ids: Sequence[int], year: int) -> set[int]:
+    """The renewal rule for many members at once (the rows of an enrollment file): those of
+    `member_ids` whose enrollment in scheme year `year` is a renewal. One query whatever the
+    count: the ids travel as one parameter (`huzhu.core.bulk.values_in`)."""
+    if not member_ids:
+        return set()
+    qn = connection.ops.quote_name
+    column = f"{qn(Enrollment._meta.db_table)}.{qn(Enrollment._meta.get_field('member').column)}"
+    where, params = values_in(column, member_ids)
+    among = RawSQL(where, params, output_field=models.BooleanField())
+    return set(_previous_year_enrollments(year).filter(among).values_list("member_id", flat=True))
 
 
 def enrollment_is_renewal(enrollment) -> bool:

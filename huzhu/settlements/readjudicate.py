@@ -40,6 +40,7 @@ from huzhu.claims.models import VOIDABLE_STATUSES, Claim, ClaimStatus
 from huzhu.core.money import fen_to_yuan
 from huzhu.enrollment.consent import consent_withheld_member_ids
 from huzhu.enrollment.models import Enrollment
+from huzhu.enrollment.selectors import renewal_member_ids
 from huzhu.members.models import Member
 from huzhu.plans.rules.ledger import Coverage
 from huzhu.plans.rules.outcomes import REASON_MESSAGES
@@ -153,13 +154,13 @@ def _readjudicate(years, plans: list[LoadedPlan], acting_user) -> Readjudication
             member__in=members.values(), scheme_year_id__in=year_ids, withdrawn_at__isnull=True
         )
     }
-    renewals = set(
-        Enrollment.objects.filter(
-            member__in=members.values(),
-            scheme_year__year__in=[lp.scheme_year.year - 1 for lp in plans],
-            withdrawn_at__isnull=True,
-        ).values_list("member_id", "scheme_year__year")
-    )
+    # (member id, scheme year) pairs that are renewals: the enrollment app's rule, per year.
+    member_ids = [m.pk for m in members.values()]
+    renewals = {
+        (member_id, lp.scheme_year.year)
+        for lp in plans
+        for member_id in renewal_member_ids(member_ids, lp.scheme_year.year)
+    }
     # Members who refused or withdrew consent: their stays wait for a reviewer, never paid
     # automatically (the import's rule, the same words).
     withheld = set(consent_withheld_member_ids())
@@ -238,7 +239,7 @@ def _classify(rec, plans, members, enrollments, renewals):
     if enrollment is None or base is None or base < 0 or rec.admit_date is None:
         # (a base other than the one it was read with may be missing: not a stay to pay)
         return R.NOT_ENROLLED if enrollment is None else rec.status, member, None, idx
-    renewal = (member.pk, lp.scheme_year.year - 1) in renewals
+    renewal = (member.pk, lp.scheme_year.year) in renewals
     if not Coverage(enrollment.enrolled_on, renewal).covers_admission(lp.plan, rec.admit_date):
         return R.WAITING_PERIOD, member, enrollment, idx
     return R.COVERED, member, enrollment, idx
