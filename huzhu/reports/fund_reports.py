@@ -4,14 +4,34 @@ from __future__ import annotations
 
 from django.db.models import Count, Q, Sum
 
-from huzhu.claims.models import AdjustmentItem, AdjustmentKind, Claim, ClaimStatus
-from huzhu.enrollment.models import Enrollment, FeeReceipt, SchemeYear
+from huzhu.claims.models import AdjustmentKind, ClaimStatus
+from huzhu.enrollment.models import Enrollment, FeeReceipt
 from huzhu.enrollment.selectors import renewal_exists
 
 from .base import Chart, Column, DateMonth, Report, Scope, Table, ratio
-from .claims_reports import claim_facts, claims_of, payout_rows, union_labels
+from .claims_reports import adjustment_totals, claim_facts, claims_of, payout_rows, union_labels
+from .models import ClaimFacts
 
-__all__ = ["fund_balance", "fund_position", "report_enrollment", "report_fund"]
+__all__ = [
+    "enrolled",
+    "fees_received",
+    "fund_balance",
+    "fund_position",
+    "report_enrollment",
+    "report_fund",
+]
+
+
+def enrolled(scope: Scope):
+    """The scope's live enrollments of the year."""
+    return scope.unions(
+        Enrollment.objects.filter(scheme_year_id=scope.scheme_year_id, withdrawn_at__isnull=True)
+    )
+
+
+def fees_received(scope: Scope):
+    """The scope's fee receipts of the year."""
+    return scope.unions(FeeReceipt.objects.filter(scheme_year_id=scope.scheme_year_id))
 
 
 def fund_position(scope: Scope, facts: list[dict] | None = None) -> dict:
@@ -23,15 +43,8 @@ def fund_position(scope: Scope, facts: list[dict] | None = None) -> dict:
     `recoveries_settled_fen`, a top-up paid only in `top_ups_settled_fen`. Balance = fees
     received − claims paid − top-ups paid + recoveries collected.
     """
-    due = scope.unions(
-        Enrollment.objects.filter(scheme_year_id=scope.scheme_year_id, withdrawn_at__isnull=True)
-    ).aggregate(n=Count("id"), fen=Sum("fee_fen"))
-    received = (
-        scope.unions(FeeReceipt.objects.filter(scheme_year_id=scope.scheme_year_id)).aggregate(
-            fen=Sum("amount_fen")
-        )["fen"]
-        or 0
-    )
+    due = enrolled(scope).aggregate(n=Count("id"), fen=Sum("fee_fen"))
+    received = fees_received(scope).aggregate(fen=Sum("amount_fen"))["fen"] or 0
     if facts is None:
         facts = claim_facts(scope)
     claims = {
@@ -40,15 +53,7 @@ def fund_position(scope: Scope, facts: list[dict] | None = None) -> dict:
         "paid_n": sum(f["claims"] for f in facts if f["status"] == ClaimStatus.PAID),
         "paid": sum(f["amount_fen"] or 0 for f in facts if f["status"] == ClaimStatus.PAID),
     }
-    adjustments = AdjustmentItem.objects.filter(claim__scheme_year_id=scope.scheme_year_id)
-    if scope.union_ids is not None:
-        adjustments = adjustments.filter(claim__union_id__in=scope.union_ids)
-    adj = {
-        r["kind"]: r
-        for r in adjustments.values("kind")
-        .annotate(fen=Sum("amount_fen"), settled=Sum("settled_amount_fen"))
-        .order_by()
-    }
+    adj = adjustment_totals(scope)
     rec = adj.get(AdjustmentKind.RECOVERY, {})
     top = adj.get(AdjustmentKind.TOP_UP, {})
     pos = {
@@ -80,23 +85,13 @@ def fund_balance() -> dict:
     """The fund over every scheme year, in fen: fees received, claims paid, top-ups paid,
     recoveries collected, balance = received − paid − top-ups + recoveries. What a payment
     batch is compared with (a batch may pay claims of several years)."""
-    years = list(SchemeYear.objects.values_list("id", flat=True))
     received = FeeReceipt.objects.aggregate(fen=Sum("amount_fen"))["fen"] or 0
-    # scheme_year IN (…) + status: a range of the (status, scheme year, amount) index.
-    paid = (
-        Claim.objects.filter(status=ClaimStatus.PAID, scheme_year_id__in=years).aggregate(
-            fen=Sum("amount_fen")
-        )["fen"]
-        or 0
-    )
-    adj = {
-        r["kind"]: r["settled"] or 0
-        for r in AdjustmentItem.objects.values("kind")
-        .annotate(settled=Sum("settled_amount_fen"))
-        .order_by()
-    }
-    recovered = adj.get(AdjustmentKind.RECOVERY, 0)
-    topped = adj.get(AdjustmentKind.TOP_UP, 0)
+    # Every year's paid claims: the ClaimFacts rollup (a few thousand rows), not the claims.
+    paid = ClaimFacts.objects.filter(status=ClaimStatus.PAID).aggregate(fen=Sum("amount_fen"))
+    paid = paid["fen"] or 0
+    adj = adjustment_totals(None)
+    recovered = adj.get(AdjustmentKind.RECOVERY, {}).get("settled") or 0
+    topped = adj.get(AdjustmentKind.TOP_UP, {}).get("settled") or 0
     return {
         "received_fen": received,
         "paid_fen": paid,
@@ -160,21 +155,14 @@ def report_fund(scope: Scope, by: str | None = None) -> Report:
     # By union: fee position and payouts of each union (the claim's union at claim time).
     due = {
         r["union_id"]: r
-        for r in scope.unions(
-            Enrollment.objects.filter(
-                scheme_year_id=scope.scheme_year_id, withdrawn_at__isnull=True
-            )
-        )
+        for r in enrolled(scope)
         .values("union_id")
         .annotate(n=Count("id"), fen=Sum("fee_fen"))
         .order_by()
     }
     got = {
         r["union_id"]: r["fen"] or 0
-        for r in scope.unions(FeeReceipt.objects.filter(scheme_year_id=scope.scheme_year_id))
-        .values("union_id")
-        .annotate(fen=Sum("amount_fen"))
-        .order_by()
+        for r in fees_received(scope).values("union_id").annotate(fen=Sum("amount_fen")).order_by()
     }
     paid: dict[int, dict] = {}
     for f in facts:
@@ -235,7 +223,7 @@ def report_fund(scope: Scope, by: str | None = None) -> Report:
         )
 
     for r in (
-        scope.unions(FeeReceipt.objects.filter(scheme_year_id=scope.scheme_year_id))
+        fees_received(scope)
         .annotate(m=DateMonth("received_on"))
         .values("m")
         .annotate(fen=Sum("amount_fen"))
@@ -301,9 +289,7 @@ def report_fund(scope: Scope, by: str | None = None) -> Report:
 
 
 def report_enrollment(scope: Scope, by: str | None = None) -> Report:
-    this_year = scope.unions(
-        Enrollment.objects.filter(scheme_year_id=scope.scheme_year_id, withdrawn_at__isnull=True)
-    )
+    this_year = enrolled(scope)
     renewal = renewal_exists(year_ref=scope.year)
     rows: dict[int, dict] = {}
 

@@ -1,0 +1,325 @@
+"""The claim rollups (`ClaimFacts`, `ClaimDays`, `ClaimHospitals`): database triggers that keep them, and the
+rebuild and the check against a fresh count of the claims.
+
+Why triggers: claims are written by the claims core, by the settlement import (COPY and bulk
+UPDATEs), by the payments' bulk steps and by hand in a repair; a trigger on `claims_claim`
+sees every one of them, on SQLite and PostgreSQL alike, in the writer's own transaction. The
+reports then read a few thousand rollup rows instead of a million claims.
+
+- SQLite: row triggers (one writer at a time, so the upserts never wait on each other).
+- PostgreSQL: statement triggers with transition tables: one aggregated upsert per statement,
+  however many claims it wrote; the upsert goes in key order and skips keys whose change nets
+  to zero, so an update that does not touch the figures locks no rollup row. They are
+  ENABLE ALWAYS: they fire under `session_replication_role = replica` too (the settlement
+  import's way to skip the foreign-key checks).
+
+What a claim contributes is defined once, in `_contributions` (SQL over a relation of claim
+rows): the triggers add the new rows' contributions and subtract the old ones', the rebuild
+and the check compute it over the whole table. Months and days are local, shifted by the time
+zone's offset when the triggers were installed (Asia/Shanghai has no daylight saving); after a
+change of TIME_ZONE run `huzhu report-rollup rebuild`, which reinstalls the triggers.
+"""
+
+from __future__ import annotations
+
+from django.db import connection as default_connection
+from django.db import transaction
+
+from .base import _offset_minutes, _pg_local
+
+__all__ = ["rollup_check", "rollup_install", "rollup_rebuild", "rollup_uninstall"]
+
+TABLE = "claims_claim"
+FACTS = "reports_claimfacts"
+DAYS = "reports_claimdays"
+HOSPITALS = "reports_claimhospitals"
+FACT_KEYS = (
+    "scheme_year_id",
+    "union_id",
+    "benefit_code",
+    "status",
+    "channel",
+    "approved_month",
+    "paid_month",
+)
+DAY_KEYS = ("scheme_year_id", "union_id", "channel", "kind", "days")
+HOSPITAL_KEYS = ("scheme_year_id", "union_id", "hospital_name")
+# The claim columns the figures depend on (a change of any other column changes nothing).
+COLUMNS = (
+    "scheme_year_id",
+    "union_id",
+    "benefit_code",
+    "status",
+    "source",
+    "filer",
+    "amount_fen",
+    "approved_at",
+    "paid_at",
+    "discharge_date",
+    "hospital_name",
+)
+TRIGGERS = ("reports_claim_rollup_ins", "reports_claim_rollup_upd", "reports_claim_rollup_del")
+
+
+def _month(vendor: str, col: str) -> str:
+    if vendor == "postgresql":
+        return f"COALESCE(to_char({_pg_local(col)}, 'YYYY-MM'), '')"
+    return f"COALESCE(strftime('%Y-%m', {col}, '{_offset_minutes():+d} minutes'), '')"
+
+
+def _days(vendor: str, col: str) -> str:
+    if vendor == "postgresql":
+        return f"({_pg_local(col)}::date - r.discharge_date)"
+    return (
+        f"CAST(julianday(date({col}, '{_offset_minutes():+d} minutes'))"
+        " - julianday(r.discharge_date) AS INTEGER)"
+    )
+
+
+_CHANNEL = (
+    "CASE WHEN r.source = 'auto' THEN 'auto' WHEN r.source = 'onestop' THEN 'onestop'"
+    " WHEN r.filer = 'union_operator' THEN 'counter' ELSE 'online' END"
+)
+
+
+def _contributions(vendor: str, rel: str, sign: int) -> tuple[str, str, str]:
+    """(facts, days, hospitals): SELECTs of what the claim rows of `rel` (aliased r) contribute, times
+    `sign`. The same rules as the reports' filters: approved or paid claims; days to approval
+    when the discharge date and approval time are known, days to payment when paid too."""
+    facts = (
+        f"SELECT r.scheme_year_id, r.union_id, r.benefit_code, r.status, {_CHANNEL} AS channel,"
+        f" {_month(vendor, 'r.approved_at')} AS approved_month,"
+        f" {_month(vendor, 'r.paid_at')} AS paid_month,"
+        f" {sign} AS n, {sign} * r.amount_fen AS fen"
+        f" FROM {rel} r WHERE r.status IN ('approved', 'paid')"
+    )
+    known = (
+        "r.status IN ('approved', 'paid') AND r.discharge_date IS NOT NULL"
+        " AND r.approved_at IS NOT NULL"
+    )
+    days = (
+        f"SELECT r.scheme_year_id, r.union_id, {_CHANNEL} AS channel, 'a' AS kind,"
+        f" {_days(vendor, 'r.approved_at')} AS days, {sign} AS n FROM {rel} r WHERE {known}"
+        f" UNION ALL SELECT r.scheme_year_id, r.union_id, {_CHANNEL} AS channel, 'p' AS kind,"
+        f" {_days(vendor, 'r.paid_at')} AS days, {sign} AS n FROM {rel} r"
+        f" WHERE {known} AND r.status = 'paid' AND r.paid_at IS NOT NULL"
+    )
+    hospitals = (
+        f"SELECT r.scheme_year_id, r.union_id, r.hospital_name, {sign} AS n,"
+        f" {sign} * r.amount_fen AS fen FROM {rel} r WHERE r.status IN ('approved', 'paid')"
+    )
+    return facts, days, hospitals
+
+
+def _upserts(facts_sql: str, days_sql: str, hospitals_sql: str) -> list[str]:
+    """Add the summed contributions to the rollups, key by key in key order (PostgreSQL locks
+    rollup rows in one order whoever writes), skipping keys whose change nets to zero."""
+    fk = ", ".join(FACT_KEYS)
+    dk = ", ".join(DAY_KEYS)
+    hk = ", ".join(HOSPITAL_KEYS)
+    return [
+        f"INSERT INTO {FACTS} ({fk}, claims, amount_fen)"
+        f" SELECT {fk}, SUM(n), SUM(fen) FROM ({facts_sql}) d WHERE true GROUP BY {fk}"
+        f" HAVING SUM(n) <> 0 OR SUM(fen) <> 0 ORDER BY {fk}"
+        f" ON CONFLICT ({fk}) DO UPDATE SET claims = {FACTS}.claims + excluded.claims,"
+        f" amount_fen = {FACTS}.amount_fen + excluded.amount_fen",
+        f"INSERT INTO {DAYS} ({dk}, claims)"
+        f" SELECT {dk}, SUM(n) FROM ({days_sql}) d WHERE true GROUP BY {dk}"
+        f" HAVING SUM(n) <> 0 ORDER BY {dk}"
+        f" ON CONFLICT ({dk}) DO UPDATE SET claims = {DAYS}.claims + excluded.claims",
+        f"INSERT INTO {HOSPITALS} ({hk}, claims, amount_fen)"
+        f" SELECT {hk}, SUM(n), SUM(fen) FROM ({hospitals_sql}) d WHERE true GROUP BY {hk}"
+        f" HAVING SUM(n) <> 0 OR SUM(fen) <> 0 ORDER BY {hk}"
+        f" ON CONFLICT ({hk}) DO UPDATE SET claims = {HOSPITALS}.claims + excluded.claims,"
+        f" amount_fen = {HOSPITALS}.amount_fen + excluded.amount_fen",
+    ]
+
+
+def _changes(vendor: str, old: str | None, new: str | None) -> list[str]:
+    parts = []
+    if old:
+        parts.append(_contributions(vendor, old, -1))
+    if new:
+        parts.append(_contributions(vendor, new, 1))
+    return _upserts(*(" UNION ALL ".join(p[i] for p in parts) for i in range(3)))
+
+
+def _sqlite_row(prefix: str) -> str:
+    return "(SELECT " + ", ".join(f"{prefix}.{c} AS {c}" for c in COLUMNS) + ")"
+
+
+def _trigger_sql(vendor: str) -> list[str]:
+    if vendor == "sqlite":
+        new, old = _sqlite_row("NEW"), _sqlite_row("OLD")
+        changed = " OR ".join(f"OLD.{c} IS NOT NEW.{c}" for c in COLUMNS)
+        relevant = "IN ('approved', 'paid')"
+
+        def body(stmts):
+            return "BEGIN " + "; ".join(stmts) + "; END"
+
+        return [
+            f"CREATE TRIGGER {TRIGGERS[0]} AFTER INSERT ON {TABLE}"
+            f" WHEN NEW.status {relevant} {body(_changes(vendor, None, new))}",
+            f"CREATE TRIGGER {TRIGGERS[1]} AFTER UPDATE ON {TABLE}"
+            f" WHEN (OLD.status {relevant} OR NEW.status {relevant}) AND ({changed})"
+            f" {body(_changes(vendor, old, new))}",
+            f"CREATE TRIGGER {TRIGGERS[2]} AFTER DELETE ON {TABLE}"
+            f" WHEN OLD.status {relevant} {body(_changes(vendor, old, None))}",
+        ]
+    if vendor != "postgresql":  # pragma: no cover - the two databases the project runs on
+        raise NotImplementedError(vendor)
+    out = []
+    for name, event, old, new, referencing in (
+        (TRIGGERS[0], "INSERT", None, "new_rows", "NEW TABLE AS new_rows"),
+        (
+            TRIGGERS[1],
+            "UPDATE",
+            "old_rows",
+            "new_rows",
+            "OLD TABLE AS old_rows NEW TABLE AS new_rows",
+        ),
+        (TRIGGERS[2], "DELETE", "old_rows", None, "OLD TABLE AS old_rows"),
+    ):
+        stmts = "; ".join(_changes(vendor, old, new))
+        out.append(
+            f"CREATE OR REPLACE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql AS $$"
+            f" BEGIN {stmts}; RETURN NULL; END $$"
+        )
+        out.append(
+            f"CREATE TRIGGER {name} AFTER {event} ON {TABLE} REFERENCING {referencing}"
+            f" FOR EACH STATEMENT EXECUTE FUNCTION {name}()"
+        )
+        # ALWAYS: the settlement import sets session_replication_role = replica to skip the
+        # foreign-key triggers, which skips ordinary triggers too.
+        out.append(f"ALTER TABLE {TABLE} ENABLE ALWAYS TRIGGER {name}")
+    return out
+
+
+def rollup_uninstall(connection=None) -> None:
+    connection = connection or default_connection
+    with connection.cursor() as cursor:
+        for name in TRIGGERS:
+            if connection.vendor == "postgresql":
+                cursor.execute(f"DROP TRIGGER IF EXISTS {name} ON {TABLE}")
+                cursor.execute(f"DROP FUNCTION IF EXISTS {name}()")
+            else:
+                cursor.execute(f"DROP TRIGGER IF EXISTS {name}")
+
+
+def rollup_install(connection=None) -> None:
+    """(Re)create the triggers with the time zone's current offset."""
+    connection = connection or default_connection
+    rollup_uninstall(connection)
+    with connection.cursor() as cursor:
+        for sql in _trigger_sql(connection.vendor):
+            cursor.execute(sql)
+
+
+def _fresh(connection) -> tuple[str, str, str]:
+    return _contributions(connection.vendor, TABLE, 1)
+
+
+def rollup_rebuild(connection=None) -> dict:
+    """Reinstall the triggers and recount both rollups from the claims, in one transaction
+    (PostgreSQL: claim writers wait for it; readers do not)."""
+    connection = connection or default_connection
+    with transaction.atomic(using=connection.alias):
+        with connection.cursor() as cursor:
+            if connection.vendor == "postgresql":
+                # Deferred foreign-key checks still queued in this transaction would forbid
+                # replacing the triggers ("pending trigger events"): run them now.
+                cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+                cursor.execute(f"LOCK TABLE {TABLE} IN SHARE ROW EXCLUSIVE MODE")
+            rollup_install(connection)
+            cursor.execute(f"DELETE FROM {FACTS}")
+            cursor.execute(f"DELETE FROM {DAYS}")
+            cursor.execute(f"DELETE FROM {HOSPITALS}")
+            for sql in _upserts(*_fresh(connection)):
+                cursor.execute(sql)
+            cursor.execute(f"SELECT COUNT(*) FROM {FACTS}")
+            facts = cursor.fetchone()[0]
+            cursor.execute(f"SELECT COUNT(*) FROM {DAYS}")
+            days = cursor.fetchone()[0]
+            cursor.execute(f"SELECT COUNT(*) FROM {HOSPITALS}")
+            hospitals = cursor.fetchone()[0]
+    return {"facts_rows": facts, "days_rows": days, "hospitals_rows": hospitals}
+
+
+def _rows(cursor, sql: str) -> dict:
+    cursor.execute(sql)
+    return {tuple(r[:-2]): tuple(r[-2:]) for r in cursor.fetchall()}
+
+
+def rollup_check(connection=None, *, limit: int = 20) -> dict:
+    """Compare the rollups with a fresh count of the claims (one consistent snapshot on
+    PostgreSQL: REPEATABLE READ, when not called inside a transaction). Returns {"ok", "facts_rows", "days_rows", "differences":
+    [{"table", "key", "rollup", "claims"}] (the first `limit`), "triggers"}."""
+    connection = connection or default_connection
+    facts_sql, days_sql, hospitals_sql = _fresh(connection)
+    fk, dk, hk = ", ".join(FACT_KEYS), ", ".join(DAY_KEYS), ", ".join(HOSPITAL_KEYS)
+    snapshot = connection.vendor == "postgresql" and not connection.in_atomic_block
+    with transaction.atomic(using=connection.alias), connection.cursor() as cursor:
+        if snapshot:  # a transaction of its own: one snapshot for both counts
+            cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+        if connection.vendor == "postgresql":
+            cursor.execute(
+                "SELECT COUNT(*) FROM pg_trigger WHERE tgrelid = %s::regclass"
+                " AND tgname = ANY(%s) AND tgenabled = 'A'",
+                [TABLE, list(TRIGGERS)],
+            )
+        else:
+            cursor.execute(
+                "SELECT COUNT(*) FROM sqlite_master WHERE type = 'trigger' AND tbl_name = %s"
+                f" AND name IN ({', '.join(['%s'] * len(TRIGGERS))})",
+                [TABLE, *TRIGGERS],
+            )
+        triggers = cursor.fetchone()[0]
+        pairs = [
+            (
+                "facts",
+                _rows(
+                    cursor,
+                    f"SELECT {fk}, claims, amount_fen FROM {FACTS}"
+                    " WHERE claims <> 0 OR amount_fen <> 0",
+                ),
+                _rows(
+                    cursor,
+                    f"SELECT {fk}, SUM(n), SUM(fen) FROM ({facts_sql}) d GROUP BY {fk}",
+                ),
+            ),
+            (
+                "days",
+                _rows(cursor, f"SELECT {dk}, claims, 0 FROM {DAYS} WHERE claims <> 0"),
+                _rows(cursor, f"SELECT {dk}, SUM(n), 0 FROM ({days_sql}) d GROUP BY {dk}"),
+            ),
+            (
+                "hospitals",
+                _rows(
+                    cursor,
+                    f"SELECT {hk}, claims, amount_fen FROM {HOSPITALS}"
+                    " WHERE claims <> 0 OR amount_fen <> 0",
+                ),
+                _rows(
+                    cursor,
+                    f"SELECT {hk}, SUM(n), SUM(fen) FROM ({hospitals_sql}) d GROUP BY {hk}",
+                ),
+            ),
+        ]
+    differences = []
+    for table, kept, fresh in pairs:
+        for key in sorted(set(kept) | set(fresh), key=repr):
+            a = tuple(int(x or 0) for x in kept.get(key, (0, 0)))
+            b = tuple(int(x or 0) for x in fresh.get(key, (0, 0)))
+            if a != b:
+                differences.append(
+                    {"table": table, "key": list(key), "rollup": list(a), "claims": list(b)}
+                )
+    return {
+        "ok": not differences and triggers == len(TRIGGERS),
+        "triggers": triggers,
+        "facts_rows": len(pairs[0][1]),
+        "days_rows": len(pairs[1][1]),
+        "hospitals_rows": len(pairs[2][1]),
+        "differences_count": len(differences),
+        "differences": differences[:limit],
+    }
