@@ -82,7 +82,14 @@ class Enrollment(models.Model):
                 name="enrollment_one_per_member_year",
             )
         ]
-        indexes = [models.Index(fields=["scheme_year", "union"])]
+        # (scheme year, union) with the withdrawal and the fee: the per-union fee positions of
+        # a year (dashboards, fee statements, fund report) read this index alone.
+        indexes = [
+            models.Index(
+                fields=["scheme_year", "union", "withdrawn_at", "fee_fen"],
+                name="enrollment_year_union_fee",
+            )
+        ]
 
 
 class EnrollmentImport(models.Model):

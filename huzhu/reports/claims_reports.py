@@ -16,6 +16,7 @@ from django.db.models import (
     Case,
     CharField,
     Count,
+    ExpressionWrapper,
     F,
     IntegerField,
     Max,
@@ -719,12 +720,19 @@ def report_caps(scope: Scope, by: str | None = None, *, limit: int = 20) -> Repo
         },
     )
     # The largest: top `limit` of each status (a backward range of the (status, scheme year,
-    # amount) index each), merged; one sort over the year's claims otherwise.
+    # amount, union …) index each, stopping after `limit` rows of the scope), merged; one sort
+    # over the year's claims otherwise. For a subtree the union test is written `union_id + 0`
+    # so that the databases do not pick the (union, status) index instead and sort every
+    # claim of the subtree (1-2 s on SQLite at 1M claims).
+    year_claims = Claim.objects.filter(scheme_year_id=scope.scheme_year_id)
+    if scope.union_ids is not None:
+        year_claims = year_claims.alias(
+            union_plain=ExpressionWrapper(F("union_id") + 0, output_field=IntegerField())
+        ).filter(union_plain__in=scope.union_ids)
     top = []
     for status in APPROVED:
         top += list(
-            claims_of(scope)
-            .filter(status=status)
+            year_claims.filter(status=status)
             .select_related("member", "union")
             .only(
                 "number",

@@ -11,20 +11,20 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from django.db.models import Count, Q, Sum
+from django.db.models import Count, Sum
 from django.urls import reverse
 from django.utils import timezone
 
 from huzhu.claims.models import AdjustmentItem, AdjustmentKind, AdjustmentStatus, Claim
 from huzhu.claims.models import ClaimStatus as S
-from huzhu.enrollment.models import Enrollment, SchemeYear
+from huzhu.enrollment.models import SchemeYear
 from huzhu.enrollment.receipts import fee_positions
 from huzhu.organizations.models import Role
 from huzhu.organizations.selectors import union_visible_ids
 
 from .base import Scope
 from .claims_reports import QUEUES, queue_ages
-from .fund_reports import fund_balance
+from .fund_reports import enrolled, fund_balance, no_card_enrollments
 
 __all__ = ["Card", "Dashboard", "dashboard_for"]
 
@@ -70,15 +70,7 @@ def _url(name: str, query: str = "", *args) -> str:
 
 
 def _no_card(scope: Scope) -> int:
-    return (
-        scope.unions(
-            Enrollment.objects.filter(
-                scheme_year_id=scope.scheme_year_id, withdrawn_at__isnull=True
-            )
-        )
-        .filter(Q(member__bank_account_last4="") | Q(member__bank_name=""))
-        .count()
-    )
+    return no_card_enrollments(scope).count()
 
 
 def _queue_cards(queues: list[dict], keys, url: str) -> list[Card]:
@@ -147,17 +139,13 @@ def dashboard_for(user, *, today=None) -> Dashboard:
                 urgent=True,
             )
         )
-        enrolled = scope.unions(
-            Enrollment.objects.filter(
-                scheme_year_id=scope.scheme_year_id, withdrawn_at__isnull=True
-            )
-        ).aggregate(n=Count("id"), fen=Sum("fee_fen"))
+        members = enrolled(scope).aggregate(n=Count("*"))
         positions = fee_positions(scheme_year=scheme_year, union_ids=scope.union_ids)
         outstanding = sum(max(p.outstanding_fen, 0) for p in positions.values())
         board.figures += [
             Card(
                 f"{scheme_year.year}年度参保人数",
-                enrolled["n"] or 0,
+                members["n"] or 0,
                 url=_url("web:member_list", f"year={scheme_year.year}"),
             ),
             Card("会费未缴（元）", amount_fen=outstanding, url=_url("web:fee_statements")),
