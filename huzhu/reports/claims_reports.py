@@ -489,9 +489,10 @@ def report_turnaround(scope: Scope, by: str | None = None) -> Report:
     )
 
 
-def queue_ages(scope: Scope, *, now: dt.datetime | None = None) -> list[dict]:
+def queue_ages(scope: Scope, *, now: dt.datetime | None = None, payment: bool = True) -> list[dict]:
     """Claims waiting in each queue by age band: one GROUP BY over the review-queue index
-    plus one over the approved-unpaid claims."""
+    plus one over the approved-unpaid claims (left out, with its row, when not `payment`:
+    the dashboards show the review queues only)."""
     now = now or timezone.now()
     queue = Case(
         When(status=ClaimStatus.SUBMITTED, filer=ClaimFiler.MEMBER, then=Value("union_review")),
@@ -515,6 +516,7 @@ def queue_ages(scope: Scope, *, now: dt.datetime | None = None) -> list[dict]:
             "amount_fen": 0,
         }
         for q, label in QUEUES.items()
+        if payment or q != "payment"
     }
     review = (
         claims_of(scope)
@@ -526,7 +528,7 @@ def queue_ages(scope: Scope, *, now: dt.datetime | None = None) -> list[dict]:
         .annotate(n=Count("*"), fen=Sum("amount_fen"))
         .order_by()
     )
-    payment = (
+    payment_rows = (
         claims_of(scope)
         .filter(status=ClaimStatus.APPROVED, amount_fen__gt=0)
         .annotate(queue=Value("payment", output_field=CharField()), band=band("approved_at"))
@@ -534,7 +536,7 @@ def queue_ages(scope: Scope, *, now: dt.datetime | None = None) -> list[dict]:
         .annotate(n=Count("*"), fen=Sum("amount_fen"))
         .order_by()
     )
-    for r in [*review, *payment]:
+    for r in [*review, *(payment_rows if payment else [])]:
         row = counts[r["queue"]]
         row[f"age_{r['band']}"] += r["n"]
         row["total"] += r["n"]

@@ -2,9 +2,11 @@
 
 `dashboard_for(user)` returns plain data for the staff home page: `pending` cards (what waits
 for this user, oldest first where it matters), `figures` cards, and optional tables. Every
-number is an aggregate in the database over indexed columns (the review-queue index, the
-approved-unpaid index, the (scheme year, status, amount) index), so a dashboard answers in
-well under 300 ms on a million claims (benchmarks/reports.py).
+number is an aggregate in the database over indexes or rollups (the review-queue index, the
+report index for the approved-unpaid totals, the partial claim_payment_failed and
+member_no_card indexes, the covering (scheme year, union, withdrawn, fee) enrollment index, the
+ClaimFacts rollup for the fund balance), so a dashboard answers in under 300 ms on a million
+claims (benchmarks/reports.py; figures in docs/reports.md).
 """
 
 from __future__ import annotations
@@ -109,14 +111,14 @@ def dashboard_for(user, *, today=None) -> Dashboard:
     report = f"year={scheme_year.year}"
 
     if role == Role.FEDERATION_REVIEWER:
-        board.queues = [q for q in queue_ages(scope) if q["queue"] != "payment"]
+        board.queues = queue_ages(scope, payment=False)
         board.pending = _queue_cards(
             board.queues, ("federation_review", "returned"), _url("web:review_queue")
         )
         board.figures.append(Card("各环节办理时效", url=_url("web:report", report, "turnaround")))
 
     elif role == Role.UNION_OPERATOR:
-        board.queues = [q for q in queue_ages(scope) if q["queue"] != "payment"]
+        board.queues = queue_ages(scope, payment=False)
         board.pending = _queue_cards(board.queues, ("union_review",), _url("web:review_queue"))
         returned = (
             scope.unions(Claim.objects.filter(scheme_year_id=scope.scheme_year_id))
@@ -200,7 +202,7 @@ def dashboard_for(user, *, today=None) -> Dashboard:
             board.fund = fund_balance()
             board.pending = [
                 *_queue_cards(
-                    [q for q in queue_ages(scope) if q["queue"] != "payment"],
+                    queue_ages(scope, payment=False),
                     ("federation_review",),
                     _url("web:review_queue"),
                 ),
