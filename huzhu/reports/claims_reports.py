@@ -129,13 +129,13 @@ def claim_facts(scope: Scope) -> list[dict]:
     """The year's approved-or-paid claims per (union, benefit, status, channel, approval
     month, payment month): count and amount, from the `ClaimFacts` rollup (a few thousand
     rows kept by triggers on the claims; see rollup.py). Months are 'YYYY-MM' or ''."""
-    return list(
+    rows = (
         scope.unions(ClaimFacts.objects.filter(scheme_year_id=scope.scheme_year_id))
-        .exclude(claims=0)
         .values("union_id", "benefit_code", "status", "channel", "approved_month", "paid_month")
         .annotate(claims=Sum("claims"), amount_fen=Sum("amount_fen"))
         .order_by()
     )
+    return [r for r in rows if r["claims"]]  # a key whose claims were all voided, say
 
 
 _FACT_KEYS = {
@@ -170,13 +170,16 @@ def payout_rows(scope: Scope, by: str, *, facts: list[dict] | None = None) -> li
             f"payouts 不支持按“{by}”分组；可选：{', '.join(PAYOUT_DIMENSIONS)}",
         )
     if by == "hospital":
-        grouped = list(
-            scope.unions(ClaimHospitals.objects.filter(scheme_year_id=scope.scheme_year_id))
-            .exclude(claims=0)
+        grouped = [
+            r
+            for r in scope.unions(
+                ClaimHospitals.objects.filter(scheme_year_id=scope.scheme_year_id)
+            )
             .values(k=F("hospital_name"))
             .annotate(claims=Sum("claims"), amount_fen=Sum("amount_fen"))
             .order_by()
-        )
+            if r["claims"]
+        ]
     else:
         sums: dict = {}
         for f in claim_facts(scope) if facts is None else facts:
@@ -387,11 +390,12 @@ def report_turnaround(scope: Scope, by: str | None = None) -> Report:
     # rollup (approved or paid claims with a discharge date and an approval time).
     for r in (
         scope.unions(ClaimDays.objects.filter(scheme_year_id=scope.scheme_year_id))
-        .exclude(claims=0)
         .values("channel", "kind", "days")
         .annotate(n=Sum("claims"))
         .order_by()
     ):
+        if not r["n"]:
+            continue
         hist = to_approval if r["kind"] == "a" else to_payment
         hist.setdefault(r["channel"], []).append((r["days"], r["n"]))
 

@@ -2,8 +2,9 @@
 
 Kept by database triggers on `claims_claim` (SQLite and PostgreSQL alike), so every writer —
 the claims core, the settlement import's COPY, the payments' bulk updates, a raw SQL fix — is
-counted; nothing in Python writes them except `rollup_rebuild`. Rows whose count has fallen to
-zero stay (a later claim reuses them); readers skip them.
+counted; nothing in Python writes them except `rollup_rebuild`. A key's figures are the sum
+over its `slot`s (PostgreSQL: one per writing session, see rollup.SLOTS); keys whose sum has
+fallen to zero stay and readers skip them.
 """
 
 from django.db import models
@@ -21,6 +22,7 @@ class ClaimFacts(models.Model):
     channel = models.CharField(max_length=8)
     approved_month = models.CharField(max_length=7)
     paid_month = models.CharField(max_length=7)
+    slot = models.SmallIntegerField(default=0)  # see rollup.SLOTS
     claims = models.BigIntegerField(default=0)
     amount_fen = models.BigIntegerField(default=0)
 
@@ -35,6 +37,7 @@ class ClaimFacts(models.Model):
                     "channel",
                     "approved_month",
                     "paid_month",
+                    "slot",
                 ],
                 name="claim_facts_key",
             )
@@ -51,12 +54,13 @@ class ClaimDays(models.Model):
     channel = models.CharField(max_length=8)
     kind = models.CharField(max_length=1)
     days = models.IntegerField()
+    slot = models.SmallIntegerField(default=0)  # see rollup.SLOTS
     claims = models.BigIntegerField(default=0)
 
     class Meta:
         constraints = [
             models.UniqueConstraint(
-                fields=["scheme_year_id", "union_id", "channel", "kind", "days"],
+                fields=["scheme_year_id", "union_id", "channel", "kind", "days", "slot"],
                 name="claim_days_key",
             )
         ]
@@ -68,13 +72,14 @@ class ClaimHospitals(models.Model):
     scheme_year_id = models.IntegerField()
     union_id = models.IntegerField()
     hospital_name = models.CharField(max_length=128)
+    slot = models.SmallIntegerField(default=0)  # see rollup.SLOTS
     claims = models.BigIntegerField(default=0)
     amount_fen = models.BigIntegerField(default=0)
 
     class Meta:
         constraints = [
             models.UniqueConstraint(
-                fields=["scheme_year_id", "union_id", "hospital_name"],
+                fields=["scheme_year_id", "union_id", "hospital_name", "slot"],
                 name="claim_hospitals_key",
             )
         ]

@@ -111,28 +111,33 @@ def _contributions(vendor: str, rel: str, sign: int) -> tuple[str, str, str]:
     return facts, days, hospitals
 
 
-def _upserts(facts_sql: str, days_sql: str, hospitals_sql: str) -> list[str]:
-    """Add the summed contributions to the rollups, key by key in key order (PostgreSQL locks
-    rollup rows in one order whoever writes), skipping keys whose change nets to zero."""
-    fk = ", ".join(FACT_KEYS)
-    dk = ", ".join(DAY_KEYS)
-    hk = ", ".join(HOSPITAL_KEYS)
-    return [
-        f"INSERT INTO {FACTS} ({fk}, claims, amount_fen)"
-        f" SELECT {fk}, SUM(n), SUM(fen) FROM ({facts_sql}) d WHERE true GROUP BY {fk}"
-        f" HAVING SUM(n) <> 0 OR SUM(fen) <> 0 ORDER BY {fk}"
-        f" ON CONFLICT ({fk}) DO UPDATE SET claims = {FACTS}.claims + excluded.claims,"
-        f" amount_fen = {FACTS}.amount_fen + excluded.amount_fen",
-        f"INSERT INTO {DAYS} ({dk}, claims)"
-        f" SELECT {dk}, SUM(n) FROM ({days_sql}) d WHERE true GROUP BY {dk}"
-        f" HAVING SUM(n) <> 0 ORDER BY {dk}"
-        f" ON CONFLICT ({dk}) DO UPDATE SET claims = {DAYS}.claims + excluded.claims",
-        f"INSERT INTO {HOSPITALS} ({hk}, claims, amount_fen)"
-        f" SELECT {hk}, SUM(n), SUM(fen) FROM ({hospitals_sql}) d WHERE true GROUP BY {hk}"
-        f" HAVING SUM(n) <> 0 OR SUM(fen) <> 0 ORDER BY {hk}"
-        f" ON CONFLICT ({hk}) DO UPDATE SET claims = {HOSPITALS}.claims + excluded.claims,"
-        f" amount_fen = {HOSPITALS}.amount_fen + excluded.amount_fen",
-    ]
+# PostgreSQL: each session adds to its own slot of a key (its backend pid mod SLOTS), so that
+# concurrent writers of the same key (every one-stop settle of a union in a month) do not
+# queue on one rollup row until each other's commit. A key's figures are the sum over its
+# slots: one slot may go negative (a claim counted in slot 3 and voided from slot 5).
+SLOTS = 16
+
+
+def _upserts(facts_sql: str, days_sql: str, hospitals_sql: str, *, slot: str = "0") -> list[str]:
+    """Add the summed contributions to the rollups' `slot`, key by key in key order
+    (PostgreSQL locks rollup rows in one order whoever writes), skipping keys whose change
+    nets to zero."""
+    out = []
+    for table, keys, sql, fen in (
+        (FACTS, FACT_KEYS, facts_sql, True),
+        (DAYS, DAY_KEYS, days_sql, False),
+        (HOSPITALS, HOSPITAL_KEYS, hospitals_sql, True),
+    ):
+        k = ", ".join(keys)
+        out.append(
+            f"INSERT INTO {table} ({k}, slot, claims{', amount_fen' if fen else ''})"
+            f" SELECT {k}, {slot}, SUM(n){', SUM(fen)' if fen else ''} FROM ({sql}) d"
+            f" WHERE true GROUP BY {k}"
+            f" HAVING SUM(n) <> 0{' OR SUM(fen) <> 0' if fen else ''} ORDER BY {k}"
+            f" ON CONFLICT ({k}, slot) DO UPDATE SET claims = {table}.claims + excluded.claims"
+            + (f", amount_fen = {table}.amount_fen + excluded.amount_fen" if fen else "")
+        )
+    return out
 
 
 def _changes(vendor: str, old: str | None, new: str | None) -> list[str]:
@@ -141,7 +146,8 @@ def _changes(vendor: str, old: str | None, new: str | None) -> list[str]:
         parts.append(_contributions(vendor, old, -1))
     if new:
         parts.append(_contributions(vendor, new, 1))
-    return _upserts(*(" UNION ALL ".join(p[i] for p in parts) for i in range(3)))
+    slot = f"pg_backend_pid() % {SLOTS}" if vendor == "postgresql" else "0"
+    return _upserts(*(" UNION ALL ".join(p[i] for p in parts) for i in range(3)), slot=slot)
 
 
 def _sqlite_row(prefix: str) -> str:
@@ -252,8 +258,10 @@ def _rows(cursor, sql: str) -> dict:
 
 def rollup_check(connection=None, *, limit: int = 20) -> dict:
     """Compare the rollups with a fresh count of the claims (one consistent snapshot on
-    PostgreSQL: REPEATABLE READ, when not called inside a transaction). Returns {"ok", "facts_rows", "days_rows", "differences":
-    [{"table", "key", "rollup", "claims"}] (the first `limit`), "triggers"}."""
+    PostgreSQL: REPEATABLE READ, when not called inside a transaction), key by key summed over
+    the slots. Returns {"ok", "triggers", "facts_rows", "days_rows", "hospitals_rows",
+    "differences_count", "differences": [{"table", "key", "rollup", "claims"}] (the first
+    `limit`)}."""
     connection = connection or default_connection
     facts_sql, days_sql, hospitals_sql = _fresh(connection)
     fk, dk, hk = ", ".join(FACT_KEYS), ", ".join(DAY_KEYS), ", ".join(HOSPITAL_KEYS)
@@ -279,8 +287,8 @@ def rollup_check(connection=None, *, limit: int = 20) -> dict:
                 "facts",
                 _rows(
                     cursor,
-                    f"SELECT {fk}, claims, amount_fen FROM {FACTS}"
-                    " WHERE claims <> 0 OR amount_fen <> 0",
+                    f"SELECT {fk}, SUM(claims), SUM(amount_fen) FROM {FACTS} GROUP BY {fk}"
+                    " HAVING SUM(claims) <> 0 OR SUM(amount_fen) <> 0",
                 ),
                 _rows(
                     cursor,
@@ -289,15 +297,19 @@ def rollup_check(connection=None, *, limit: int = 20) -> dict:
             ),
             (
                 "days",
-                _rows(cursor, f"SELECT {dk}, claims, 0 FROM {DAYS} WHERE claims <> 0"),
+                _rows(
+                    cursor,
+                    f"SELECT {dk}, SUM(claims), 0 FROM {DAYS} GROUP BY {dk}"
+                    " HAVING SUM(claims) <> 0",
+                ),
                 _rows(cursor, f"SELECT {dk}, SUM(n), 0 FROM ({days_sql}) d GROUP BY {dk}"),
             ),
             (
                 "hospitals",
                 _rows(
                     cursor,
-                    f"SELECT {hk}, claims, amount_fen FROM {HOSPITALS}"
-                    " WHERE claims <> 0 OR amount_fen <> 0",
+                    f"SELECT {hk}, SUM(claims), SUM(amount_fen) FROM {HOSPITALS} GROUP BY {hk}"
+                    " HAVING SUM(claims) <> 0 OR SUM(amount_fen) <> 0",
                 ),
                 _rows(
                     cursor,

@@ -32,12 +32,13 @@ class Migration(migrations.Migration):
                 ("channel", models.CharField(max_length=8)),
                 ("kind", models.CharField(max_length=1)),
                 ("days", models.IntegerField()),
+                ("slot", models.SmallIntegerField(default=0)),
                 ("claims", models.BigIntegerField(default=0)),
             ],
             options={
                 "constraints": [
                     models.UniqueConstraint(
-                        fields=("scheme_year_id", "union_id", "channel", "kind", "days"),
+                        fields=("scheme_year_id", "union_id", "channel", "kind", "days", "slot"),
                         name="claim_days_key",
                     )
                 ],
@@ -54,6 +55,7 @@ class Migration(migrations.Migration):
                 ("channel", models.CharField(max_length=8)),
                 ("approved_month", models.CharField(max_length=7)),
                 ("paid_month", models.CharField(max_length=7)),
+                ("slot", models.SmallIntegerField(default=0)),
                 ("claims", models.BigIntegerField(default=0)),
                 ("amount_fen", models.BigIntegerField(default=0)),
             ],
@@ -68,6 +70,7 @@ class Migration(migrations.Migration):
                             "channel",
                             "approved_month",
                             "paid_month",
+                            "slot",
                         ),
                         name="claim_facts_key",
                     )
@@ -81,13 +84,14 @@ class Migration(migrations.Migration):
                 ("scheme_year_id", models.IntegerField()),
                 ("union_id", models.IntegerField()),
                 ("hospital_name", models.CharField(max_length=128)),
+                ("slot", models.SmallIntegerField(default=0)),
                 ("claims", models.BigIntegerField(default=0)),
                 ("amount_fen", models.BigIntegerField(default=0)),
             ],
             options={
                 "constraints": [
                     models.UniqueConstraint(
-                        fields=("scheme_year_id", "union_id", "hospital_name"),
+                        fields=("scheme_year_id", "union_id", "hospital_name", "slot"),
                         name="claim_hospitals_key",
                     )
                 ],
