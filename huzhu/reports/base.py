@@ -20,9 +20,6 @@ from django.db import models
 __all__ = [
     "Chart",
     "Column",
-    "DaysBetween",
-    "LocalDate",
-    "LocalMonth",
     "Report",
     "ReportError",
     "Scope",
@@ -131,32 +128,6 @@ def _pg_local(sql: str) -> str:
     return f"(({sql}) AT TIME ZONE INTERVAL '{sign}{hours:02d}:{mins:02d}')"
 
 
-class MonthField(models.CharField):
-    """'YYYY-MM'. PostgreSQL groups by the month's first day (`date_trunc`: cheap per row,
-    unlike `to_char`) and the value becomes 'YYYY-MM' here, on the few grouped rows."""
-
-    def from_db_value(self, value, expression, connection):
-        if isinstance(value, dt.date):
-            return f"{value:%Y-%m}"
-        return value
-
-
-class LocalMonth(models.Func):
-    """'YYYY-MM' of a datetime in the project's time zone, as plain SQL on both databases
-    (Django's TruncMonth on SQLite calls a Python function per row: too slow for 10^6)."""
-
-    output_field = MonthField()
-    arity = 1
-
-    def as_sqlite(self, compiler, connection, **extra):
-        sql, params = compiler.compile(self.source_expressions[0])
-        return f"strftime('%%Y-%%m', {sql}, '{_offset_minutes():+d} minutes')", params
-
-    def as_postgresql(self, compiler, connection, **extra):
-        sql, params = compiler.compile(self.source_expressions[0])
-        return f"date_trunc('month', {_pg_local(sql)})::date", params
-
-
 class DateMonth(models.Func):
     """'YYYY-MM' of a date column."""
 
@@ -170,38 +141,6 @@ class DateMonth(models.Func):
     def as_postgresql(self, compiler, connection, **extra):
         sql, params = compiler.compile(self.source_expressions[0])
         return f"to_char({sql}, 'YYYY-MM')", params
-
-
-class LocalDate(models.Func):
-    """The date of a datetime in the project's time zone."""
-
-    output_field = models.DateField()
-    arity = 1
-
-    def as_sqlite(self, compiler, connection, **extra):
-        sql, params = compiler.compile(self.source_expressions[0])
-        return f"date({sql}, '{_offset_minutes():+d} minutes')", params
-
-    def as_postgresql(self, compiler, connection, **extra):
-        sql, params = compiler.compile(self.source_expressions[0])
-        return f"{_pg_local(sql)}::date", params
-
-
-class DaysBetween(models.Func):
-    """Whole days from date `start` to date `end` (end − start), an integer."""
-
-    output_field = models.IntegerField()
-    arity = 2
-
-    def as_sqlite(self, compiler, connection, **extra):
-        end, p1 = compiler.compile(self.source_expressions[0])
-        start, p2 = compiler.compile(self.source_expressions[1])
-        return f"CAST(julianday({end}) - julianday({start}) AS INTEGER)", [*p1, *p2]
-
-    def as_postgresql(self, compiler, connection, **extra):
-        end, p1 = compiler.compile(self.source_expressions[0])
-        start, p2 = compiler.compile(self.source_expressions[1])
-        return f"(({end}) - ({start}))", [*p1, *p2]
 
 
 def nearest_rank(histogram: list[tuple[int, int]], p: int) -> int | None:

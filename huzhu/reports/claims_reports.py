@@ -33,7 +33,6 @@ from huzhu.claims.models import (
     AdjustmentKind,
     Claim,
     ClaimFiler,
-    ClaimSource,
     ClaimStatus,
     ClaimTransition,
     MemberYearLedger,
@@ -62,15 +61,9 @@ CHANNELS = {
 }
 ZERO_TRIP = ("auto", "onestop")  # reached the member with no application
 
-# The claim's channel: platform-created (auto), settled at the cashier (onestop), filed by the
-# member from the phone (online) or by the union operator at the counter (counter).
-CHANNEL = Case(
-    When(source=ClaimSource.AUTO, then=Value("auto")),
-    When(source=ClaimSource.ONESTOP, then=Value("onestop")),
-    When(filer=ClaimFiler.UNION_OPERATOR, then=Value("counter")),
-    default=Value("online"),
-    output_field=CharField(),
-)
+# The claim's channel (auto / onestop / online / counter) is worked out once, in SQL, by the
+# rollups (rollup._CHANNEL): platform-created, settled at the cashier, filed by the member from
+# the phone, or filed by the union operator at the counter.
 
 PAYOUT_DIMENSIONS = {
     "benefit": "保障项目",
@@ -824,7 +817,6 @@ def report_caps(scope: Scope, by: str | None = None, *, limit: int = 20) -> Repo
 
 __all__ = [
     "APPROVED",
-    "CHANNEL",
     "CHANNELS",
     "PAYOUT_DIMENSIONS",
     "adjustment_totals",

@@ -67,48 +67,76 @@ def _month(vendor: str, col: str) -> str:
     return f"COALESCE(strftime('%Y-%m', {col}, '{_offset_minutes():+d} minutes'), '')"
 
 
-def _days(vendor: str, col: str) -> str:
+def _days(vendor: str, col: str, r: str) -> str:
     if vendor == "postgresql":
-        return f"({_pg_local(col)}::date - r.discharge_date)"
+        return f"({_pg_local(col)}::date - {r}.discharge_date)"
     return (
         f"CAST(julianday(date({col}, '{_offset_minutes():+d} minutes'))"
-        " - julianday(r.discharge_date) AS INTEGER)"
+        f" - julianday({r}.discharge_date) AS INTEGER)"
     )
 
 
-_CHANNEL = (
-    "CASE WHEN r.source = 'auto' THEN 'auto' WHEN r.source = 'onestop' THEN 'onestop'"
-    " WHEN r.filer = 'union_operator' THEN 'counter' ELSE 'online' END"
-)
+def _channel(r: str) -> str:
+    return (
+        f"CASE WHEN {r}.source = 'auto' THEN 'auto' WHEN {r}.source = 'onestop' THEN 'onestop'"
+        f" WHEN {r}.filer = 'union_operator' THEN 'counter' ELSE 'online' END"
+    )
+
+
+def _parts(vendor: str, r: str) -> list[tuple[str, tuple[str, ...], list[str], str, bool]]:
+    """What one claim row (`r`: an alias or NEW/OLD) contributes: (rollup table, its keys, the
+    key expressions, the condition, whether it sums the amount). The same rules as the
+    reports' filters: approved or paid claims; days to approval when the discharge date and
+    approval time are known, days to payment when paid too."""
+    counted = f"{r}.status IN ('approved', 'paid')"
+    known = f"{counted} AND {r}.discharge_date IS NOT NULL AND {r}.approved_at IS NOT NULL"
+    year_union = [f"{r}.scheme_year_id", f"{r}.union_id"]
+    return [
+        (
+            FACTS,
+            FACT_KEYS,
+            [
+                *year_union,
+                f"{r}.benefit_code",
+                f"{r}.status",
+                _channel(r),
+                _month(vendor, f"{r}.approved_at"),
+                _month(vendor, f"{r}.paid_at"),
+            ],
+            counted,
+            True,
+        ),
+        (
+            DAYS,
+            DAY_KEYS,
+            [*year_union, _channel(r), "'a'", _days(vendor, f"{r}.approved_at", r)],
+            known,
+            False,
+        ),
+        (
+            DAYS,
+            DAY_KEYS,
+            [*year_union, _channel(r), "'p'", _days(vendor, f"{r}.paid_at", r)],
+            f"{known} AND {r}.status = 'paid' AND {r}.paid_at IS NOT NULL",
+            False,
+        ),
+        (HOSPITALS, HOSPITAL_KEYS, [*year_union, f"{r}.hospital_name"], counted, True),
+    ]
+
+
+ROLLUPS = ((FACTS, FACT_KEYS, True), (DAYS, DAY_KEYS, False), (HOSPITALS, HOSPITAL_KEYS, True))
 
 
 def _contributions(vendor: str, rel: str, sign: int) -> tuple[str, str, str]:
-    """(facts, days, hospitals): SELECTs of what the claim rows of `rel` (aliased r) contribute, times
-    `sign`. The same rules as the reports' filters: approved or paid claims; days to approval
-    when the discharge date and approval time are known, days to payment when paid too."""
-    facts = (
-        f"SELECT r.scheme_year_id, r.union_id, r.benefit_code, r.status, {_CHANNEL} AS channel,"
-        f" {_month(vendor, 'r.approved_at')} AS approved_month,"
-        f" {_month(vendor, 'r.paid_at')} AS paid_month,"
-        f" {sign} AS n, {sign} * r.amount_fen AS fen"
-        f" FROM {rel} r WHERE r.status IN ('approved', 'paid')"
-    )
-    known = (
-        "r.status IN ('approved', 'paid') AND r.discharge_date IS NOT NULL"
-        " AND r.approved_at IS NOT NULL"
-    )
-    days = (
-        f"SELECT r.scheme_year_id, r.union_id, {_CHANNEL} AS channel, 'a' AS kind,"
-        f" {_days(vendor, 'r.approved_at')} AS days, {sign} AS n FROM {rel} r WHERE {known}"
-        f" UNION ALL SELECT r.scheme_year_id, r.union_id, {_CHANNEL} AS channel, 'p' AS kind,"
-        f" {_days(vendor, 'r.paid_at')} AS days, {sign} AS n FROM {rel} r"
-        f" WHERE {known} AND r.status = 'paid' AND r.paid_at IS NOT NULL"
-    )
-    hospitals = (
-        f"SELECT r.scheme_year_id, r.union_id, r.hospital_name, {sign} AS n,"
-        f" {sign} * r.amount_fen AS fen FROM {rel} r WHERE r.status IN ('approved', 'paid')"
-    )
-    return facts, days, hospitals
+    """(facts, days, hospitals): SELECTs of what the claim rows of relation `rel` contribute,
+    times `sign`, with columns named like the rollup's keys, `n` and `fen`."""
+    out = {table: [] for table, _, _ in ROLLUPS}
+    for table, keys, exprs, where, _fen in _parts(vendor, "r"):
+        cols = ", ".join(f"{e} AS {k}" for e, k in zip(exprs, keys, strict=True))
+        out[table].append(
+            f"SELECT {cols}, {sign} AS n, {sign} * r.amount_fen AS fen FROM {rel} r WHERE {where}"
+        )
+    return tuple(" UNION ALL ".join(out[table]) for table, _, _ in ROLLUPS)
 
 
 # PostgreSQL: each session adds to its own slot of a key (its backend pid mod SLOTS), so that
@@ -118,24 +146,27 @@ def _contributions(vendor: str, rel: str, sign: int) -> tuple[str, str, str]:
 SLOTS = 16
 
 
+def _on_conflict(table: str, keys: tuple[str, ...], fen: bool) -> str:
+    return (
+        f" ON CONFLICT ({', '.join(keys)}, slot) DO UPDATE SET"
+        f" claims = {table}.claims + excluded.claims"
+        + (f", amount_fen = {table}.amount_fen + excluded.amount_fen" if fen else "")
+    )
+
+
 def _upserts(facts_sql: str, days_sql: str, hospitals_sql: str, *, slot: str = "0") -> list[str]:
     """Add the summed contributions to the rollups' `slot`, key by key in key order
     (PostgreSQL locks rollup rows in one order whoever writes), skipping keys whose change
     nets to zero."""
     out = []
-    for table, keys, sql, fen in (
-        (FACTS, FACT_KEYS, facts_sql, True),
-        (DAYS, DAY_KEYS, days_sql, False),
-        (HOSPITALS, HOSPITAL_KEYS, hospitals_sql, True),
-    ):
+    for (table, keys, fen), sql in zip(ROLLUPS, (facts_sql, days_sql, hospitals_sql), strict=True):
         k = ", ".join(keys)
         out.append(
             f"INSERT INTO {table} ({k}, slot, claims{', amount_fen' if fen else ''})"
             f" SELECT {k}, {slot}, SUM(n){', SUM(fen)' if fen else ''} FROM ({sql}) d"
             f" WHERE true GROUP BY {k}"
             f" HAVING SUM(n) <> 0{' OR SUM(fen) <> 0' if fen else ''} ORDER BY {k}"
-            f" ON CONFLICT ({k}, slot) DO UPDATE SET claims = {table}.claims + excluded.claims"
-            + (f", amount_fen = {table}.amount_fen + excluded.amount_fen" if fen else "")
+            + _on_conflict(table, keys, fen)
         )
     return out
 
@@ -150,13 +181,22 @@ def _changes(vendor: str, old: str | None, new: str | None) -> list[str]:
     return _upserts(*(" UNION ALL ".join(p[i] for p in parts) for i in range(3)), slot=slot)
 
 
-def _sqlite_row(prefix: str) -> str:
-    return "(SELECT " + ", ".join(f"{prefix}.{c} AS {c}" for c in COLUMNS) + ")"
+def _row_upserts(prefix: str, sign: int) -> list[str]:
+    """SQLite row triggers: one plain upsert per rollup row the claim `prefix` (NEW / OLD)
+    touches, no subquery or GROUP BY (a settlement import fires them for every claim)."""
+    out = []
+    for table, keys, exprs, where, fen in _parts("sqlite", prefix):
+        values = ", ".join(exprs)
+        amount = f", {sign} * {prefix}.amount_fen" if fen else ""
+        out.append(
+            f"INSERT INTO {table} ({', '.join(keys)}, slot, claims{', amount_fen' if fen else ''})"
+            f" SELECT {values}, 0, {sign}{amount} WHERE {where}" + _on_conflict(table, keys, fen)
+        )
+    return out
 
 
 def _trigger_sql(vendor: str) -> list[str]:
     if vendor == "sqlite":
-        new, old = _sqlite_row("NEW"), _sqlite_row("OLD")
         changed = " OR ".join(f"OLD.{c} IS NOT NEW.{c}" for c in COLUMNS)
         relevant = "IN ('approved', 'paid')"
 
@@ -165,12 +205,12 @@ def _trigger_sql(vendor: str) -> list[str]:
 
         return [
             f"CREATE TRIGGER {TRIGGERS[0]} AFTER INSERT ON {TABLE}"
-            f" WHEN NEW.status {relevant} {body(_changes(vendor, None, new))}",
+            f" WHEN NEW.status {relevant} {body(_row_upserts('NEW', 1))}",
             f"CREATE TRIGGER {TRIGGERS[1]} AFTER UPDATE ON {TABLE}"
             f" WHEN (OLD.status {relevant} OR NEW.status {relevant}) AND ({changed})"
-            f" {body(_changes(vendor, old, new))}",
+            f" {body([*_row_upserts('OLD', -1), *_row_upserts('NEW', 1)])}",
             f"CREATE TRIGGER {TRIGGERS[2]} AFTER DELETE ON {TABLE}"
-            f" WHEN OLD.status {relevant} {body(_changes(vendor, old, None))}",
+            f" WHEN OLD.status {relevant} {body(_row_upserts('OLD', -1))}",
         ]
     if vendor != "postgresql":  # pragma: no cover - the two databases the project runs on
         raise NotImplementedError(vendor)
