@@ -40,8 +40,8 @@ def test_every_report_page_draws_its_charts(
     browser,
     live_server,
     transactional_db,
-    users,
-    scheme,
+    users,  # noqa: F811 (the fixture imported above)
+    scheme,  # noqa: F811
     screenshot_dir,
     width,  # noqa: F811
 ):
