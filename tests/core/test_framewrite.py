@@ -156,3 +156,54 @@ def test_a_table_without_binary_form_is_copied_as_csv(monkeypatch):
         )
     got = SettlementRowProblem.objects.order_by("row_number").values_list("reason", flat=True)
     assert list(got) == reasons
+
+
+@pytest.mark.django_db
+@pytest.mark.skipif(connection.vendor != "sqlite", reason="the staging table is SQLite's")
+def test_a_table_with_triggers_is_filled_through_a_staging_table(monkeypatch):
+    """SQLite: rows for a table with triggers go through a temporary staging table (one
+    statement per slice, not one per row); the triggers still see every row, every slice,
+    and a slice that breaks a constraint writes nothing of itself."""
+    from django.db import IntegrityError
+
+    import huzhu.core.framewrite as framewrite
+
+    monkeypatch.setattr(framewrite, "SQLITE_CHUNK_ROWS", 2)
+    batch = SettlementBatch.objects.create(file_name="t.csv", checksum="x")
+    table = SettlementRowProblem._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute("CREATE TEMP TABLE seen (reason TEXT)")
+        cursor.execute(
+            f"CREATE TEMP TRIGGER seen_insert AFTER INSERT ON {table} "
+            "BEGIN INSERT INTO seen VALUES (NEW.reason); END"
+        )
+
+    def frame(ids):
+        return pl.DataFrame(
+            {
+                "id": ids,
+                "batch_id": [batch.pk] * len(ids),
+                "row_number": list(range(len(ids))),
+                "settlement_id": ["S"] * len(ids),
+                "field": [""] * len(ids),
+                "code": ["c"] * len(ids),
+                "reason": [f"r{i}" for i in ids],
+            }
+        )
+
+    with transaction.atomic():
+        ids = reserve_ids(SettlementRowProblem, 5)
+        assert frame_insert(SettlementRowProblem, frame(ids)) == 5
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT reason FROM seen ORDER BY reason")
+        assert [r for (r,) in cursor.fetchall()] == sorted(f"r{i}" for i in ids)
+        cursor.execute("SELECT name FROM sqlite_temp_master WHERE name LIKE 'huzhu_stage_%'")
+        assert cursor.fetchall() == [(f"huzhu_stage_{table}",)]  # the way the rows went
+    assert list(SettlementRowProblem.objects.order_by("id").values_list("id", flat=True)) == ids
+
+    with pytest.raises(IntegrityError), transaction.atomic():
+        frame_insert(SettlementRowProblem, frame([10**9, ids[0]]))  # the second id is taken
+    assert SettlementRowProblem.objects.count() == 5
+    with transaction.atomic():  # the staging table left by the failure is no obstacle
+        assert frame_insert(SettlementRowProblem, frame([10**9])) == 1
+    assert SettlementRowProblem.objects.count() == 6
