@@ -12,6 +12,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 from django.db import transaction
+from django.db.models import Case, When
 from django.utils import timezone
 
 from huzhu.core.errors import StepRefused
@@ -20,7 +21,7 @@ from huzhu.members.models import DocumentKind, Member, MemberDocument
 from huzhu.plans.rules.explain import BASE_LABELS
 
 from . import member_selectors as selectors
-from .checks import InvoiceMismatch, invoice_identity
+from .checks import InvoiceMismatch, invoice_identity, invoice_number_normalize
 from .error_codes import ClaimError
 from .member_selectors import benefit_texts, scheme_year_for_day
 from .models import Claim, ClaimSource, ClaimStatus
@@ -75,16 +76,27 @@ def _pending_documents(member: Member, ids) -> list[MemberDocument]:
     return docs
 
 
-def invoice_claimed_by(number: str) -> str | None:
-    """The number of a live claim (neither rejected nor void) filed with this invoice."""
-    if not number:
+def invoice_claimed_by(qr: dict | None, member: Member) -> str | None:
+    """Why an invoice read from a QR code cannot be used again, or None: a live claim (neither
+    rejected nor void) already holds the same invoice number with the same code or with none
+    (a claim whose number was typed). The member's own claim is named; another member's is not (its number
+    is that member's business)."""
+    if not qr or not qr.get("number"):
         return None
-    return (
-        Claim.objects.filter(invoice_number=number)
+    number = invoice_number_normalize(qr["number"])
+    code = invoice_number_normalize(qr.get("code"))
+    holder = (
+        Claim.objects.filter(invoice_number=number, invoice_code__in={code, ""})
         .exclude(status__in=_NOT_LIVE)
-        .values_list("number", flat=True)
+        .order_by(Case(When(member_id=member.pk, then=0), default=1), "id")
+        .values_list("number", "member_id")
         .first()
     )
+    if holder is None:
+        return None
+    if holder[1] == member.pk:
+        return f"发票{number}已用于申请{holder[0]}，不能重复申请。"
+    return f"发票{number}已用于其他职工的申请，同一张发票不能重复申请。"
 
 
 # --- the claim form ------------------------------------------------------------------------

@@ -313,8 +313,22 @@ def test_scanning_an_invoice_already_claimed_is_refused_at_once(member_client, w
         {"file": SimpleUploadedFile("f.jpg", jpeg_bytes((1000, 800), qr_text=qr))},
     )
     assert response.status_code == 400
-    assert "发票99887766已用于申请HZ2026-" in response.json()["error"]
+    # Another member's claim: refused without its number (that is the other member's business).
+    assert response.json()["error"] == "发票99887766已用于其他职工的申请，同一张发票不能重复申请。"
+    assert "HZ2026-" not in response.content.decode()
     assert not MemberDocument.objects.filter(member=world.member).exists()
+
+    # The member's own claim with that invoice is named, so she can find it.
+    own = ClaimFactory(
+        enrollment=world.member.enrollments.get(scheme_year__year=2026),
+        invoice_code="033002100111",
+        invoice_number="99887766",
+    )
+    response = member_client.post(
+        "/m/claims/scan-invoice/",
+        {"file": SimpleUploadedFile("f.jpg", jpeg_bytes((1000, 800), qr_text=qr))},
+    )
+    assert response.json()["error"] == f"发票99887766已用于申请{own.number}，不能重复申请。"
 
 
 def test_member_corrects_a_claim_the_union_filed_and_the_federation_returned(member_client, world):

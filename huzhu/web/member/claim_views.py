@@ -70,7 +70,7 @@ def _kept_documents(request, member) -> list[MemberDocument]:
     return list(MemberDocument.objects.filter(member=member, claim__isnull=True, pk__in=ids))
 
 
-def _prefill_from_invoice(form: dict, docs, errors: dict) -> list[str]:
+def _prefill_from_invoice(form: dict, docs, errors: dict, member) -> list[str]:
     """Fill empty fields from an invoice QR code; returns what was filled, for the member.
     An invoice already used by a live claim is reported at once."""
     filled = []
@@ -78,11 +78,9 @@ def _prefill_from_invoice(form: dict, docs, errors: dict) -> list[str]:
         qr = doc.invoice_qr or {}
         if not qr.get("number"):
             continue
-        used = invoice_claimed_by(qr["number"])
+        used = invoice_claimed_by(qr, member)
         if used:
-            errors.setdefault("file_invoice", []).append(
-                f"发票{qr['number']}已用于申请{used}，不能重复申请。"
-            )
+            errors.setdefault("file_invoice", []).append(used)
         if not form.get("invoice_number"):
             form["invoice_number"] = qr["number"]
             filled.append(f"发票号码{qr['number']}")
@@ -148,7 +146,7 @@ def claim_new(request):
         docs = _kept_documents(request, member)
         new_docs = _save_uploads(request, member, errors)
         docs += new_docs
-        prefilled = _prefill_from_invoice(form, new_docs, errors)
+        prefilled = _prefill_from_invoice(form, new_docs, errors, member)
         action = request.POST.get("action")
         try:
             if not errors and action == "draft":
@@ -286,17 +284,11 @@ def invoice_scan(request):
     qr = doc.invoice_qr or None
     if qr and qr.get("amount_fen") is not None:
         qr = {**qr, "amount": fen_to_yuan(qr["amount_fen"])}
-    used = invoice_claimed_by(qr["number"]) if qr else None
+    used = invoice_claimed_by(qr, request.member)
     if used:
         doc.file.delete(save=False)  # not kept: it cannot be used for a claim
         doc.delete()
-        return JsonResponse(
-            {
-                "error": f"发票{qr['number']}已用于申请{used}，不能重复申请。",
-                "code": "duplicate_invoice",
-            },
-            status=400,
-        )
+        return JsonResponse({"error": used, "code": "duplicate_invoice"}, status=400)
     return JsonResponse({"document": doc.pk, "name": doc.original_name, "invoice": qr})
 
 
