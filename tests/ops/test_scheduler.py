@@ -119,3 +119,32 @@ def test_readjudication_of_late_data_runs_nightly_in_the_worker(
     assert (result["checked"], result["created"]) == (0, 0)
     row = ScheduledJob.objects.get(name="settlements-readjudicate")
     assert row.last_ok and row.runs == 1 and '"created": 0' in row.last_result
+
+
+def test_the_nightly_rollup_check_repairs_rollups_that_drifted_and_says_so():
+    """Reports read rollups kept by triggers; a write that bypassed them (here: a rollup row
+    damaged by hand) is found by the nightly check, rebuilt, and recorded as a failure."""
+    from huzhu.reports.models import ClaimFacts
+    from huzhu.reports.rollup import rollup_check
+
+    job = JOBS["report-rollup-check"]
+    assert (job.period_seconds, job.at_hour) == (86400, 5)
+    assert scheduled_job_run("report-rollup-check")["ok"] is True
+
+    ClaimFacts.objects.create(
+        scheme_year_id=1,
+        union_id=1,
+        benefit_code="x",
+        status="approved",
+        channel="x",
+        approved_month="2026-01",
+        paid_month="",
+        claims=1,
+        amount_fen=100,
+    )
+    assert rollup_check()["ok"] is False
+    with pytest.raises(RuntimeError, match="rollups differed from the claims"):
+        scheduled_job_run("report-rollup-check")
+    row = ScheduledJob.objects.get(name="report-rollup-check")
+    assert not row.last_ok and row.failures == 1 and "ok=True" in row.last_result
+    assert rollup_check()["ok"] is True  # repaired
