@@ -27,7 +27,8 @@ several workers) on loopback and a temporary PostgreSQL database.
    with the same request_id; afterwards every retried request_id must answer its committed
    result and nothing may be half-written.
 5. An audit query: no member-year past its cap, ledger = sum of claims, no settlement id
-   committed twice, no request without its claims or claims without their request.
+   committed twice, no request without its claims or claims without their request; the
+   reports' rollups equal a fresh count of the claims (`huzhu report-rollup check`).
 Prints one JSON line with every figure last. Only loopback traffic.
 """
 
@@ -657,6 +658,19 @@ def audit(db: str) -> dict:
         out["member_years_at_cap"] = conn.execute(
             f"SELECT count(*) FROM claims_memberyearledger WHERE paid_toward_cap_fen = {CAP_FEN}"
         ).fetchone()[0]
+        has_rollups = conn.execute("SELECT to_regclass('reports_claimfacts')").fetchone()[0]
+    if has_rollups:
+        # The reports' rollups (kept by triggers on claims_claim, every settle of one union in
+        # one month writes the same keys) must equal a fresh count of the claims.
+        done = subprocess.run(
+            [str(REPO / ".venv/bin/huzhu"), "report-rollup", "check"],
+            env=_env(db),
+            capture_output=True,
+            text=True,
+        )
+        check = json.loads(done.stdout.strip().splitlines()[-1])
+        # Rollup keys that differ (1 when only the triggers are missing); 0 when they agree.
+        out["rollups_wrong"] = 0 if check["ok"] else max(1, check["differences_count"])
     return out
 
 
