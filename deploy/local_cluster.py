@@ -15,7 +15,9 @@
 5. Checks: no settle lost or doubled (every acknowledged settle has exactly one claim and
    transition, retried request ids answer their first answer, the benchmark's audit query),
    the upload finished on the other worker and its claims exist once, no notification twice,
-   the paper readable through the surviving server. Prints the figures as JSON (last line);
+   the reports' rollups equal a fresh count of the claims (`huzhu report-rollup check`: the
+   import and the settles wrote them at once), the paper readable through the surviving
+   server. Prints the figures as JSON (last line);
    exit status 1 if any check failed.
 """
 
@@ -377,6 +379,23 @@ def paper_roundtrip(upload_port: int, read_ports: list[int], people: dict) -> di
     the others (the member's page)."""
     import requests
 
+    auth = {"Authorization": f"Bearer {people['member_token']}"}
+    # The member answers the consent text first (until then the member API answers 403
+    # consent_required), as the app does at first login.
+    consent = requests.get(
+        f"http://127.0.0.1:{upload_port}/api/member/consent", headers=auth, timeout=60
+    )
+    if consent.status_code != 200:
+        return {"ok": False, "consent_status": consent.status_code, "body": consent.text[:300]}
+    if consent.json()["due"]:
+        answer = requests.post(
+            f"http://127.0.0.1:{upload_port}/api/member/consent",
+            headers=auth,
+            json={"action": "accept", "version": consent.json()["version"]},
+            timeout=60,
+        )
+        if answer.status_code != 200:
+            return {"ok": False, "consent_status": answer.status_code, "body": answer.text[:300]}
     r = requests.post(
         f"http://127.0.0.1:{upload_port}/api/member/attachments",
         headers={"Authorization": f"Bearer {people['member_token']}"},
@@ -753,6 +772,18 @@ def main() -> int:
             )
         )
         checks["no_notification_twice"] = audit["notifications_twice"] == 0
+        # -- the reports' rollups (triggers on claims_claim, written by the import and every
+        # settle at once) equal a fresh count of the claims --
+        done = subprocess.run(
+            [sys.executable, "-m", "huzhu", "report-rollup", "check"],
+            env=env,
+            cwd=str(REPO),
+            capture_output=True,
+            text=True,
+        )
+        rollups = json.loads(done.stdout.strip().splitlines()[-1])
+        figures["rollup_check"] = {k: rollups[k] for k in ("ok", "triggers", "differences_count")}
+        checks["rollups_equal_a_fresh_count"] = rollups["ok"]
         # -- the paper again, through what is left (nginx -> app server 2) --
         again = paper_roundtrip(app_ports[1], [port_nginx], people)
         checks["paper_readable_after_the_kills"] = again["ok"]

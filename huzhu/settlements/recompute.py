@@ -44,6 +44,7 @@ from huzhu.claims.services.repricing import YearWalk, member_years_reprice, year
 from huzhu.enrollment.models import Enrollment
 from huzhu.members.models import Member
 from huzhu.plans.rules.ledger import CoveredStay
+from huzhu.reports.rollup import rollups_deferred
 
 __all__ = ["NewStay", "MemberYearWork", "recompute_member_years"]
 
@@ -141,6 +142,15 @@ def recompute_member_years(
     read (and row-locked) in one query, the lifetime lump sums paid in other years in one
     query, and the walks done by one call of the claims core's re-pricing service
     (`member_years_reprice`)."""
+    # One statement per claim written in one long transaction: the reports' rollups take
+    # their share once at the end (huzhu.reports.rollup.rollups_deferred says why).
+    with rollups_deferred():
+        return _recompute_member_years(
+            work, plans=plans, batch=batch, reason=reason, keep_fixed=keep_fixed
+        )
+
+
+def _recompute_member_years(work, *, plans, batch, reason: str, keep_fixed: bool) -> dict:
     out = {
         "created": 0,
         "approved": 0,

@@ -12,14 +12,14 @@ from collections import Counter, defaultdict
 
 import pytest
 from django.core.management import call_command
-from django.db import connection
+from django.db import connection, transaction
 from django.utils import timezone
 
 from huzhu.claims import services
 from huzhu.claims.models import AdjustmentItem, Claim, ClaimStatus
 from huzhu.claims.payment_steps import claims_record_payment_failure_many
 from huzhu.reports.models import ClaimDays, ClaimFacts, ClaimHospitals
-from huzhu.reports.rollup import rollup_check, rollup_rebuild
+from huzhu.reports.rollup import rollup_check, rollup_rebuild, rollups_deferred
 from huzhu.settlements.services import settlement_import_file
 from tests.factories import (
     ClaimFactory,
@@ -216,6 +216,61 @@ def test_rollups_follow_every_claim_step_and_raw_writes(scheme, users):
     assert_rollups_equal_claims()
     Claim.objects.filter(pk=extra.pk).delete()
     assert_rollups_equal_claims()
+
+
+def _pg_pending_rows() -> int:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT COUNT(*) FROM huzhu_rollup_pending_facts")
+        return cursor.fetchone()[0]
+
+
+def test_rollups_deferred_add_a_batch_once_at_its_end(scheme, users):
+    """A batch writing claims one statement at a time (the settlement import's re-priced
+    member-years) queues the rollups' share and adds it once at the end (PostgreSQL: each
+    rollup row updated once instead of once per claim); nested blocks add at the outermost
+    end; a block that raises still adds what its surviving writes contributed."""
+    claims = list(Claim.objects.filter(status=S.APPROVED, amount_fen__gt=0).order_by("id")[:6])
+    assert len(claims) == 6
+    before = kept_rollups()
+    with transaction.atomic():
+        with rollups_deferred():
+            for c in claims[:3]:
+                Claim.objects.filter(pk=c.pk).update(amount_fen=c.amount_fen + 100)
+            with rollups_deferred():  # nested: nothing added at its end
+                Claim.objects.filter(pk=claims[3].pk).update(status=S.PAID, paid_at=timezone.now())
+            if connection.vendor == "postgresql":
+                assert kept_rollups() == before  # queued, not yet added
+                assert _pg_pending_rows() > 0
+        assert_rollups_equal_claims()
+        if connection.vendor == "postgresql":
+            assert _pg_pending_rows() == 0
+        # After the block the triggers add at once again.
+        Claim.objects.filter(pk=claims[4].pk).update(amount_fen=1)
+        assert_rollups_equal_claims()
+
+    # An error inside the block: the write of the failed savepoint goes, the others stay
+    # and are added.
+    with transaction.atomic():
+        with pytest.raises(LookupError), rollups_deferred():
+            Claim.objects.filter(pk=claims[5].pk).update(amount_fen=5)
+            try:
+                with transaction.atomic():
+                    Claim.objects.filter(pk=claims[0].pk).update(amount_fen=6)
+                    raise ValueError
+            except ValueError:
+                pass
+            raise LookupError("the batch fails after its writes")
+        assert Claim.objects.get(pk=claims[0].pk).amount_fen == claims[0].amount_fen + 100
+        assert_rollups_equal_claims()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_rollups_deferred_needs_a_transaction():
+    if connection.vendor != "postgresql":
+        pytest.skip("SQLite's row triggers need no deferral (nothing to check)")
+    with pytest.raises(RuntimeError, match="inside a transaction"):
+        with rollups_deferred():
+            pass
 
 
 def test_check_finds_a_damaged_rollup_and_rebuild_repairs_it(scheme, capsys):
