@@ -154,13 +154,10 @@ def claims_write_frame(
     )
     try:
         frame_insert(Claim, claims, transform=claim_rows)
-        if not _sqlite_transitions_from_claims(claims, now_db):
-            frame_insert(
-                ClaimTransition,
-                claim_transition_frame(
-                    claims.select("id", "status", "status_reason"), at_db=now_db
-                ),
-            )
+        frame_insert(
+            ClaimTransition,
+            claim_transition_frame(claims.select("id", "status", "status_reason"), at_db=now_db),
+        )
     except BaseException:
         pending_notes.cancel()
         raise
@@ -194,35 +191,6 @@ def claims_write_frame(
         notifications=(min(note_ids), max(note_ids)),
     )
     return out
-
-
-def _sqlite_transitions_from_claims(claims: pl.DataFrame, now_db: str) -> bool:
-    """SQLite: the creation steps of the claims just written, copied by one `INSERT … SELECT`
-    from their rows (the values `events.claim_transition_frame` gives) instead of a million
-    rows through executemany: about 2 CPU-s less on the million-row import. Only when the
-    import's ids are one contiguous range (reserve_ids gives them so under SQLite's write
-    lock) and every claim of the range is this import's; False otherwise (the caller writes
-    the frame)."""
-    if connection.vendor != "sqlite":
-        return False
-    first, last = int(claims["id"].min()), int(claims["id"].max())
-    if last - first + 1 != claims.height:
-        return False
-    table, steps = Claim._meta.db_table, ClaimTransition._meta.db_table
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT COUNT(*) FROM {table} WHERE id BETWEEN %s AND %s AND created_at = %s",
-            [first, last, now_db],
-        )
-        if cursor.fetchone()[0] != claims.height:
-            return False
-        cursor.execute(
-            f"INSERT INTO {steps} (claim_id, from_status, to_status, actor_id, at, reason)"
-            f" SELECT id, '', status, NULL, %s, COALESCE(status_reason, '') FROM {table}"
-            " WHERE id BETWEEN %s AND %s ORDER BY id",
-            [now_db, first, last],
-        )
-    return True
 
 
 def ledgers_insert_frame(ledgers: pl.DataFrame, *, now_db: str) -> set[tuple[int, int]]:
