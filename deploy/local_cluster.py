@@ -398,7 +398,7 @@ def paper_roundtrip(upload_port: int, read_ports: list[int], people: dict) -> di
             return {"ok": False, "consent_status": answer.status_code, "body": answer.text[:300]}
     r = requests.post(
         f"http://127.0.0.1:{upload_port}/api/member/attachments",
-        headers={"Authorization": f"Bearer {people['member_token']}"},
+        headers=auth,
         data={"kind": "discharge_summary"},
         files={"file": ("出院小结.jpg", paper_jpeg(), "image/jpeg")},
         timeout=60,

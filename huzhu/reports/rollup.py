@@ -192,11 +192,6 @@ def _change_sql(vendor: str, old: str | None, new: str | None) -> tuple[str, str
 PG_SLOT = f"pg_backend_pid() % {SLOTS}"
 
 
-def _changes(vendor: str, old: str | None, new: str | None) -> list[str]:
-    slot = PG_SLOT if vendor == "postgresql" else "0"
-    return _upserts(*_change_sql(vendor, old, new), slot=slot)
-
-
 # PostgreSQL, a batch that writes claims one statement at a time in one long transaction
 # (the settlement import's member-years that already hold claims, re-adjudication): every
 # statement's upsert would update the same few rollup rows again, and each update of a row
@@ -215,11 +210,12 @@ PENDING = (
 
 
 def _pg_trigger_body(old: str | None, new: str | None) -> str:
+    changes = _change_sql("postgresql", old, new)
     pending = "; ".join(
         f"INSERT INTO {table} SELECT * FROM ({sql}) d"
-        for table, sql in zip(PENDING, _change_sql("postgresql", old, new), strict=True)
+        for table, sql in zip(PENDING, changes, strict=True)
     )
-    upserts = "; ".join(_changes("postgresql", old, new))
+    upserts = "; ".join(_upserts(*changes, slot=PG_SLOT))
     return (
         f"BEGIN IF current_setting('{DEFER_SETTING}', true) = 'on' THEN {pending}; RETURN NULL;"
         f" END IF; {upserts}; RETURN NULL; END"
